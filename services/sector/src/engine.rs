@@ -1,0 +1,420 @@
+//! The sector engine: runs planned writes against the store with idempotency
+//! and all-or-nothing semantics, serves reads with paging, and streams the
+//! change feed. One engine serves one sector; handlers call it and never see
+//! the backend.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use citydash_proto::v1;
+use citydash_runtime::{Error, Principal};
+use prost::{Message, Name};
+use sha2::{Digest, Sha256};
+use tokio::sync::{Mutex, mpsc, watch};
+
+use crate::domain::Regions;
+use crate::entity::{self, EntityType, SectorEntity};
+use crate::plan::{Context, Planner, Snapshot};
+use crate::records;
+use crate::store::{Commit, CommitBatch, Index, ListQuery, Store, StoredRecord, StoredRequest};
+use crate::validate;
+
+/// Default page size of list calls.
+pub const DEFAULT_PAGE_SIZE: i32 = 100;
+/// Largest page size of list calls.
+pub const MAX_PAGE_SIZE: i32 = 1000;
+/// Changes read from the store per round trip of a change-feed stream.
+const FEED_BATCH: i64 = 500;
+/// How often a write is retried when another replica changed a record first.
+const CONFLICT_RETRIES: usize = 5;
+
+/// What a sector is: its name, catalog, regions and own entity types.
+#[derive(Debug, Clone)]
+pub struct SectorInfo {
+    /// The sector.
+    pub sector: v1::Sector,
+    /// Its indicator catalog.
+    pub catalog: Vec<v1::IndicatorDefinition>,
+    /// Regions accepted in pushes.
+    pub regions: Regions,
+    /// Its own entity types.
+    pub entity_types: Vec<EntityType>,
+}
+
+/// Tuning of an engine.
+#[derive(Debug, Clone, Copy)]
+pub struct EngineOptions {
+    /// How often a change-feed stream re-reads the store even without a local
+    /// write (writes by other replicas reach it this way).
+    pub feed_poll: Duration,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self {
+            feed_poll: Duration::from_millis(500),
+        }
+    }
+}
+
+struct Inner<S> {
+    store: S,
+    info: SectorInfo,
+    options: EngineOptions,
+    /// Serializes this process's writes so planning never races a commit.
+    write_lock: Mutex<()>,
+    /// The highest sequence number this process knows is committed.
+    feed: watch::Sender<i64>,
+}
+
+/// The engine behind one sector service. Cheap to clone.
+pub struct Engine<S> {
+    inner: Arc<Inner<S>>,
+}
+
+impl<S> Clone for Engine<S> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+/// A page of results and the token of the next one.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Empty on the last page.
+    pub next_page_token: String,
+}
+
+fn now_micros() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}
+
+fn fingerprint(method: &str, request: &impl Message) -> Vec<u8> {
+    let mut h = Sha256::new();
+    h.update(method.as_bytes());
+    h.update([0]);
+    h.update(request.encode_to_vec());
+    h.finalize().to_vec()
+}
+
+fn page_bounds(page_size: i32, page_token: &str) -> Result<(i64, String), Error> {
+    let size = match page_size {
+        n if n < 0 => return Err(Error::invalid("page_size", "must not be negative")),
+        0 => DEFAULT_PAGE_SIZE,
+        n => n.min(MAX_PAGE_SIZE),
+    };
+    let after = if page_token.is_empty() {
+        String::new()
+    } else {
+        URL_SAFE_NO_PAD
+            .decode(page_token)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| Error::invalid("page_token", "not a token this service issued"))?
+    };
+    Ok((size as i64, after))
+}
+
+impl<S: Store> Engine<S> {
+    /// An engine over `store` for the sector `info` describes.
+    pub async fn new(store: S, info: SectorInfo, options: EngineOptions) -> Result<Self, Error> {
+        let last = store.last_seq().await?;
+        let (feed, _) = watch::channel(last);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                store,
+                info,
+                options,
+                write_lock: Mutex::new(()),
+                feed,
+            }),
+        })
+    }
+
+    /// The sector this engine serves.
+    pub fn info(&self) -> &SectorInfo {
+        &self.inner.info
+    }
+
+    /// The store, for health checks.
+    pub fn store(&self) -> &S {
+        &self.inner.store
+    }
+
+    /// Runs a planned write: replays the first answer for a known request_id,
+    /// otherwise validates the whole batch and commits it with its change-feed
+    /// entries and its answer in one transaction.
+    pub async fn write<R: Message + Name>(
+        &self,
+        principal: &Principal,
+        request: &R,
+        request_id: &str,
+        validate_only: bool,
+        planner: &dyn Planner,
+    ) -> Result<Vec<v1::WriteResult>, Error> {
+        validate::request_id(request_id)?;
+        // Request message names are unique per RPC, so they name the method.
+        let method = R::full_name();
+        let method = method.as_str();
+        let fingerprint = fingerprint(method, request);
+        let store = &self.inner.store;
+        if !validate_only && let Some(previous) = store.request(request_id).await? {
+            return replay(&previous, method, &fingerprint);
+        }
+        let ctx = Context {
+            sector: self.inner.info.sector,
+            regions: &self.inner.info.regions,
+            catalog: &self.inner.info.catalog,
+        };
+        let _guard = self.inner.write_lock.lock().await;
+        for attempt in 0..CONFLICT_RETRIES {
+            let snapshot = self.snapshot(&planner.keys()).await?;
+            let planned = planner.plan(&ctx, &snapshot)?;
+            if validate_only {
+                return Ok(planned.results);
+            }
+            let response = v1::UpsertProjectsResponse {
+                results: planned.results.clone(),
+            };
+            let batch = CommitBatch {
+                request: StoredRequest {
+                    request_id: request_id.to_owned(),
+                    method: method.to_owned(),
+                    fingerprint: fingerprint.clone(),
+                    response: response.encode_to_vec(),
+                },
+                updated_by: principal.name.clone(),
+                updated_at: now_micros(),
+                writes: planned.writes,
+            };
+            let written = batch.writes.len();
+            match store.commit(batch).await? {
+                Commit::Done { last_seq } => {
+                    tracing::info!(
+                        method,
+                        request_id,
+                        principal = %principal.name,
+                        items = planned.results.len(),
+                        written,
+                        last_seq,
+                        "write committed"
+                    );
+                    self.inner.feed.send_if_modified(|seq| {
+                        let newer = last_seq > *seq;
+                        if newer {
+                            *seq = last_seq;
+                        }
+                        newer
+                    });
+                    return Ok(planned.results);
+                }
+                Commit::Duplicate(previous) => return replay(&previous, method, &fingerprint),
+                Commit::Conflict => {
+                    tracing::warn!(method, request_id, attempt, "write conflict, retrying");
+                }
+            }
+        }
+        Err(Error::Unavailable(
+            "records kept changing under this write; retry with the same request_id".to_owned(),
+        ))
+    }
+
+    async fn snapshot(&self, keys: &[(String, String)]) -> Result<Snapshot, Error> {
+        let mut by_kind: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for (kind, key) in keys {
+            by_kind.entry(kind.as_str()).or_default().push(key.clone());
+        }
+        let mut loaded = Vec::new();
+        for (kind, mut keys) in by_kind {
+            keys.sort();
+            keys.dedup();
+            loaded.extend(self.inner.store.get(kind, &keys).await?);
+        }
+        Ok(Snapshot::new(loaded))
+    }
+
+    /// A page of current records of one kind.
+    pub async fn list(
+        &self,
+        kind: &str,
+        filter: Index,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<Page<StoredRecord>, Error> {
+        let (limit, after_key) = page_bounds(page_size, page_token)?;
+        let mut rows = self
+            .inner
+            .store
+            .list(&ListQuery {
+                kind: kind.to_owned(),
+                filter,
+                after_key,
+                limit: limit + 1,
+            })
+            .await?;
+        let next_page_token = if rows.len() as i64 > limit {
+            rows.truncate(limit as usize);
+            rows.last()
+                .map(|r| URL_SAFE_NO_PAD.encode(r.key.as_bytes()))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(Page {
+            items: rows,
+            next_page_token,
+        })
+    }
+
+    /// One project by code.
+    pub async fn project(&self, code: &str) -> Result<v1::Project, Error> {
+        if code.is_empty() {
+            return Err(Error::invalid("code", "required"));
+        }
+        let found = self
+            .inner
+            .store
+            .get(records::PROJECT, &[code.to_owned()])
+            .await?;
+        match found.first() {
+            Some(r) => Ok(records::project(r)?),
+            None => Err(Error::NotFound(format!("project {code:?}"))),
+        }
+    }
+
+    /// A page of a sector entity type.
+    pub async fn list_entities<E: SectorEntity>(
+        &self,
+        region_code: &str,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<Page<E::Message>, Error> {
+        let filter = Index {
+            region: region_code.to_owned(),
+            ..Index::default()
+        };
+        let page = self
+            .list(&entity::type_name::<E>(), filter, page_size, page_token)
+            .await?;
+        let items = page
+            .items
+            .iter()
+            .map(entity::decode::<E>)
+            .collect::<Result<_, _>>()?;
+        Ok(Page {
+            items,
+            next_page_token: page.next_page_token,
+        })
+    }
+
+    /// Every version of one record, oldest first.
+    pub async fn revisions(&self, record_type: &str, key: &str) -> Result<Vec<v1::Record>, Error> {
+        let known = [
+            records::PROJECT,
+            records::PROGRESS,
+            records::INDICATOR_VALUE,
+            records::TARGET,
+        ]
+        .contains(&record_type)
+            || self
+                .inner
+                .info
+                .entity_types
+                .iter()
+                .any(|t| t.type_name == record_type);
+        if !known {
+            return Err(Error::invalid(
+                "record_type",
+                format!("{record_type:?} is not a record type of this sector"),
+            ));
+        }
+        if key.is_empty() {
+            return Err(Error::invalid("key", "required"));
+        }
+        let versions = self.inner.store.revisions(record_type, key).await?;
+        if versions.is_empty() {
+            return Err(Error::NotFound(format!("{record_type} {key:?}")));
+        }
+        versions.iter().map(|r| self.to_record(r)).collect()
+    }
+
+    /// The proto form of a stored version.
+    pub fn to_record(&self, stored: &StoredRecord) -> Result<v1::Record, Error> {
+        let types = &self.inner.info.entity_types;
+        Ok(records::to_record(stored, |r| {
+            types
+                .iter()
+                .find(|t| t.type_name == r.kind)
+                .map(|t| (t.pack)(r))
+        })?)
+    }
+
+    /// Streams every change after `after`: the backlog, then live changes as
+    /// this process commits them (and, by polling, as other replicas do). The
+    /// stream ends with an error item when the store fails; the client resumes
+    /// from the last sequence it saw.
+    pub fn watch(&self, after: i64) -> mpsc::Receiver<Result<v1::Change, Error>> {
+        let (tx, rx) = mpsc::channel(256);
+        let engine = self.clone();
+        tokio::spawn(async move {
+            let mut last = after;
+            let mut live = engine.inner.feed.subscribe();
+            loop {
+                let batch = match engine.inner.store.changes_after(last, FEED_BATCH).await {
+                    Ok(batch) => batch,
+                    Err(err) => {
+                        let _ = tx.send(Err(err.into())).await;
+                        return;
+                    }
+                };
+                let full = batch.len() as i64 == FEED_BATCH;
+                for stored in batch {
+                    let change = engine.to_record(&stored).map(|record| v1::Change {
+                        sequence: stored.seq,
+                        sector: engine.inner.info.sector as i32,
+                        record: Some(record),
+                    });
+                    last = stored.seq;
+                    if tx.send(change).await.is_err() {
+                        return;
+                    }
+                }
+                if full {
+                    continue;
+                }
+                tokio::select! {
+                    changed = live.changed() => if changed.is_err() { return },
+                    () = tokio::time::sleep(engine.inner.options.feed_poll) => {},
+                    () = tx.closed() => return,
+                }
+            }
+        });
+        rx
+    }
+}
+
+fn replay(previous: &StoredRequest, method: &str, fingerprint: &[u8]) -> Result<Vec<v1::WriteResult>, Error> {
+    if previous.method != method || previous.fingerprint != fingerprint {
+        return Err(Error::invalid(
+            "request_id",
+            format!(
+                "already used by a different request ({}); use a new id for new data",
+                previous.method
+            ),
+        ));
+    }
+    let response = v1::UpsertProjectsResponse::decode(previous.response.as_slice())
+        .map_err(|e| Error::Internal(format!("stored response: {e}")))?;
+    tracing::info!(method, request_id = %previous.request_id, "replayed a retried request");
+    Ok(response.results)
+}

@@ -1,0 +1,265 @@
+//! The gRPC face of the engine: `citydash.v1.SectorService`, the same for
+//! every sector. Generated types stop here; each handler validates, calls the
+//! engine and maps its error through the runtime's one table.
+
+use std::pin::Pin;
+
+use citydash_proto::v1::{self, sector_service_server::SectorService};
+use citydash_runtime::{Error, Principal};
+use futures::Stream;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+use crate::engine::Engine;
+use crate::plan;
+use crate::records;
+use crate::store::{Index, Store, StoredRecord};
+
+/// `SectorService` over an engine.
+pub struct SectorGrpc<S> {
+    engine: Engine<S>,
+}
+
+impl<S: Store> SectorGrpc<S> {
+    /// Serves `engine`.
+    pub fn new(engine: Engine<S>) -> Self {
+        Self { engine }
+    }
+}
+
+fn decode_all<T>(
+    rows: &[StoredRecord],
+    f: impl Fn(&StoredRecord) -> Result<T, crate::store::StoreError>,
+) -> Result<Vec<T>, Status> {
+    rows.iter()
+        .map(|r| f(r).map_err(|e| Status::from(Error::from(e))))
+        .collect()
+}
+
+
+#[tonic::async_trait]
+impl<S: Store> SectorService for SectorGrpc<S> {
+    #[tracing::instrument(skip_all, fields(items = request.get_ref().projects.len()))]
+    async fn upsert_projects(
+        &self,
+        request: Request<v1::UpsertProjectsRequest>,
+    ) -> Result<Response<v1::UpsertProjectsResponse>, Status> {
+        let principal = Principal::of(&request);
+        let req = request.into_inner();
+        let results = self
+            .engine
+            .write(
+                &principal,
+                &req,
+                &req.request_id,
+                req.validate_only,
+                &plan::UpsertProjects(&req.projects),
+            )
+            .await?;
+        Ok(Response::new(v1::UpsertProjectsResponse { results }))
+    }
+
+    #[tracing::instrument(skip_all, fields(items = request.get_ref().reports.len()))]
+    async fn report_progress(
+        &self,
+        request: Request<v1::ReportProgressRequest>,
+    ) -> Result<Response<v1::ReportProgressResponse>, Status> {
+        let principal = Principal::of(&request);
+        let req = request.into_inner();
+        let results = self
+            .engine
+            .write(
+                &principal,
+                &req,
+                &req.request_id,
+                req.validate_only,
+                &plan::ReportProgress(&req.reports),
+            )
+            .await?;
+        Ok(Response::new(v1::ReportProgressResponse { results }))
+    }
+
+    #[tracing::instrument(skip_all, fields(items = request.get_ref().values.len()))]
+    async fn report_indicators(
+        &self,
+        request: Request<v1::ReportIndicatorsRequest>,
+    ) -> Result<Response<v1::ReportIndicatorsResponse>, Status> {
+        let principal = Principal::of(&request);
+        let req = request.into_inner();
+        let results = self
+            .engine
+            .write(
+                &principal,
+                &req,
+                &req.request_id,
+                req.validate_only,
+                &plan::ReportIndicators(&req.values),
+            )
+            .await?;
+        Ok(Response::new(v1::ReportIndicatorsResponse { results }))
+    }
+
+    #[tracing::instrument(skip_all, fields(items = request.get_ref().targets.len()))]
+    async fn set_targets(
+        &self,
+        request: Request<v1::SetTargetsRequest>,
+    ) -> Result<Response<v1::SetTargetsResponse>, Status> {
+        let principal = Principal::of(&request);
+        let req = request.into_inner();
+        let results = self
+            .engine
+            .write(
+                &principal,
+                &req,
+                &req.request_id,
+                req.validate_only,
+                &plan::SetTargets(&req.targets),
+            )
+            .await?;
+        Ok(Response::new(v1::SetTargetsResponse { results }))
+    }
+
+    async fn get_project(
+        &self,
+        request: Request<v1::GetProjectRequest>,
+    ) -> Result<Response<v1::GetProjectResponse>, Status> {
+        let project = self.engine.project(&request.get_ref().code).await?;
+        Ok(Response::new(v1::GetProjectResponse {
+            project: Some(project),
+        }))
+    }
+
+    async fn list_projects(
+        &self,
+        request: Request<v1::ListProjectsRequest>,
+    ) -> Result<Response<v1::ListProjectsResponse>, Status> {
+        let req = request.into_inner();
+        let stage = match v1::ProjectStage::try_from(req.stage) {
+            Ok(v1::ProjectStage::Unspecified) => String::new(),
+            Ok(stage) => stage.as_str_name().to_owned(),
+            Err(_) => {
+                return Err(Error::invalid("stage", format!("unknown value {}", req.stage)).into());
+            }
+        };
+        let filter = Index {
+            region: req.region_code,
+            unit: req.responsible_unit,
+            stage,
+            ..Index::default()
+        };
+        let page = self
+            .engine
+            .list(records::PROJECT, filter, req.page_size, &req.page_token)
+            .await?;
+        Ok(Response::new(v1::ListProjectsResponse {
+            projects: decode_all(&page.items, records::project)?,
+            next_page_token: page.next_page_token,
+        }))
+    }
+
+    async fn list_progress(
+        &self,
+        request: Request<v1::ListProgressRequest>,
+    ) -> Result<Response<v1::ListProgressResponse>, Status> {
+        let req = request.into_inner();
+        let filter = Index {
+            parent: req.project_code,
+            year: req.year,
+            ..Index::default()
+        };
+        let page = self
+            .engine
+            .list(records::PROGRESS, filter, req.page_size, &req.page_token)
+            .await?;
+        Ok(Response::new(v1::ListProgressResponse {
+            reports: decode_all(&page.items, records::progress)?,
+            next_page_token: page.next_page_token,
+        }))
+    }
+
+    async fn list_indicator_values(
+        &self,
+        request: Request<v1::ListIndicatorValuesRequest>,
+    ) -> Result<Response<v1::ListIndicatorValuesResponse>, Status> {
+        let req = request.into_inner();
+        let filter = Index {
+            region: req.region_code,
+            parent: req.indicator_code,
+            year: req.year,
+            ..Index::default()
+        };
+        let page = self
+            .engine
+            .list(records::INDICATOR_VALUE, filter, req.page_size, &req.page_token)
+            .await?;
+        Ok(Response::new(v1::ListIndicatorValuesResponse {
+            values: decode_all(&page.items, records::indicator_value)?,
+            next_page_token: page.next_page_token,
+        }))
+    }
+
+    async fn list_targets(
+        &self,
+        request: Request<v1::ListTargetsRequest>,
+    ) -> Result<Response<v1::ListTargetsResponse>, Status> {
+        let req = request.into_inner();
+        let filter = Index {
+            region: req.region_code,
+            parent: req.indicator_code,
+            year: req.year,
+            ..Index::default()
+        };
+        let page = self
+            .engine
+            .list(records::TARGET, filter, req.page_size, &req.page_token)
+            .await?;
+        Ok(Response::new(v1::ListTargetsResponse {
+            targets: decode_all(&page.items, records::target)?,
+            next_page_token: page.next_page_token,
+        }))
+    }
+
+    async fn list_revisions(
+        &self,
+        request: Request<v1::ListRevisionsRequest>,
+    ) -> Result<Response<v1::ListRevisionsResponse>, Status> {
+        let req = request.get_ref();
+        let revisions = self.engine.revisions(&req.record_type, &req.key).await?;
+        Ok(Response::new(v1::ListRevisionsResponse { revisions }))
+    }
+
+    async fn get_catalog(
+        &self,
+        _request: Request<v1::GetCatalogRequest>,
+    ) -> Result<Response<v1::GetCatalogResponse>, Status> {
+        let info = self.engine.info();
+        Ok(Response::new(v1::GetCatalogResponse {
+            sector: info.sector as i32,
+            indicators: info.catalog.clone(),
+            regions: info.regions.all().to_vec(),
+            entity_types: info.entity_types.iter().map(|t| t.type_name.clone()).collect(),
+        }))
+    }
+
+    type WatchChangesStream =
+        Pin<Box<dyn Stream<Item = Result<v1::WatchChangesResponse, Status>> + Send + 'static>>;
+
+    async fn watch_changes(
+        &self,
+        request: Request<v1::WatchChangesRequest>,
+    ) -> Result<Response<Self::WatchChangesStream>, Status> {
+        let after = request.get_ref().after_sequence;
+        if after < 0 {
+            return Err(Error::invalid("after_sequence", "must not be negative").into());
+        }
+        tracing::info!(after, "change feed subscriber connected");
+        let stream = ReceiverStream::new(self.engine.watch(after)).map(|item| {
+            item.map(|change| v1::WatchChangesResponse {
+                change: Some(change),
+            })
+            .map_err(Status::from)
+        });
+        Ok(Response::new(Box::pin(stream)))
+    }
+}

@@ -1,0 +1,188 @@
+//! Running a sector service as a process: pick the backend from the database
+//! URL, migrate, build the engine, add `SectorService`, the sector's own
+//! service and health, watch the database for the health status, serve until
+//! shutdown. `main.rs` of each sector and the all-in-one command call [`run`].
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use citydash_proto::v1::sector_service_server::SectorServiceServer;
+use citydash_runtime::principal::{Anonymous, Authenticator};
+use citydash_runtime::server::{HealthReporter, ServingStatus};
+use citydash_runtime::{ServerArgs, ServerLimits};
+use tokio::net::TcpListener;
+use tonic::service::RoutesBuilder;
+
+use crate::domain::{DEFAULT_REGIONS, Regions};
+use crate::engine::{Engine, EngineOptions, SectorInfo};
+use crate::grpc::SectorGrpc;
+use crate::spec::{SectorSpec, ServiceContext};
+use crate::store::{PgStore, SqliteStore, Store};
+
+/// The command line of a sector service.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SectorArgs {
+    /// Process settings shared by every service.
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Regions accepted in pushes: `code:中文名:English:kind;…`.
+    #[arg(long, env = "CITYDASH_REGIONS", default_value = DEFAULT_REGIONS)]
+    pub regions: String,
+    /// How often change-feed streams re-read the database, in milliseconds
+    /// (how fast a write on another replica reaches this one's subscribers).
+    #[arg(long, env = "CITYDASH_FEED_POLL_MS", default_value_t = 500)]
+    pub feed_poll_ms: u64,
+}
+
+/// Which store a database URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// `sqlite:` URLs.
+    Sqlite,
+    /// `postgres:` or `postgresql:` URLs.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend of `url`, or an error naming the accepted schemes.
+    pub fn of(url: &str) -> anyhow::Result<Self> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Backend::Postgres)
+        } else {
+            anyhow::bail!("database URL must start with sqlite: or postgres: (got {url:?})")
+        }
+    }
+}
+
+/// The default database of a sector: a SQLite file under `data/`.
+pub fn default_database_url(name: &str) -> String {
+    format!("sqlite://data/{name}.db?mode=rwc")
+}
+
+/// Runs the sector service `Spec` until `shutdown` resolves. Binds
+/// `listener` if given (tests pass port 0), else the configured address.
+pub async fn run<Spec: SectorSpec>(
+    args: SectorArgs,
+    listener: Option<TcpListener>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
+    let url = args
+        .server
+        .database_url
+        .clone()
+        .unwrap_or_else(|| default_database_url(Spec::NAME));
+    match Backend::of(&url)? {
+        Backend::Sqlite => {
+            let store = SqliteStore::connect(&url)
+                .await
+                .with_context(|| format!("opening SQLite database {url}"))?;
+            run_with::<Spec, _>(store, args, listener, shutdown).await
+        }
+        Backend::Postgres => {
+            let store = PgStore::connect(&url)
+                .await
+                .context("connecting to PostgreSQL")?;
+            run_with::<Spec, _>(store, args, listener, shutdown).await
+        }
+    }
+}
+
+async fn run_with<Spec: SectorSpec, S: Store>(
+    store: S,
+    args: SectorArgs,
+    listener: Option<TcpListener>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
+    let regions = Regions::parse(&args.regions).map_err(anyhow::Error::msg)?;
+    let info = SectorInfo {
+        sector: Spec::SECTOR,
+        catalog: Spec::catalog(),
+        regions,
+        entity_types: Spec::entity_types(),
+    };
+    let options = EngineOptions {
+        feed_poll: Duration::from_millis(args.feed_poll_ms.max(10)),
+    };
+    let engine = Engine::new(store, info, options)
+        .await
+        .context("reading the change log")?;
+    let limits = args.server.limits();
+    let listener = match listener {
+        Some(l) => l,
+        None => {
+            let addr = args
+                .server
+                .listen
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], Spec::DEFAULT_PORT)));
+            TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding {addr}"))?
+        }
+    };
+    let authenticator: Arc<dyn Authenticator> = Arc::new(Anonymous);
+    let (routes, health) = routes::<Spec, S>(engine.clone(), limits, authenticator);
+    let monitor = tokio::spawn(watch_health(engine.store().clone(), health, own_names::<Spec>()));
+    let result = citydash_runtime::serve(routes.routes(), limits, listener, shutdown).await;
+    monitor.abort();
+    result
+}
+
+fn own_names<Spec: SectorSpec>() -> Vec<&'static str> {
+    vec![
+        "",
+        citydash_proto::v1::sector_service_server::SERVICE_NAME,
+        Spec::own_service_name(),
+    ]
+}
+
+/// The routes of a sector service and its health reporter.
+pub fn routes<Spec: SectorSpec, S: Store>(
+    engine: Engine<S>,
+    limits: ServerLimits,
+    authenticator: Arc<dyn Authenticator>,
+) -> (RoutesBuilder, HealthReporter) {
+    let ctx = ServiceContext::new(limits, authenticator);
+    let (reporter, health_service) = citydash_runtime::health();
+    let mut routes = RoutesBuilder::default();
+    routes.add_service(health_service);
+    routes.add_service(
+        ctx.intercept(
+            SectorServiceServer::new(SectorGrpc::new(engine.clone()))
+                .max_decoding_message_size(limits.max_message_bytes)
+                .max_encoding_message_size(limits.max_message_bytes),
+        ),
+    );
+    Spec::add_own_service(engine, &ctx, &mut routes);
+    (routes, reporter)
+}
+
+/// Reports SERVING while the database answers and NOT_SERVING while it does not.
+async fn watch_health<S: Store>(store: S, health: HealthReporter, names: Vec<&'static str>) {
+    let mut last = None;
+    loop {
+        let status = match tokio::time::timeout(Duration::from_secs(3), store.ping()).await {
+            Ok(Ok(())) => ServingStatus::Serving,
+            Ok(Err(err)) => {
+                tracing::warn!(error = %err, "database check failed");
+                ServingStatus::NotServing
+            }
+            Err(_) => {
+                tracing::warn!("database check timed out");
+                ServingStatus::NotServing
+            }
+        };
+        if last != Some(status) {
+            tracing::info!(?status, "health status");
+            for name in &names {
+                health.set_service_status(*name, status).await;
+            }
+            last = Some(status);
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}

@@ -1,0 +1,23 @@
+//! The engine behind the shared sector contract, used by all four sector
+//! services: validation of every push, the project lifecycle, idempotent
+//! all-or-nothing batch writes that append to the change feed in the same
+//! transaction, reads with paging, revision history, and the gRPC
+//! `SectorService` on top. A sector crate adds only its catalog and its own
+//! entities (see [`spec::SectorSpec`] and [`entity::SectorEntity`]).
+
+/// The contracts, re-exported for sector crates and macros.
+pub use citydash_proto as proto;
+
+pub mod domain;
+pub mod store;
+pub mod engine;
+pub mod entity;
+pub mod plan;
+pub mod records;
+pub mod validate;
+
+pub use engine::{Engine, EngineOptions, Page, SectorInfo};
+pub use entity::{EntityType, SectorEntity};
+pub mod grpc;
+pub mod spec;
+pub mod launch;

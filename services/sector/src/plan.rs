@@ -1,0 +1,630 @@
+//! Turning one write request into the records it changes. Each planner reads
+//! a snapshot of the records it touches, validates every item against it in
+//! request order (so a later item sees an earlier one's effect), and returns
+//! the writes and per-item results, or every violation found. Planning is
+//! pure: nothing is written until the whole batch is known to be valid.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::NaiveDate;
+use citydash_proto::v1::{self, ProjectStage, WriteOutcome, project_event};
+use citydash_runtime::{Error, Violations};
+use prost::Message;
+
+use crate::domain::{self, Regions};
+use crate::entity::{self, SectorEntity};
+use crate::records::{self, INDICATOR_VALUE, PROGRESS, PROJECT, TARGET};
+use crate::store::{Index, RecordWrite, StoredRecord};
+use crate::validate::Item;
+
+/// What a planner may look at: the sector's configuration.
+pub struct Context<'a> {
+    /// The sector being written.
+    pub sector: v1::Sector,
+    /// Known regions.
+    pub regions: &'a Regions,
+    /// The indicator catalog.
+    pub catalog: &'a [v1::IndicatorDefinition],
+}
+
+/// Current stored versions by kind and key.
+#[derive(Default)]
+pub struct Snapshot(HashMap<(String, String), StoredRecord>);
+
+impl Snapshot {
+    /// Builds a snapshot from loaded records.
+    pub fn new(records: impl IntoIterator<Item = StoredRecord>) -> Self {
+        Self(
+            records
+                .into_iter()
+                .map(|r| ((r.kind.clone(), r.key.clone()), r))
+                .collect(),
+        )
+    }
+
+    fn get(&self, kind: &str, key: &str) -> Option<&StoredRecord> {
+        self.0.get(&(kind.to_owned(), key.to_owned()))
+    }
+}
+
+/// The outcome of planning: records to write and one result per item.
+pub struct Planned {
+    /// Records whose content changed, each once, with the version they replace.
+    pub writes: Vec<RecordWrite>,
+    /// One result per request item, in order.
+    pub results: Vec<v1::WriteResult>,
+}
+
+/// A write request that knows which records it touches and how it changes them.
+pub trait Planner: Send + Sync {
+    /// (kind, key) of every record the plan may read.
+    fn keys(&self) -> Vec<(String, String)>;
+    /// Validates and plans against `snapshot`.
+    fn plan(&self, ctx: &Context<'_>, snapshot: &Snapshot) -> Result<Planned, Error>;
+}
+
+/// Records staged during planning: the latest content of each touched key.
+struct Staging<'s> {
+    snapshot: &'s Snapshot,
+    staged: HashMap<(String, String), (Index, Vec<u8>)>,
+    order: Vec<(String, String)>,
+}
+
+impl<'s> Staging<'s> {
+    fn new(snapshot: &'s Snapshot) -> Self {
+        Self {
+            snapshot,
+            staged: HashMap::new(),
+            order: Vec::new(),
+        }
+    }
+
+    /// The latest content of a record: staged in this batch, else stored.
+    fn current(&self, kind: &str, key: &str) -> Option<&[u8]> {
+        let k = (kind.to_owned(), key.to_owned());
+        match self.staged.get(&k) {
+            Some((_, payload)) => Some(payload),
+            None => self.snapshot.get(kind, key).map(|r| r.payload.as_slice()),
+        }
+    }
+
+    /// Stages new content and tells how it compares with the stored version.
+    fn put(&mut self, kind: &str, key: &str, index: Index, payload: Vec<u8>) -> (WriteOutcome, i64) {
+        let k = (kind.to_owned(), key.to_owned());
+        let original = self.snapshot.get(kind, key);
+        let result = match original {
+            None => (WriteOutcome::Created, 1),
+            Some(r) if r.payload == payload => (WriteOutcome::Unchanged, r.version),
+            Some(r) => (WriteOutcome::Updated, r.version + 1),
+        };
+        if !self.staged.contains_key(&k) {
+            self.order.push(k.clone());
+        }
+        self.staged.insert(k, (index, payload));
+        result
+    }
+
+    fn into_writes(self) -> Vec<RecordWrite> {
+        let Staging {
+            snapshot,
+            mut staged,
+            order,
+        } = self;
+        order
+            .into_iter()
+            .filter_map(|k| {
+                let (index, payload) = staged.remove(&k)?;
+                let original = snapshot.get(&k.0, &k.1);
+                if original.is_some_and(|r| r.payload == payload) {
+                    return None;
+                }
+                Some(RecordWrite {
+                    kind: k.0,
+                    key: k.1,
+                    index,
+                    payload,
+                    expected_version: original.map_or(0, |r| r.version),
+                })
+            })
+            .collect()
+    }
+}
+
+fn result(index: usize, key: String, (outcome, version): (WriteOutcome, i64)) -> v1::WriteResult {
+    v1::WriteResult {
+        index: index as i32,
+        key,
+        outcome: outcome as i32,
+        version,
+    }
+}
+
+fn finish(violations: Violations, staging: Staging<'_>, results: Vec<v1::WriteResult>) -> Result<Planned, Error> {
+    violations.into_result()?;
+    Ok(Planned {
+        writes: staging.into_writes(),
+        results,
+    })
+}
+
+fn project_index(p: &v1::Project) -> Index {
+    Index {
+        region: p.region_code.clone(),
+        unit: p.responsible_unit.clone(),
+        stage: ProjectStage::try_from(p.stage)
+            .unwrap_or(ProjectStage::Unspecified)
+            .as_str_name()
+            .to_owned(),
+        parent: String::new(),
+        year: 0,
+    }
+}
+
+fn decode_project(payload: &[u8]) -> Result<v1::Project, Error> {
+    v1::Project::decode(payload).map_err(|e| Error::Internal(format!("stored project: {e}")))
+}
+
+/// Notes a second item with the same key in one batch.
+fn duplicate(item: &mut Item<'_>, field: &str, seen: &mut HashMap<String, usize>, key: &str, index: usize, list: &str) -> bool {
+    if let Some(first) = seen.get(key) {
+        item.add(field, format!("same key as {list}[{first}] in this request"));
+        true
+    } else {
+        seen.insert(key.to_owned(), index);
+        false
+    }
+}
+
+/// A requested stage move or statistics change, checked against the
+/// project's history and applied to it.
+struct EventRequest {
+    stage: ProjectStage,
+    stage_date: Option<NaiveDate>,
+    in_statistics: Option<bool>,
+    statistics_date: Option<NaiveDate>,
+    /// Latest day an event may carry (a progress report's period end).
+    not_after: Option<NaiveDate>,
+}
+
+fn has_event(p: &v1::Project, event: &project_event::Event, date: NaiveDate) -> bool {
+    p.events.iter().any(|e| {
+        e.event.as_ref() == Some(event) && e.date.as_ref().and_then(domain::to_date) == Some(date)
+    })
+}
+
+fn insert_event(p: &mut v1::Project, event: project_event::Event, date: NaiveDate) {
+    let at = p
+        .events
+        .iter()
+        .position(|e| e.date.as_ref().and_then(domain::to_date).is_some_and(|d| d > date))
+        .unwrap_or(p.events.len());
+    p.events.insert(
+        at,
+        v1::ProjectEvent {
+            date: Some(domain::from_date(date)),
+            event: Some(event),
+        },
+    );
+}
+
+fn last_date_of(p: &v1::Project, is_kind: impl Fn(&project_event::Event) -> bool) -> Option<NaiveDate> {
+    p.events
+        .iter()
+        .filter(|e| e.event.as_ref().is_some_and(&is_kind))
+        .filter_map(|e| e.date.as_ref().and_then(domain::to_date))
+        .max()
+}
+
+/// Applies stage and statistics events to `p`, recording violations on `item`.
+fn apply_events(item: &mut Item<'_>, p: &mut v1::Project, req: &EventRequest) {
+    let current = ProjectStage::try_from(p.stage).unwrap_or(ProjectStage::Reserve);
+    let wanted = req.stage;
+    if wanted != ProjectStage::Unspecified && wanted != current {
+        let event = project_event::Event::Stage(wanted as i32);
+        match req.stage_date {
+            Some(date) if has_event(p, &event, date) => {}
+            None => item.add("stage_date", "required when the stage changes"),
+            Some(_) if !domain::stage_move_allowed(current, wanted) => item.add(
+                "stage",
+                format!(
+                    "cannot move from {} ({}) to {} ({})",
+                    domain::stage_zh(current),
+                    current.as_str_name(),
+                    domain::stage_zh(wanted),
+                    wanted.as_str_name()
+                ),
+            ),
+            Some(date) => {
+                let last = last_date_of(p, |e| matches!(e, project_event::Event::Stage(_)));
+                if last.is_some_and(|l| date < l) {
+                    item.add(
+                        "stage_date",
+                        format!("{date} is before the project's last stage move ({})", last.unwrap_or(date)),
+                    );
+                } else if req.not_after.is_some_and(|n| date > n) {
+                    item.add("stage_date", format!("{date} is after the reported period"));
+                } else {
+                    insert_event(p, event, date);
+                    p.stage = wanted as i32;
+                    p.stage_date = Some(domain::from_date(date));
+                }
+            }
+        }
+    }
+    let flag = p.in_statistics_database.unwrap_or(false);
+    if let Some(wanted) = req.in_statistics.filter(|w| *w != flag) {
+        let event = project_event::Event::InStatisticsDatabase(wanted);
+        match req.statistics_date {
+            Some(date) if has_event(p, &event, date) => {}
+            None => item.add("statistics_date", "required when the statistics flag changes"),
+            Some(date) => {
+                let last = last_date_of(p, |e| matches!(e, project_event::Event::InStatisticsDatabase(_)));
+                if last.is_some_and(|l| date < l) {
+                    item.add(
+                        "statistics_date",
+                        format!("{date} is before the last statistics-database change"),
+                    );
+                } else if req.not_after.is_some_and(|n| date > n) {
+                    item.add("statistics_date", format!("{date} is after the reported period"));
+                } else {
+                    insert_event(p, event, date);
+                    p.in_statistics_database = Some(wanted);
+                    p.statistics_date = Some(domain::from_date(date));
+                }
+            }
+        }
+    }
+}
+
+/// Plans `UpsertProjects`.
+pub struct UpsertProjects<'r>(pub &'r [v1::Project]);
+
+impl Planner for UpsertProjects<'_> {
+    fn keys(&self) -> Vec<(String, String)> {
+        self.0.iter().map(|p| (PROJECT.to_owned(), p.code.clone())).collect()
+    }
+
+    fn plan(&self, ctx: &Context<'_>, snapshot: &Snapshot) -> Result<Planned, Error> {
+        let mut violations = Violations::new();
+        let mut staging = Staging::new(snapshot);
+        let mut results = Vec::with_capacity(self.0.len());
+        let mut seen = HashMap::new();
+        for (i, p) in self.0.iter().enumerate() {
+            let mut item = Item::new(&mut violations, "projects", i);
+            item.code("code", &p.code);
+            if duplicate(&mut item, "code", &mut seen, &p.code, i, "projects") {
+                continue;
+            }
+            item.text("name", &p.name);
+            item.region("region_code", &p.region_code, ctx.regions);
+            item.text("responsible_unit", &p.responsible_unit);
+            item.non_negative("planned_total_investment_yuan", p.planned_total_investment_yuan);
+            let start = item.date("planned_start_date", p.planned_start_date.as_ref());
+            let end = item.date("planned_completion_date", p.planned_completion_date.as_ref());
+            if let (Some(s), Some(e)) = (start, end)
+                && e < s
+            {
+                item.add("planned_completion_date", format!("{e} is before the planned start {s}"));
+            }
+            let mut years = HashSet::new();
+            for (j, plan) in p.plans.iter().enumerate() {
+                item.year(&format!("plans[{j}].year"), plan.year);
+                if !years.insert(plan.year) {
+                    item.add(&format!("plans[{j}].year"), format!("a second plan for {}", plan.year));
+                }
+                if plan.monthly_plan_yuan.len() > 12 {
+                    item.add(&format!("plans[{j}].monthly_plan_yuan"), "at most 12 months");
+                }
+                for (m, amount) in plan.monthly_plan_yuan.iter().enumerate() {
+                    item.non_negative(&format!("plans[{j}].monthly_plan_yuan[{m}]"), *amount);
+                }
+            }
+            if let Some(c) = &p.promotion {
+                item.date("promotion.signed_date", c.signed_date.as_ref());
+                if c.signed_date.is_none() {
+                    item.add("promotion.signed_date", "required for a promotion contract");
+                }
+                item.non_negative("promotion.contracted_investment_yuan", c.contracted_investment_yuan);
+                item.optional_text("promotion.investor", &c.investor);
+            }
+            let stage = item.known_enum::<ProjectStage>("stage", p.stage);
+            let stage_date = item.date("stage_date", p.stage_date.as_ref());
+            let statistics_date = item.date("statistics_date", p.statistics_date.as_ref());
+
+            let stored = match staging.current(PROJECT, &p.code) {
+                Some(bytes) => Some(decode_project(bytes)?),
+                None => None,
+            };
+            let mut next = v1::Project {
+                code: p.code.clone(),
+                name: p.name.clone(),
+                sector: ctx.sector as i32,
+                region_code: p.region_code.clone(),
+                responsible_unit: p.responsible_unit.clone(),
+                planned_total_investment_yuan: p.planned_total_investment_yuan,
+                planned_start_date: p.planned_start_date,
+                planned_completion_date: p.planned_completion_date,
+                stage: ProjectStage::Reserve as i32,
+                stage_date: None,
+                in_statistics_database: Some(false),
+                statistics_date: None,
+                plans: p.plans.clone(),
+                promotion: p.promotion.clone(),
+                events: Vec::new(),
+                meta: None,
+            };
+            if let Some(old) = stored {
+                next.stage = old.stage;
+                next.stage_date = old.stage_date;
+                next.in_statistics_database = old.in_statistics_database;
+                next.statistics_date = old.statistics_date;
+                next.events = old.events;
+            }
+            if let Some(stage) = stage {
+                apply_events(
+                    &mut item,
+                    &mut next,
+                    &EventRequest {
+                        stage,
+                        stage_date,
+                        in_statistics: p.in_statistics_database,
+                        statistics_date,
+                        not_after: None,
+                    },
+                );
+            }
+            let index = project_index(&next);
+            let outcome = staging.put(PROJECT, &p.code, index, next.encode_to_vec());
+            results.push(result(i, p.code.clone(), outcome));
+        }
+        finish(violations, staging, results)
+    }
+}
+
+/// Plans `ReportProgress`.
+pub struct ReportProgress<'r>(pub &'r [v1::ProgressReport]);
+
+impl Planner for ReportProgress<'_> {
+    fn keys(&self) -> Vec<(String, String)> {
+        let mut keys: Vec<(String, String)> = self
+            .0
+            .iter()
+            .map(|r| (PROJECT.to_owned(), r.project_code.clone()))
+            .collect();
+        keys.sort();
+        keys.dedup();
+        keys.extend(self.0.iter().filter_map(|r| {
+            r.period
+                .as_ref()
+                .map(|p| (PROGRESS.to_owned(), records::progress_key(&r.project_code, p)))
+        }));
+        keys
+    }
+
+    fn plan(&self, _ctx: &Context<'_>, snapshot: &Snapshot) -> Result<Planned, Error> {
+        let mut violations = Violations::new();
+        let mut staging = Staging::new(snapshot);
+        let mut results = Vec::with_capacity(self.0.len());
+        let mut seen = HashMap::new();
+        for (i, r) in self.0.iter().enumerate() {
+            let mut item = Item::new(&mut violations, "reports", i);
+            item.code("project_code", &r.project_code);
+            let period = item.period("period", r.period.as_ref());
+            item.non_negative("investment_completed_yuan", r.investment_completed_yuan);
+            item.non_negative("funds_arrived_yuan", r.funds_arrived_yuan);
+            item.known_enum::<v1::ValueStatus>("status", r.status);
+            item.optional_text("note", &r.note);
+            let stage = item.known_enum::<ProjectStage>("stage", r.stage);
+            let stage_date = item.date("stage_date", r.stage_date.as_ref());
+            let statistics_date = item.date("statistics_date", r.statistics_date.as_ref());
+            let Some(period) = period else { continue };
+            let key = records::progress_key(&r.project_code, &period);
+            if duplicate(&mut item, "period", &mut seen, &key, i, "reports") {
+                continue;
+            }
+            let Some(bytes) = staging.current(PROJECT, &r.project_code) else {
+                if !r.project_code.is_empty() {
+                    item.add(
+                        "project_code",
+                        format!("no project {:?}: push it with UpsertProjects first", r.project_code),
+                    );
+                }
+                continue;
+            };
+            let mut project = decode_project(bytes)?;
+            let before = project.clone();
+            if let Some(stage) = stage {
+                apply_events(
+                    &mut item,
+                    &mut project,
+                    &EventRequest {
+                        stage,
+                        stage_date,
+                        in_statistics: r.in_statistics_database,
+                        statistics_date,
+                        not_after: Some(domain::period_end(&period)),
+                    },
+                );
+            }
+            if project != before {
+                let index = project_index(&project);
+                staging.put(PROJECT, &project.code, index, project.encode_to_vec());
+            }
+            let stored = v1::ProgressReport {
+                meta: None,
+                ..r.clone()
+            };
+            let index = Index {
+                region: project.region_code.clone(),
+                unit: project.responsible_unit.clone(),
+                stage: String::new(),
+                parent: r.project_code.clone(),
+                year: period.year,
+            };
+            let outcome = staging.put(PROGRESS, &key, index, stored.encode_to_vec());
+            results.push(result(i, key, outcome));
+        }
+        finish(violations, staging, results)
+    }
+}
+
+fn known_indicator<'c>(item: &mut Item<'_>, ctx: &'c Context<'_>, code: &str) -> Option<&'c v1::IndicatorDefinition> {
+    if code.is_empty() {
+        item.add("indicator_code", "required");
+        return None;
+    }
+    let def = ctx.catalog.iter().find(|d| d.code == code);
+    if def.is_none() {
+        item.add(
+            "indicator_code",
+            format!("{code:?} is not in this sector's catalog (see GetCatalog)"),
+        );
+    }
+    def
+}
+
+/// Plans `ReportIndicators`.
+pub struct ReportIndicators<'r>(pub &'r [v1::IndicatorValue]);
+
+impl Planner for ReportIndicators<'_> {
+    fn keys(&self) -> Vec<(String, String)> {
+        self.0
+            .iter()
+            .filter_map(|v| {
+                v.period.as_ref().map(|p| {
+                    (INDICATOR_VALUE.to_owned(), records::value_key(&v.indicator_code, &v.region_code, p))
+                })
+            })
+            .collect()
+    }
+
+    fn plan(&self, ctx: &Context<'_>, snapshot: &Snapshot) -> Result<Planned, Error> {
+        let mut violations = Violations::new();
+        let mut staging = Staging::new(snapshot);
+        let mut results = Vec::with_capacity(self.0.len());
+        let mut seen = HashMap::new();
+        for (i, v) in self.0.iter().enumerate() {
+            let mut item = Item::new(&mut violations, "values", i);
+            known_indicator(&mut item, ctx, &v.indicator_code);
+            item.region("region_code", &v.region_code, ctx.regions);
+            let period = item.period("period", v.period.as_ref());
+            item.non_negative("value", v.value);
+            item.known_enum::<v1::ValueStatus>("status", v.status);
+            if let Some(bp) = v.official_yoy_growth_bp
+                && !(-10_000..=1_000_000).contains(&bp)
+            {
+                item.add("official_yoy_growth_bp", format!("{bp} bp is not a plausible growth rate"));
+            }
+            let Some(period) = period else { continue };
+            let key = records::value_key(&v.indicator_code, &v.region_code, &period);
+            if duplicate(&mut item, "period", &mut seen, &key, i, "values") {
+                continue;
+            }
+            let index = Index {
+                region: v.region_code.clone(),
+                unit: String::new(),
+                stage: String::new(),
+                parent: v.indicator_code.clone(),
+                year: period.year,
+            };
+            let stored = v1::IndicatorValue {
+                meta: None,
+                ..v.clone()
+            };
+            let outcome = staging.put(INDICATOR_VALUE, &key, index, stored.encode_to_vec());
+            results.push(result(i, key, outcome));
+        }
+        finish(violations, staging, results)
+    }
+}
+
+/// Plans `SetTargets`.
+pub struct SetTargets<'r>(pub &'r [v1::AnnualTarget]);
+
+impl Planner for SetTargets<'_> {
+    fn keys(&self) -> Vec<(String, String)> {
+        self.0
+            .iter()
+            .map(|t| (TARGET.to_owned(), records::target_key(&t.indicator_code, &t.region_code, t.year)))
+            .collect()
+    }
+
+    fn plan(&self, ctx: &Context<'_>, snapshot: &Snapshot) -> Result<Planned, Error> {
+        let mut violations = Violations::new();
+        let mut staging = Staging::new(snapshot);
+        let mut results = Vec::with_capacity(self.0.len());
+        let mut seen = HashMap::new();
+        for (i, t) in self.0.iter().enumerate() {
+            let mut item = Item::new(&mut violations, "targets", i);
+            known_indicator(&mut item, ctx, &t.indicator_code);
+            item.region("region_code", &t.region_code, ctx.regions);
+            item.year("year", t.year);
+            item.non_negative("value", t.value);
+            let key = records::target_key(&t.indicator_code, &t.region_code, t.year);
+            if duplicate(&mut item, "year", &mut seen, &key, i, "targets") {
+                continue;
+            }
+            let index = Index {
+                region: t.region_code.clone(),
+                unit: String::new(),
+                stage: String::new(),
+                parent: t.indicator_code.clone(),
+                year: t.year,
+            };
+            let stored = v1::AnnualTarget {
+                meta: None,
+                ..t.clone()
+            };
+            let outcome = staging.put(TARGET, &key, index, stored.encode_to_vec());
+            results.push(result(i, key, outcome));
+        }
+        finish(violations, staging, results)
+    }
+}
+
+/// Plans an upsert of a sector's own entities.
+pub struct UpsertEntities<'r, E: SectorEntity> {
+    /// The items.
+    pub items: &'r [E::Message],
+}
+
+impl<E: SectorEntity> Planner for UpsertEntities<'_, E> {
+    fn keys(&self) -> Vec<(String, String)> {
+        let kind = entity::type_name::<E>();
+        self.items
+            .iter()
+            .map(|e| (kind.clone(), E::code(e).to_owned()))
+            .collect()
+    }
+
+    fn plan(&self, ctx: &Context<'_>, snapshot: &Snapshot) -> Result<Planned, Error> {
+        let kind = entity::type_name::<E>();
+        let mut violations = Violations::new();
+        let mut staging = Staging::new(snapshot);
+        let mut results = Vec::with_capacity(self.items.len());
+        let mut seen = HashMap::new();
+        for (i, e) in self.items.iter().enumerate() {
+            let code = E::code(e);
+            let mut item = Item::new(&mut violations, E::FIELD, i);
+            item.code("code", code);
+            if duplicate(&mut item, "code", &mut seen, code, i, E::FIELD) {
+                continue;
+            }
+            item.region("region_code", E::region_code(e), ctx.regions);
+            item.text("responsible_unit", E::responsible_unit(e));
+            E::validate(e, &mut item);
+            let mut stored = e.clone();
+            *E::meta_mut(&mut stored) = None;
+            let index = Index {
+                region: E::region_code(e).to_owned(),
+                unit: E::responsible_unit(e).to_owned(),
+                stage: String::new(),
+                parent: String::new(),
+                year: 0,
+            };
+            let outcome = staging.put(&kind, code, index, stored.encode_to_vec());
+            results.push(result(i, code.to_owned(), outcome));
+        }
+        finish(violations, staging, results)
+    }
+}

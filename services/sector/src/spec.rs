@@ -1,0 +1,100 @@
+//! What makes a sector a sector: a [`SectorSpec`] names it, lists its
+//! indicator catalog and its own entity types, and adds its own gRPC service.
+//! Everything else (storage, validation of shared records, change feed,
+//! `SectorService`, the process around it) comes from this crate, so adding a
+//! fifth sector is one small crate implementing this trait.
+
+use std::sync::Arc;
+
+use citydash_proto::v1;
+use citydash_runtime::ServerLimits;
+use citydash_runtime::principal::{AuthInterceptor, Authenticator};
+use tonic::service::RoutesBuilder;
+use tonic::service::interceptor::InterceptedService;
+
+use crate::engine::Engine;
+use crate::entity::EntityType;
+use crate::store::Store;
+
+/// Describes one sector service.
+pub trait SectorSpec: Send + Sync + 'static {
+    /// The sector.
+    const SECTOR: v1::Sector;
+    /// Short name: the binary, the default database file, `citydash serve NAME`.
+    const NAME: &'static str;
+    /// Default gRPC port.
+    const DEFAULT_PORT: u16;
+    /// The sector's indicator catalog.
+    fn catalog() -> Vec<v1::IndicatorDefinition>;
+    /// The sector's own entity types.
+    fn entity_types() -> Vec<EntityType>;
+    /// Full name of the sector's own gRPC service, for health checks.
+    fn own_service_name() -> &'static str;
+    /// Adds the sector's own gRPC service to `routes`, wrapped by `ctx`.
+    fn add_own_service<S: Store>(engine: Engine<S>, ctx: &ServiceContext, routes: &mut RoutesBuilder);
+}
+
+/// What every gRPC service of a process is wrapped with: message limits and
+/// the authenticator that attaches the principal.
+#[derive(Clone)]
+pub struct ServiceContext {
+    /// The process's limits.
+    pub limits: ServerLimits,
+    interceptor: AuthInterceptor,
+}
+
+impl ServiceContext {
+    /// A context with these limits and this authenticator.
+    pub fn new(limits: ServerLimits, authenticator: Arc<dyn Authenticator>) -> Self {
+        Self {
+            limits,
+            interceptor: AuthInterceptor::new(authenticator),
+        }
+    }
+
+    /// Wraps a generated server in the authenticator.
+    pub fn intercept<T>(&self, server: T) -> InterceptedService<T, AuthInterceptor> {
+        InterceptedService::new(server, self.interceptor.clone())
+    }
+}
+
+/// One entry of a sector's indicator catalog, written as a constant table in
+/// the sector crate.
+#[derive(Debug, Clone, Copy)]
+pub struct IndicatorSpec {
+    /// Code, prefixed with the sector (`agri.output_value`).
+    pub code: &'static str,
+    /// Chinese name.
+    pub name_zh: &'static str,
+    /// English name.
+    pub name_en: &'static str,
+    /// Unit code.
+    pub unit: &'static str,
+    /// Unit in Chinese.
+    pub unit_zh: &'static str,
+    /// A level (a count at month end) rather than a cumulative total.
+    pub level: bool,
+    /// Whether more is better.
+    pub higher_is_better: bool,
+}
+
+/// The proto catalog of `sector` from its constant table.
+pub fn catalog(sector: v1::Sector, specs: &[IndicatorSpec]) -> Vec<v1::IndicatorDefinition> {
+    specs
+        .iter()
+        .map(|s| v1::IndicatorDefinition {
+            code: s.code.to_owned(),
+            name_zh: s.name_zh.to_owned(),
+            name_en: s.name_en.to_owned(),
+            unit: s.unit.to_owned(),
+            unit_zh: s.unit_zh.to_owned(),
+            accumulation: if s.level {
+                v1::Accumulation::Level
+            } else {
+                v1::Accumulation::Cumulative
+            } as i32,
+            higher_is_better: s.higher_is_better,
+            sector: sector as i32,
+        })
+        .collect()
+}

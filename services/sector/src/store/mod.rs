@@ -1,0 +1,197 @@
+//! Persistence of a sector service: one [`Store`] trait that the engine sees,
+//! with a SQLite and a PostgreSQL implementation chosen once from the URL.
+//!
+//! The model is deliberately small: every record (project, progress report,
+//! indicator value, target, sector entity) is a row keyed by kind and natural
+//! key, holding the encoded protobuf plus the few columns lists filter on.
+//! Every version is appended to `record_versions`, whose sequence number *is*
+//! the change feed, in the same transaction as the current row: a write and
+//! its change either both commit or neither does.
+
+mod sql;
+pub mod postgres;
+pub mod sqlite;
+
+use std::future::Future;
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+/// Why a store call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached (connection refused, pool timed out).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else the database reported.
+    #[error("database error: {0}")]
+    Database(String),
+    /// A stored payload does not decode: a bug or a corrupted row.
+    #[error("corrupt record: {0}")]
+    Corrupt(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        match err {
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Tls(_) => StoreError::Unavailable(err.to_string()),
+            other => StoreError::Database(other.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for citydash_runtime::Error {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Unavailable(why) => citydash_runtime::Error::Unavailable(why),
+            other => citydash_runtime::Error::Internal(other.to_string()),
+        }
+    }
+}
+
+/// Columns that lists filter on, taken from the record when it is written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Index {
+    /// Region code.
+    pub region: String,
+    /// Responsible unit.
+    pub unit: String,
+    /// Current stage name (projects only).
+    pub stage: String,
+    /// Project code of a progress report, indicator code of a value or target.
+    pub parent: String,
+    /// Year of a dated record, 0 otherwise.
+    pub year: i32,
+}
+
+/// One stored version of a record.
+#[derive(Debug, Clone)]
+pub struct StoredRecord {
+    /// Record kind: "project", "progress", "indicator_value", "target" or an entity type name.
+    pub kind: String,
+    /// Natural key within the kind.
+    pub key: String,
+    /// 1 for the first version.
+    pub version: i64,
+    /// Change-feed sequence number of this version.
+    pub seq: i64,
+    /// The encoded protobuf, without its meta.
+    pub payload: Vec<u8>,
+    /// Principal that wrote it.
+    pub updated_by: String,
+    /// Request that wrote it.
+    pub request_id: String,
+    /// Unix time in microseconds.
+    pub updated_at: i64,
+}
+
+/// One record to write in a commit.
+#[derive(Debug, Clone)]
+pub struct RecordWrite {
+    /// Record kind.
+    pub kind: String,
+    /// Natural key.
+    pub key: String,
+    /// Filter columns.
+    pub index: Index,
+    /// The encoded protobuf, without its meta.
+    pub payload: Vec<u8>,
+    /// The version this write replaces; 0 for a new record. The commit fails
+    /// with [`Commit::Conflict`] if the stored version differs.
+    pub expected_version: i64,
+}
+
+/// The remembered answer to a write request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRequest {
+    /// Client-chosen idempotency key.
+    pub request_id: String,
+    /// Full gRPC method name.
+    pub method: String,
+    /// Hash of the request, to tell a retry from a reused id.
+    pub fingerprint: Vec<u8>,
+    /// The encoded response.
+    pub response: Vec<u8>,
+}
+
+/// Everything one write request changes, committed atomically.
+#[derive(Debug, Clone)]
+pub struct CommitBatch {
+    /// The request and its answer.
+    pub request: StoredRequest,
+    /// Principal writing.
+    pub updated_by: String,
+    /// Unix time in microseconds.
+    pub updated_at: i64,
+    /// The records, in order; each gets the next sequence number.
+    pub writes: Vec<RecordWrite>,
+}
+
+/// How a commit ended.
+#[derive(Debug, Clone)]
+pub enum Commit {
+    /// Written; the last sequence number assigned (unchanged if nothing was written).
+    Done {
+        /// Highest sequence number after the commit.
+        last_seq: i64,
+    },
+    /// A request with this id was committed before; nothing was written.
+    Duplicate(StoredRequest),
+    /// Another writer changed one of the records first; nothing was written.
+    Conflict,
+}
+
+/// A filtered, keyset-paged list of current records of one kind.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    /// Record kind.
+    pub kind: String,
+    /// Filters; empty (or 0 for year) means any.
+    pub filter: Index,
+    /// Only keys greater than this.
+    pub after_key: String,
+    /// At most this many.
+    pub limit: i64,
+}
+
+/// The persistence the engine needs. Handlers and the engine see only this
+/// trait; the backend is picked once at start-up.
+pub trait Store: Clone + Send + Sync + 'static {
+    /// Current versions of the given keys of one kind (missing keys are absent).
+    fn get(
+        &self,
+        kind: &str,
+        keys: &[String],
+    ) -> impl Future<Output = Result<Vec<StoredRecord>, StoreError>> + Send;
+    /// A page of current records.
+    fn list(
+        &self,
+        query: &ListQuery,
+    ) -> impl Future<Output = Result<Vec<StoredRecord>, StoreError>> + Send;
+    /// Every version of one record, oldest first.
+    fn revisions(
+        &self,
+        kind: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<Vec<StoredRecord>, StoreError>> + Send;
+    /// Versions with a sequence number above `after`, in order, at most `limit`.
+    fn changes_after(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<StoredRecord>, StoreError>> + Send;
+    /// The highest sequence number written, 0 when empty.
+    fn last_seq(&self) -> impl Future<Output = Result<i64, StoreError>> + Send;
+    /// The remembered answer to a request id, if any.
+    fn request(
+        &self,
+        request_id: &str,
+    ) -> impl Future<Output = Result<Option<StoredRequest>, StoreError>> + Send;
+    /// Writes a batch and its request record in one transaction.
+    fn commit(&self, batch: CommitBatch) -> impl Future<Output = Result<Commit, StoreError>> + Send;
+    /// Checks the database answers.
+    fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+}

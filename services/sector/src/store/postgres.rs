@@ -1,0 +1,48 @@
+//! The deployment backend: PostgreSQL, one database per service. Writers take
+//! a transaction-scoped advisory lock before they assign sequence numbers, so
+//! sequence order is commit order even with several replicas: a change-feed
+//! reader can never see sequence 11 committed while 10 is still in flight.
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::{Postgres, Transaction};
+
+use super::StoreError;
+use super::sql::sql_store;
+
+/// Key of the advisory lock that serializes writers of one sector database.
+const WRITER_LOCK: i64 = 0x6369_7479_6461_7368; // "citydash"
+
+/// A sector store in a PostgreSQL database.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to and migrates the database at `url`.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        sqlx::migrate!("./migrations/postgres")
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Database(format!("migrating PostgreSQL: {e}")))?;
+        Ok(Self { pool })
+    }
+}
+
+async fn begin_locked(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(WRITER_LOCK)
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}
+
+sql_store!(PgStore, Postgres, begin_locked);
