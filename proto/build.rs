@@ -20,6 +20,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = prost_build::Config::new();
     // Type names let sector entities travel in the change feed as `Any`.
     config.enable_type_names();
+    config.type_name_domain(["."], "type.googleapis.com");
     tonic_prost_build::configure().compile_fds_with_config(fds, config)?;
     Ok(())
 }

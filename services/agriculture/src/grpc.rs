@@ -1,8 +1,10 @@
 //! `citydash.v1.AgricultureService`: upserts and lists of production bases
 //! and leading enterprises, served by the shared entity handlers.
 
-use citydash_proto::v1::agriculture_service_server::{AgricultureService, AgricultureServiceServer};
 use citydash_proto::v1;
+use citydash_proto::v1::agriculture_service_server::{
+    AgricultureService, AgricultureServiceServer,
+};
 
 use crate::{Bases, Enterprises};
 use citydash_sector::Engine;
@@ -48,7 +50,8 @@ impl<S: Store> AgricultureService for Grpc<S> {
         request: Request<v1::ListProductionBasesRequest>,
     ) -> Result<Response<v1::ListProductionBasesResponse>, Status> {
         let r = request.get_ref();
-        let page = list_rpc::<Bases, _>(&self.engine, &r.region_code, r.page_size, &r.page_token).await?;
+        let page =
+            list_rpc::<Bases, _>(&self.engine, &r.region_code, r.page_size, &r.page_token).await?;
         Ok(Response::new(v1::ListProductionBasesResponse {
             bases: page.items,
             next_page_token: page.next_page_token,
@@ -63,7 +66,9 @@ impl<S: Store> AgricultureService for Grpc<S> {
             (&r.request_id, r.validate_only, &r.enterprises)
         })
         .await?;
-        Ok(Response::new(v1::UpsertLeadingEnterprisesResponse { results }))
+        Ok(Response::new(v1::UpsertLeadingEnterprisesResponse {
+            results,
+        }))
     }
 
     async fn list_leading_enterprises(
@@ -71,7 +76,9 @@ impl<S: Store> AgricultureService for Grpc<S> {
         request: Request<v1::ListLeadingEnterprisesRequest>,
     ) -> Result<Response<v1::ListLeadingEnterprisesResponse>, Status> {
         let r = request.get_ref();
-        let page = list_rpc::<Enterprises, _>(&self.engine, &r.region_code, r.page_size, &r.page_token).await?;
+        let page =
+            list_rpc::<Enterprises, _>(&self.engine, &r.region_code, r.page_size, &r.page_token)
+                .await?;
         Ok(Response::new(v1::ListLeadingEnterprisesResponse {
             enterprises: page.items,
             next_page_token: page.next_page_token,

@@ -15,12 +15,60 @@ use tonic::service::RoutesBuilder;
 
 /// The agriculture indicator catalog.
 pub const CATALOG: &[IndicatorSpec] = &[
-    IndicatorSpec { code: "agri.output_value", name_zh: "农林牧渔业总产值", name_en: "Gross output of agriculture, forestry, animal husbandry and fishery", unit: "yuan", unit_zh: "元", level: false, higher_is_better: true },
-    IndicatorSpec { code: "agri.value_added", name_zh: "农业增加值", name_en: "Agricultural value added", unit: "yuan", unit_zh: "元", level: false, higher_is_better: true },
-    IndicatorSpec { code: "agri.base_area_mu", name_zh: "特色种植基地面积", name_en: "Specialty planting base area", unit: "mu", unit_zh: "亩", level: true, higher_is_better: true },
-    IndicatorSpec { code: "agri.livestock_head", name_zh: "特色养殖存栏", name_en: "Specialty livestock on hand", unit: "head", unit_zh: "头", level: true, higher_is_better: true },
-    IndicatorSpec { code: "agri.leading_enterprises", name_zh: "农业产业化龙头企业", name_en: "Leading agricultural enterprises", unit: "count", unit_zh: "家", level: true, higher_is_better: true },
-    IndicatorSpec { code: "agri.rural_income", name_zh: "农村居民人均可支配收入", name_en: "Rural per-capita disposable income", unit: "yuan", unit_zh: "元", level: false, higher_is_better: true },
+    IndicatorSpec {
+        code: "agri.output_value",
+        name_zh: "农林牧渔业总产值",
+        name_en: "Gross output of agriculture, forestry, animal husbandry and fishery",
+        unit: "yuan",
+        unit_zh: "元",
+        level: false,
+        higher_is_better: true,
+    },
+    IndicatorSpec {
+        code: "agri.value_added",
+        name_zh: "农业增加值",
+        name_en: "Agricultural value added",
+        unit: "yuan",
+        unit_zh: "元",
+        level: false,
+        higher_is_better: true,
+    },
+    IndicatorSpec {
+        code: "agri.base_area_mu",
+        name_zh: "特色种植基地面积",
+        name_en: "Specialty planting base area",
+        unit: "mu",
+        unit_zh: "亩",
+        level: true,
+        higher_is_better: true,
+    },
+    IndicatorSpec {
+        code: "agri.livestock_head",
+        name_zh: "特色养殖存栏",
+        name_en: "Specialty livestock on hand",
+        unit: "head",
+        unit_zh: "头",
+        level: true,
+        higher_is_better: true,
+    },
+    IndicatorSpec {
+        code: "agri.leading_enterprises",
+        name_zh: "农业产业化龙头企业",
+        name_en: "Leading agricultural enterprises",
+        unit: "count",
+        unit_zh: "家",
+        level: true,
+        higher_is_better: true,
+    },
+    IndicatorSpec {
+        code: "agri.rural_income",
+        name_zh: "农村居民人均可支配收入",
+        name_en: "Rural per-capita disposable income",
+        unit: "yuan",
+        unit_zh: "元",
+        level: false,
+        higher_is_better: true,
+    },
 ];
 
 /// The agriculture sector.
@@ -36,17 +84,18 @@ impl SectorSpec for Agriculture {
     }
 
     fn entity_types() -> Vec<EntityType> {
-        vec![
-            EntityType::of::<Bases>(),
-            EntityType::of::<Enterprises>(),
-        ]
+        vec![EntityType::of::<Bases>(), EntityType::of::<Enterprises>()]
     }
 
     fn own_service_name() -> &'static str {
         grpc::SERVICE_NAME
     }
 
-    fn add_own_service<S: Store>(engine: Engine<S>, ctx: &ServiceContext, routes: &mut RoutesBuilder) {
+    fn add_own_service<S: Store>(
+        engine: Engine<S>,
+        ctx: &ServiceContext,
+        routes: &mut RoutesBuilder,
+    ) {
         grpc::add(engine, ctx, routes);
     }
 }
@@ -66,7 +115,10 @@ impl SectorEntity for Bases {
         item.non_negative("head_count", b.head_count);
         item.non_negative("output_value_yuan", b.output_value_yuan);
         if b.area_mu == 0 && b.head_count == 0 {
-            item.add("area_mu", "a base has a planted area or a head count; both are 0");
+            item.add(
+                "area_mu",
+                "a base has a planted area or a head count; both are 0",
+            );
         }
         item.optional_year("established_year", b.established_year);
     }

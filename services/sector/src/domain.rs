@@ -215,7 +215,11 @@ pub fn in_statistics_on(project: &v1::Project, on: NaiveDate) -> bool {
 
 /// The first day a project reached `stage` (or, for forward stages, any later
 /// one), if it has by day `on`.
-pub fn first_reached(project: &v1::Project, stage: ProjectStage, on: NaiveDate) -> Option<NaiveDate> {
+pub fn first_reached(
+    project: &v1::Project,
+    stage: ProjectStage,
+    on: NaiveDate,
+) -> Option<NaiveDate> {
     project.events.iter().find_map(|e| {
         let date = e.date.as_ref().and_then(to_date)?;
         match e.event {
@@ -303,6 +307,9 @@ mod tests {
             first_reached(&p, ProjectStage::Funded, d(2026, 6, 30)),
             Some(d(2026, 2, 1))
         );
-        assert_eq!(first_reached(&p, ProjectStage::Completed, d(2026, 6, 30)), None);
+        assert_eq!(
+            first_reached(&p, ProjectStage::Completed, d(2026, 6, 30)),
+            None
+        );
     }
 }

@@ -68,6 +68,9 @@ struct Inner<S> {
     write_lock: Mutex<()>,
     /// The highest sequence number this process knows is committed.
     feed: watch::Sender<i64>,
+    /// Set when the process shuts down, so change-feed streams end and a
+    /// graceful shutdown does not wait on them forever.
+    closing: watch::Sender<bool>,
 }
 
 /// The engine behind one sector service. Cheap to clone.
@@ -130,6 +133,7 @@ impl<S: Store> Engine<S> {
     pub async fn new(store: S, info: SectorInfo, options: EngineOptions) -> Result<Self, Error> {
         let last = store.last_seq().await?;
         let (feed, _) = watch::channel(last);
+        let (closing, _) = watch::channel(false);
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
@@ -137,8 +141,14 @@ impl<S: Store> Engine<S> {
                 options,
                 write_lock: Mutex::new(()),
                 feed,
+                closing,
             }),
         })
+    }
+
+    /// Ends every change-feed stream; called when the process shuts down.
+    pub fn close(&self) {
+        self.inner.closing.send_replace(true);
     }
 
     /// The sector this engine serves.
@@ -369,7 +379,11 @@ impl<S: Store> Engine<S> {
         tokio::spawn(async move {
             let mut last = after;
             let mut live = engine.inner.feed.subscribe();
+            let mut closing = engine.inner.closing.subscribe();
             loop {
+                if *closing.borrow_and_update() {
+                    return;
+                }
                 let batch = match engine.inner.store.changes_after(last, FEED_BATCH).await {
                     Ok(batch) => batch,
                     Err(err) => {
@@ -396,6 +410,7 @@ impl<S: Store> Engine<S> {
                     changed = live.changed() => if changed.is_err() { return },
                     () = tokio::time::sleep(engine.inner.options.feed_poll) => {},
                     () = tx.closed() => return,
+                    _ = closing.changed() => return,
                 }
             }
         });
@@ -403,7 +418,11 @@ impl<S: Store> Engine<S> {
     }
 }
 
-fn replay(previous: &StoredRequest, method: &str, fingerprint: &[u8]) -> Result<Vec<v1::WriteResult>, Error> {
+fn replay(
+    previous: &StoredRequest,
+    method: &str,
+    fingerprint: &[u8],
+) -> Result<Vec<v1::WriteResult>, Error> {
     if previous.method != method || previous.fingerprint != fingerprint {
         return Err(Error::invalid(
             "request_id",

@@ -74,12 +74,15 @@ fn pack<E: SectorEntity>(stored: &StoredRecord) -> Result<prost_types::Any, Stor
     prost_types::Any::from_msg(&e).map_err(|err| StoreError::Corrupt(err.to_string()))
 }
 
+/// Picks a write request's id, validate-only flag and items.
+pub type RequestParts<R, M> = fn(&R) -> (&str, bool, &[M]);
+
 /// Serves an upsert RPC of a sector entity: `parts` picks the request's id,
 /// validate-only flag and items.
 pub async fn upsert_rpc<E: SectorEntity, S: Store, R: Message + Name>(
     engine: &Engine<S>,
     request: Request<R>,
-    parts: fn(&R) -> (&str, bool, &[E::Message]),
+    parts: RequestParts<R, E::Message>,
 ) -> Result<Vec<v1::WriteResult>, Status> {
     let principal = Principal::of(&request);
     let req = request.into_inner();

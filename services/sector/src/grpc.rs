@@ -37,7 +37,6 @@ fn decode_all<T>(
         .collect()
 }
 
-
 #[tonic::async_trait]
 impl<S: Store> SectorService for SectorGrpc<S> {
     #[tracing::instrument(skip_all, fields(items = request.get_ref().projects.len()))]
@@ -191,7 +190,12 @@ impl<S: Store> SectorService for SectorGrpc<S> {
         };
         let page = self
             .engine
-            .list(records::INDICATOR_VALUE, filter, req.page_size, &req.page_token)
+            .list(
+                records::INDICATOR_VALUE,
+                filter,
+                req.page_size,
+                &req.page_token,
+            )
             .await?;
         Ok(Response::new(v1::ListIndicatorValuesResponse {
             values: decode_all(&page.items, records::indicator_value)?,
@@ -238,7 +242,11 @@ impl<S: Store> SectorService for SectorGrpc<S> {
             sector: info.sector as i32,
             indicators: info.catalog.clone(),
             regions: info.regions.all().to_vec(),
-            entity_types: info.entity_types.iter().map(|t| t.type_name.clone()).collect(),
+            entity_types: info
+                .entity_types
+                .iter()
+                .map(|t| t.type_name.clone())
+                .collect(),
         }))
     }
 

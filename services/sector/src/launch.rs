@@ -126,7 +126,16 @@ async fn run_with<Spec: SectorSpec, S: Store>(
     };
     let authenticator: Arc<dyn Authenticator> = Arc::new(Anonymous);
     let (routes, health) = routes::<Spec, S>(engine.clone(), limits, authenticator);
-    let monitor = tokio::spawn(watch_health(engine.store().clone(), health, own_names::<Spec>()));
+    let monitor = tokio::spawn(watch_health(
+        engine.store().clone(),
+        health,
+        own_names::<Spec>(),
+    ));
+    let closing = engine.clone();
+    let shutdown = async move {
+        shutdown.await;
+        closing.close();
+    };
     let result = citydash_runtime::serve(routes.routes(), limits, listener, shutdown).await;
     monitor.abort();
     result

@@ -9,15 +9,15 @@
 pub use citydash_proto as proto;
 
 pub mod domain;
-pub mod store;
 pub mod engine;
 pub mod entity;
 pub mod plan;
 pub mod records;
+pub mod store;
 pub mod validate;
 
 pub use engine::{Engine, EngineOptions, Page, SectorInfo};
 pub use entity::{EntityType, SectorEntity};
 pub mod grpc;
-pub mod spec;
 pub mod launch;
+pub mod spec;

@@ -89,7 +89,13 @@ impl<'s> Staging<'s> {
     }
 
     /// Stages new content and tells how it compares with the stored version.
-    fn put(&mut self, kind: &str, key: &str, index: Index, payload: Vec<u8>) -> (WriteOutcome, i64) {
+    fn put(
+        &mut self,
+        kind: &str,
+        key: &str,
+        index: Index,
+        payload: Vec<u8>,
+    ) -> (WriteOutcome, i64) {
         let k = (kind.to_owned(), key.to_owned());
         let original = self.snapshot.get(kind, key);
         let result = match original {
@@ -139,7 +145,11 @@ fn result(index: usize, key: String, (outcome, version): (WriteOutcome, i64)) ->
     }
 }
 
-fn finish(violations: Violations, staging: Staging<'_>, results: Vec<v1::WriteResult>) -> Result<Planned, Error> {
+fn finish(
+    violations: Violations,
+    staging: Staging<'_>,
+    results: Vec<v1::WriteResult>,
+) -> Result<Planned, Error> {
     violations.into_result()?;
     Ok(Planned {
         writes: staging.into_writes(),
@@ -165,9 +175,19 @@ fn decode_project(payload: &[u8]) -> Result<v1::Project, Error> {
 }
 
 /// Notes a second item with the same key in one batch.
-fn duplicate(item: &mut Item<'_>, field: &str, seen: &mut HashMap<String, usize>, key: &str, index: usize, list: &str) -> bool {
+fn duplicate(
+    item: &mut Item<'_>,
+    field: &str,
+    seen: &mut HashMap<String, usize>,
+    key: &str,
+    index: usize,
+    list: &str,
+) -> bool {
     if let Some(first) = seen.get(key) {
-        item.add(field, format!("same key as {list}[{first}] in this request"));
+        item.add(
+            field,
+            format!("same key as {list}[{first}] in this request"),
+        );
         true
     } else {
         seen.insert(key.to_owned(), index);
@@ -196,7 +216,12 @@ fn insert_event(p: &mut v1::Project, event: project_event::Event, date: NaiveDat
     let at = p
         .events
         .iter()
-        .position(|e| e.date.as_ref().and_then(domain::to_date).is_some_and(|d| d > date))
+        .position(|e| {
+            e.date
+                .as_ref()
+                .and_then(domain::to_date)
+                .is_some_and(|d| d > date)
+        })
         .unwrap_or(p.events.len());
     p.events.insert(
         at,
@@ -207,7 +232,10 @@ fn insert_event(p: &mut v1::Project, event: project_event::Event, date: NaiveDat
     );
 }
 
-fn last_date_of(p: &v1::Project, is_kind: impl Fn(&project_event::Event) -> bool) -> Option<NaiveDate> {
+fn last_date_of(
+    p: &v1::Project,
+    is_kind: impl Fn(&project_event::Event) -> bool,
+) -> Option<NaiveDate> {
     p.events
         .iter()
         .filter(|e| e.event.as_ref().is_some_and(&is_kind))
@@ -239,7 +267,10 @@ fn apply_events(item: &mut Item<'_>, p: &mut v1::Project, req: &EventRequest) {
                 if last.is_some_and(|l| date < l) {
                     item.add(
                         "stage_date",
-                        format!("{date} is before the project's last stage move ({})", last.unwrap_or(date)),
+                        format!(
+                            "{date} is before the project's last stage move ({})",
+                            last.unwrap_or(date)
+                        ),
                     );
                 } else if req.not_after.is_some_and(|n| date > n) {
                     item.add("stage_date", format!("{date} is after the reported period"));
@@ -256,16 +287,24 @@ fn apply_events(item: &mut Item<'_>, p: &mut v1::Project, req: &EventRequest) {
         let event = project_event::Event::InStatisticsDatabase(wanted);
         match req.statistics_date {
             Some(date) if has_event(p, &event, date) => {}
-            None => item.add("statistics_date", "required when the statistics flag changes"),
+            None => item.add(
+                "statistics_date",
+                "required when the statistics flag changes",
+            ),
             Some(date) => {
-                let last = last_date_of(p, |e| matches!(e, project_event::Event::InStatisticsDatabase(_)));
+                let last = last_date_of(p, |e| {
+                    matches!(e, project_event::Event::InStatisticsDatabase(_))
+                });
                 if last.is_some_and(|l| date < l) {
                     item.add(
                         "statistics_date",
                         format!("{date} is before the last statistics-database change"),
                     );
                 } else if req.not_after.is_some_and(|n| date > n) {
-                    item.add("statistics_date", format!("{date} is after the reported period"));
+                    item.add(
+                        "statistics_date",
+                        format!("{date} is after the reported period"),
+                    );
                 } else {
                     insert_event(p, event, date);
                     p.in_statistics_database = Some(wanted);
@@ -281,7 +320,10 @@ pub struct UpsertProjects<'r>(pub &'r [v1::Project]);
 
 impl Planner for UpsertProjects<'_> {
     fn keys(&self) -> Vec<(String, String)> {
-        self.0.iter().map(|p| (PROJECT.to_owned(), p.code.clone())).collect()
+        self.0
+            .iter()
+            .map(|p| (PROJECT.to_owned(), p.code.clone()))
+            .collect()
     }
 
     fn plan(&self, ctx: &Context<'_>, snapshot: &Snapshot) -> Result<Planned, Error> {
@@ -298,22 +340,37 @@ impl Planner for UpsertProjects<'_> {
             item.text("name", &p.name);
             item.region("region_code", &p.region_code, ctx.regions);
             item.text("responsible_unit", &p.responsible_unit);
-            item.non_negative("planned_total_investment_yuan", p.planned_total_investment_yuan);
+            item.non_negative(
+                "planned_total_investment_yuan",
+                p.planned_total_investment_yuan,
+            );
             let start = item.date("planned_start_date", p.planned_start_date.as_ref());
-            let end = item.date("planned_completion_date", p.planned_completion_date.as_ref());
+            let end = item.date(
+                "planned_completion_date",
+                p.planned_completion_date.as_ref(),
+            );
             if let (Some(s), Some(e)) = (start, end)
                 && e < s
             {
-                item.add("planned_completion_date", format!("{e} is before the planned start {s}"));
+                item.add(
+                    "planned_completion_date",
+                    format!("{e} is before the planned start {s}"),
+                );
             }
             let mut years = HashSet::new();
             for (j, plan) in p.plans.iter().enumerate() {
                 item.year(&format!("plans[{j}].year"), plan.year);
                 if !years.insert(plan.year) {
-                    item.add(&format!("plans[{j}].year"), format!("a second plan for {}", plan.year));
+                    item.add(
+                        &format!("plans[{j}].year"),
+                        format!("a second plan for {}", plan.year),
+                    );
                 }
                 if plan.monthly_plan_yuan.len() > 12 {
-                    item.add(&format!("plans[{j}].monthly_plan_yuan"), "at most 12 months");
+                    item.add(
+                        &format!("plans[{j}].monthly_plan_yuan"),
+                        "at most 12 months",
+                    );
                 }
                 for (m, amount) in plan.monthly_plan_yuan.iter().enumerate() {
                     item.non_negative(&format!("plans[{j}].monthly_plan_yuan[{m}]"), *amount);
@@ -324,7 +381,10 @@ impl Planner for UpsertProjects<'_> {
                 if c.signed_date.is_none() {
                     item.add("promotion.signed_date", "required for a promotion contract");
                 }
-                item.non_negative("promotion.contracted_investment_yuan", c.contracted_investment_yuan);
+                item.non_negative(
+                    "promotion.contracted_investment_yuan",
+                    c.contracted_investment_yuan,
+                );
                 item.optional_text("promotion.investor", &c.investor);
             }
             let stage = item.known_enum::<ProjectStage>("stage", p.stage);
@@ -394,9 +454,12 @@ impl Planner for ReportProgress<'_> {
         keys.sort();
         keys.dedup();
         keys.extend(self.0.iter().filter_map(|r| {
-            r.period
-                .as_ref()
-                .map(|p| (PROGRESS.to_owned(), records::progress_key(&r.project_code, p)))
+            r.period.as_ref().map(|p| {
+                (
+                    PROGRESS.to_owned(),
+                    records::progress_key(&r.project_code, p),
+                )
+            })
         }));
         keys
     }
@@ -426,7 +489,10 @@ impl Planner for ReportProgress<'_> {
                 if !r.project_code.is_empty() {
                     item.add(
                         "project_code",
-                        format!("no project {:?}: push it with UpsertProjects first", r.project_code),
+                        format!(
+                            "no project {:?}: push it with UpsertProjects first",
+                            r.project_code
+                        ),
                     );
                 }
                 continue;
@@ -468,7 +534,11 @@ impl Planner for ReportProgress<'_> {
     }
 }
 
-fn known_indicator<'c>(item: &mut Item<'_>, ctx: &'c Context<'_>, code: &str) -> Option<&'c v1::IndicatorDefinition> {
+fn known_indicator<'c>(
+    item: &mut Item<'_>,
+    ctx: &'c Context<'_>,
+    code: &str,
+) -> Option<&'c v1::IndicatorDefinition> {
     if code.is_empty() {
         item.add("indicator_code", "required");
         return None;
@@ -492,7 +562,10 @@ impl Planner for ReportIndicators<'_> {
             .iter()
             .filter_map(|v| {
                 v.period.as_ref().map(|p| {
-                    (INDICATOR_VALUE.to_owned(), records::value_key(&v.indicator_code, &v.region_code, p))
+                    (
+                        INDICATOR_VALUE.to_owned(),
+                        records::value_key(&v.indicator_code, &v.region_code, p),
+                    )
                 })
             })
             .collect()
@@ -513,7 +586,10 @@ impl Planner for ReportIndicators<'_> {
             if let Some(bp) = v.official_yoy_growth_bp
                 && !(-10_000..=1_000_000).contains(&bp)
             {
-                item.add("official_yoy_growth_bp", format!("{bp} bp is not a plausible growth rate"));
+                item.add(
+                    "official_yoy_growth_bp",
+                    format!("{bp} bp is not a plausible growth rate"),
+                );
             }
             let Some(period) = period else { continue };
             let key = records::value_key(&v.indicator_code, &v.region_code, &period);
@@ -545,7 +621,12 @@ impl Planner for SetTargets<'_> {
     fn keys(&self) -> Vec<(String, String)> {
         self.0
             .iter()
-            .map(|t| (TARGET.to_owned(), records::target_key(&t.indicator_code, &t.region_code, t.year)))
+            .map(|t| {
+                (
+                    TARGET.to_owned(),
+                    records::target_key(&t.indicator_code, &t.region_code, t.year),
+                )
+            })
             .collect()
     }
 

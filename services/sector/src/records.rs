@@ -22,7 +22,10 @@ pub fn progress_key(project_code: &str, period: &v1::Period) -> String {
 
 /// Key of an indicator value: `INDICATOR/REGION/2026-06`.
 pub fn value_key(indicator: &str, region: &str, period: &v1::Period) -> String {
-    format!("{indicator}/{region}/{:04}-{:02}", period.year, period.month)
+    format!(
+        "{indicator}/{region}/{:04}-{:02}",
+        period.year, period.month
+    )
 }
 
 /// Key of an annual target: `INDICATOR/REGION/2026`.
@@ -92,7 +95,11 @@ pub fn to_record(
         TARGET => record::Record::Target(target(stored)?),
         other => match pack_entity(stored) {
             Some(any) => record::Record::Entity(any?),
-            None => return Err(StoreError::Corrupt(format!("unknown record kind {other:?}"))),
+            None => {
+                return Err(StoreError::Corrupt(format!(
+                    "unknown record kind {other:?}"
+                )));
+            }
         },
     };
     Ok(v1::Record {

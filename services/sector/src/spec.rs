@@ -31,7 +31,11 @@ pub trait SectorSpec: Send + Sync + 'static {
     /// Full name of the sector's own gRPC service, for health checks.
     fn own_service_name() -> &'static str;
     /// Adds the sector's own gRPC service to `routes`, wrapped by `ctx`.
-    fn add_own_service<S: Store>(engine: Engine<S>, ctx: &ServiceContext, routes: &mut RoutesBuilder);
+    fn add_own_service<S: Store>(
+        engine: Engine<S>,
+        ctx: &ServiceContext,
+        routes: &mut RoutesBuilder,
+    );
 }
 
 /// What every gRPC service of a process is wrapped with: message limits and

@@ -42,7 +42,10 @@ impl<'a> Item<'a> {
             self.add(field, "required");
         } else if value.chars().count() > MAX_CODE_LEN {
             self.add(field, format!("longer than {MAX_CODE_LEN} characters"));
-        } else if value.chars().any(|c| c == '/' || c.is_whitespace() || c.is_control()) {
+        } else if value
+            .chars()
+            .any(|c| c == '/' || c.is_whitespace() || c.is_control())
+        {
             self.add(field, "must not contain '/', spaces or control characters");
         }
     }
@@ -84,7 +87,11 @@ impl<'a> Item<'a> {
         if !(domain::MIN_YEAR..=domain::MAX_YEAR).contains(&year) {
             self.add(
                 field,
-                format!("year {year} is outside {}..{}", domain::MIN_YEAR, domain::MAX_YEAR),
+                format!(
+                    "year {year} is outside {}..{}",
+                    domain::MIN_YEAR,
+                    domain::MAX_YEAR
+                ),
             );
         }
     }
@@ -104,11 +111,17 @@ impl<'a> Item<'a> {
                 None
             }
             Some(p) if !(1..=12).contains(&p.month) => {
-                self.add(&format!("{field}.month"), format!("month {} is not 1..12", p.month));
+                self.add(
+                    &format!("{field}.month"),
+                    format!("month {} is not 1..12", p.month),
+                );
                 None
             }
             Some(p) if !domain::period_is_valid(p) => {
-                self.add(&format!("{field}.year"), format!("year {} is out of range", p.year));
+                self.add(
+                    &format!("{field}.year"),
+                    format!("year {} is out of range", p.year),
+                );
                 None
             }
             Some(p) => Some(*p),
@@ -123,7 +136,10 @@ impl<'a> Item<'a> {
             _ => {
                 self.add(
                     field,
-                    format!("{:04}-{:02}-{:02} is not a valid date", d.year, d.month, d.day),
+                    format!(
+                        "{:04}-{:02}-{:02} is not a valid date",
+                        d.year, d.month, d.day
+                    ),
                 );
                 None
             }
@@ -151,7 +167,10 @@ pub fn request_id(request_id: &str) -> Result<(), citydash_runtime::Error> {
             "required: send a unique id (a UUID) and reuse it when retrying",
         );
     } else if request_id.len() > MAX_REQUEST_ID_LEN {
-        v.add("request_id", format!("longer than {MAX_REQUEST_ID_LEN} bytes"));
+        v.add(
+            "request_id",
+            format!("longer than {MAX_REQUEST_ID_LEN} bytes"),
+        );
     }
     v.into_result()
 }

@@ -8,8 +8,8 @@
 //! the change feed, in the same transaction as the current row: a write and
 //! its change either both commit or neither does.
 
-mod sql;
 pub mod postgres;
+mod sql;
 pub mod sqlite;
 
 use std::future::Future;
@@ -191,7 +191,8 @@ pub trait Store: Clone + Send + Sync + 'static {
         request_id: &str,
     ) -> impl Future<Output = Result<Option<StoredRequest>, StoreError>> + Send;
     /// Writes a batch and its request record in one transaction.
-    fn commit(&self, batch: CommitBatch) -> impl Future<Output = Result<Commit, StoreError>> + Send;
+    fn commit(&self, batch: CommitBatch)
+    -> impl Future<Output = Result<Commit, StoreError>> + Send;
     /// Checks the database answers.
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

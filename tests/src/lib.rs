@@ -1,0 +1,281 @@
+//! Test harness for the whole suite: a fresh database per test (a SQLite
+//! file in a temp folder, or a new PostgreSQL database when
+//! `CITYDASH_TEST_BACKEND=postgres`), services started in-process on port 0,
+//! and clients connected to them over real gRPC.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use citydash_sector::launch::SectorArgs;
+use citydash_sector::spec::SectorSpec;
+use clap::Parser;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::{Channel, Endpoint};
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+
+/// Which backend the tests run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestBackend {
+    /// A SQLite file per test (the default).
+    Sqlite,
+    /// A fresh PostgreSQL database per test.
+    Postgres,
+}
+
+/// The backend named by `CITYDASH_TEST_BACKEND` (`sqlite` when unset).
+/// An unknown name fails the test rather than silently picking one.
+pub fn backend() -> TestBackend {
+    match std::env::var("CITYDASH_TEST_BACKEND").as_deref() {
+        Err(_) | Ok("") | Ok("sqlite") => TestBackend::Sqlite,
+        Ok("postgres") => TestBackend::Postgres,
+        Ok(other) => panic!("CITYDASH_TEST_BACKEND={other:?}: expected sqlite or postgres"),
+    }
+}
+
+/// Server URL used to create test databases on PostgreSQL.
+pub fn postgres_admin_url() -> String {
+    std::env::var("CITYDASH_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// A database that exists for one test and is removed afterwards.
+pub struct TestDb {
+    /// URL to hand to a service.
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    pg_name: Option<String>,
+}
+
+impl TestDb {
+    /// A fresh, empty database on the configured backend. On PostgreSQL a
+    /// server that cannot be reached fails the test: it never skips.
+    pub async fn new() -> Self {
+        match backend() {
+            TestBackend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+                Self {
+                    url,
+                    _dir: Some(dir),
+                    pg_name: None,
+                }
+            }
+            TestBackend::Postgres => {
+                let admin = postgres_admin_url();
+                let name = format!("citydash_t_{}", uuid::Uuid::new_v4().simple());
+                let pool = sqlx::PgPool::connect(&admin).await.unwrap_or_else(|e| {
+                    panic!("PostgreSQL at {admin} is required for this run: {e}")
+                });
+                let create = format!("CREATE DATABASE {name}");
+                sqlx::query(sqlx::AssertSqlSafe(create))
+                    .execute(&pool)
+                    .await
+                    .expect("create test database");
+                pool.close().await;
+                let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+                Self {
+                    url: format!("{base}/{name}"),
+                    _dir: None,
+                    pg_name: Some(name),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some(name) = self.pg_name.take() else {
+            return;
+        };
+        // Drop runs outside any runtime guarantee, so a thread with its own
+        // runtime removes the database.
+        let admin = postgres_admin_url();
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async move {
+                if let Ok(pool) = sqlx::PgPool::connect(&admin).await {
+                    let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&pool).await;
+                    pool.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+#[derive(Parser)]
+struct SectorCli {
+    #[command(flatten)]
+    args: SectorArgs,
+}
+
+/// A service running in this process.
+pub struct Running {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    /// A client channel to the service.
+    pub async fn channel(&self) -> Channel {
+        Endpoint::from_shared(format!("http://{}", self.addr))
+            .expect("endpoint")
+            .connect_timeout(Duration::from_secs(5))
+            .connect()
+            .await
+            .expect("connect to service")
+    }
+
+    /// Stops the service gracefully and waits until it has stopped.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let result = tokio::time::timeout(Duration::from_secs(10), &mut self.handle)
+            .await
+            .expect("service stops within 10 s");
+        result.expect("service task").expect("service ran cleanly");
+    }
+
+    /// Kills the service at once, as a crash would (in-flight work is dropped).
+    pub fn kill(self) {
+        self.handle.abort();
+    }
+}
+
+/// Starts the sector service `Spec` on `db`, on a free port, and waits
+/// until its health check says SERVING.
+pub async fn spawn_sector<Spec: SectorSpec>(db: &TestDb) -> Running {
+    let cli = SectorCli::parse_from(["test", "--database-url", &db.url, "--feed-poll-ms", "50"]);
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+    let addr = listener.local_addr().expect("local addr");
+    let (tx, rx) = oneshot::channel::<()>();
+    let handle = tokio::spawn(citydash_sector::launch::run::<Spec>(
+        cli.args,
+        Some(listener),
+        async {
+            let _ = rx.await;
+        },
+    ));
+    let running = Running {
+        addr,
+        shutdown: Some(tx),
+        handle,
+    };
+    wait_serving(&running, "").await;
+    running
+}
+
+/// Waits until the health service reports `service` SERVING.
+pub async fn wait_serving(running: &Running, service: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(channel) = Endpoint::from_shared(format!("http://{}", running.addr))
+            .expect("endpoint")
+            .connect()
+            .await
+        {
+            let reply = HealthClient::new(channel)
+                .check(HealthCheckRequest {
+                    service: service.to_owned(),
+                })
+                .await;
+            if let Ok(r) = reply
+                && r.get_ref().status == ServingStatus::Serving as i32
+            {
+                return;
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "service on {} did not become healthy",
+            running.addr
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A fresh request id.
+pub fn request_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// The field paths of an INVALID_ARGUMENT status's BadRequest details.
+pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    status
+        .get_details_bad_request()
+        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
+        .unwrap_or_default()
+}
+
+/// Builders for the records tests push, with realistic defaults.
+pub mod fixtures {
+    use citydash_proto::v1;
+
+    /// A calendar date.
+    pub fn date(year: i32, month: i32, day: i32) -> Option<v1::Date> {
+        Some(v1::Date { year, month, day })
+    }
+
+    /// A period.
+    pub fn period(year: i32, month: i32) -> Option<v1::Period> {
+        Some(v1::Period { year, month })
+    }
+
+    /// A reserve-stage project in `region` with the given planned investment.
+    pub fn project(code: &str, region: &str, planned_yuan: i64) -> v1::Project {
+        v1::Project {
+            code: code.to_owned(),
+            name: format!("项目 {code}"),
+            region_code: region.to_owned(),
+            responsible_unit: "市农业农村局".to_owned(),
+            planned_total_investment_yuan: planned_yuan,
+            planned_start_date: date(2026, 3, 1),
+            planned_completion_date: date(2027, 10, 31),
+            ..Default::default()
+        }
+    }
+
+    /// A progress report of `yuan` completed in (year, month).
+    pub fn progress(code: &str, year: i32, month: i32, yuan: i64) -> v1::ProgressReport {
+        v1::ProgressReport {
+            project_code: code.to_owned(),
+            period: period(year, month),
+            investment_completed_yuan: yuan,
+            status: v1::ValueStatus::Final as i32,
+            ..Default::default()
+        }
+    }
+
+    /// A cumulative indicator value.
+    pub fn value(
+        code: &str,
+        region: &str,
+        year: i32,
+        month: i32,
+        value: i64,
+    ) -> v1::IndicatorValue {
+        v1::IndicatorValue {
+            indicator_code: code.to_owned(),
+            region_code: region.to_owned(),
+            period: period(year, month),
+            value,
+            status: v1::ValueStatus::Provisional as i32,
+            official_yoy_growth_bp: None,
+            meta: None,
+        }
+    }
+}
