@@ -10,6 +10,9 @@ const FILES: &[&str] = &[
     "citydash/v1/common.proto",
     "citydash/v1/sector.proto",
     "citydash/v1/agriculture.proto",
+    "citydash/v1/industry.proto",
+    "citydash/v1/tourism.proto",
+    "citydash/v1/welfare.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

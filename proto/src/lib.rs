@@ -10,5 +10,43 @@ pub mod v1 {
 }
 
 /// The encoded `FileDescriptorSet` of every citydash proto, for reflection.
-pub const FILE_DESCRIPTOR_SET: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/citydash_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/citydash_descriptor.bin"));
+
+/// A batch write request: every one carries an idempotency key and a
+/// validate-only flag (Google AIP-155 and AIP-163), so one engine function
+/// serves them all.
+pub trait WriteRequest: prost::Message + prost::Name + Default {
+    /// Client-chosen idempotency key.
+    fn request_id(&self) -> &str;
+    /// Validate and report, write nothing.
+    fn validate_only(&self) -> bool;
+}
+
+macro_rules! write_requests {
+    ($($t:ident),+ $(,)?) => {
+        $(
+            impl WriteRequest for v1::$t {
+                fn request_id(&self) -> &str {
+                    &self.request_id
+                }
+                fn validate_only(&self) -> bool {
+                    self.validate_only
+                }
+            }
+        )+
+    };
+}
+
+write_requests!(
+    UpsertProjectsRequest,
+    ReportProgressRequest,
+    ReportIndicatorsRequest,
+    SetTargetsRequest,
+    UpsertProductionBasesRequest,
+    UpsertLeadingEnterprisesRequest,
+    UpsertEnterprisesRequest,
+    ReportEnterpriseMonthsRequest,
+    UpsertScenicAreasRequest,
+    ReportScenicMonthsRequest,
+    UpsertTasksRequest,
+);

@@ -37,8 +37,7 @@ pub fn backend() -> TestBackend {
 
 /// Server URL used to create test databases on PostgreSQL.
 pub fn postgres_admin_url() -> String {
-    std::env::var("CITYDASH_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+    std::env::var("CITYDASH_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
 }
 
 /// A database that exists for one test and is removed afterwards.
@@ -66,9 +65,9 @@ impl TestDb {
             TestBackend::Postgres => {
                 let admin = postgres_admin_url();
                 let name = format!("citydash_t_{}", uuid::Uuid::new_v4().simple());
-                let pool = sqlx::PgPool::connect(&admin).await.unwrap_or_else(|e| {
-                    panic!("PostgreSQL at {admin} is required for this run: {e}")
-                });
+                let pool = sqlx::PgPool::connect(&admin)
+                    .await
+                    .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is required for this run: {e}"));
                 let create = format!("CREATE DATABASE {name}");
                 sqlx::query(sqlx::AssertSqlSafe(create))
                     .execute(&pool)
@@ -95,10 +94,7 @@ impl Drop for TestDb {
         // runtime removes the database.
         let admin = postgres_admin_url();
         let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
                 return;
             };
             rt.block_on(async move {
@@ -162,13 +158,9 @@ pub async fn spawn_sector<Spec: SectorSpec>(db: &TestDb) -> Running {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
     let addr = listener.local_addr().expect("local addr");
     let (tx, rx) = oneshot::channel::<()>();
-    let handle = tokio::spawn(citydash_sector::launch::run::<Spec>(
-        cli.args,
-        Some(listener),
-        async {
-            let _ = rx.await;
-        },
-    ));
+    let handle = tokio::spawn(citydash_sector::launch::run::<Spec>(cli.args, Some(listener), async {
+        let _ = rx.await;
+    }));
     let running = Running {
         addr,
         shutdown: Some(tx),
@@ -261,13 +253,7 @@ pub mod fixtures {
     }
 
     /// A cumulative indicator value.
-    pub fn value(
-        code: &str,
-        region: &str,
-        year: i32,
-        month: i32,
-        value: i64,
-    ) -> v1::IndicatorValue {
+    pub fn value(code: &str, region: &str, year: i32, month: i32, value: i64) -> v1::IndicatorValue {
         v1::IndicatorValue {
             indicator_code: code.to_owned(),
             region_code: region.to_owned(),

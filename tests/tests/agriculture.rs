@@ -65,10 +65,7 @@ async fn all_projects(client: &mut SectorServiceClient<Channel>) -> Vec<v1::Proj
 }
 
 /// Reads `n` changes from a stream, failing after 10 s.
-async fn take_changes(
-    stream: &mut tonic::Streaming<v1::WatchChangesResponse>,
-    n: usize,
-) -> Vec<v1::Change> {
+async fn take_changes(stream: &mut tonic::Streaming<v1::WatchChangesResponse>, n: usize) -> Vec<v1::Change> {
     let mut out = Vec::new();
     while out.len() < n {
         let next = tokio::time::timeout(Duration::from_secs(10), stream.next())
@@ -87,14 +84,9 @@ async fn assert_quiet(stream: &mut tonic::Streaming<v1::WatchChangesResponse>) {
     assert!(extra.is_err(), "unexpected extra change: {extra:?}");
 }
 
-async fn watch(
-    client: &mut SectorServiceClient<Channel>,
-    after: i64,
-) -> tonic::Streaming<v1::WatchChangesResponse> {
+async fn watch(client: &mut SectorServiceClient<Channel>, after: i64) -> tonic::Streaming<v1::WatchChangesResponse> {
     client
-        .watch_changes(v1::WatchChangesRequest {
-            after_sequence: after,
-        })
+        .watch_changes(v1::WatchChangesRequest { after_sequence: after })
         .await
         .expect("watch")
         .into_inner()
@@ -130,9 +122,7 @@ async fn agency_pushes_reads_back_pages_and_follows_the_feed_across_a_reconnect(
         investor: "高原青稞食品有限公司".to_owned(),
         contracted_investment_yuan: 50_000_000,
     });
-    let results = upsert(&mut client, vec![funded, small, promo])
-        .await
-        .expect("upsert");
+    let results = upsert(&mut client, vec![funded, small, promo]).await.expect("upsert");
     assert!(
         results
             .iter()
@@ -182,9 +172,7 @@ async fn agency_pushes_reads_back_pages_and_follows_the_feed_across_a_reconnect(
 
     // Read back: the stage history and the statistics flag come from the progress reports.
     let p = client
-        .get_project(v1::GetProjectRequest {
-            code: "AG-001".into(),
-        })
+        .get_project(v1::GetProjectRequest { code: "AG-001".into() })
         .await
         .expect("get")
         .into_inner()
@@ -193,12 +181,7 @@ async fn agency_pushes_reads_back_pages_and_follows_the_feed_across_a_reconnect(
     assert_eq!(p.stage, ProjectStage::Started as i32);
     assert_eq!(p.in_statistics_database, Some(true));
     assert_eq!(p.sector, v1::Sector::Agriculture as i32);
-    assert_eq!(
-        p.events.len(),
-        3,
-        "funded, started, entered statistics: {:?}",
-        p.events
-    );
+    assert_eq!(p.events.len(), 3, "funded, started, entered statistics: {:?}", p.events);
     let meta = p.meta.expect("meta");
     assert_eq!(
         meta.version, 2,
@@ -216,11 +199,7 @@ async fn agency_pushes_reads_back_pages_and_follows_the_feed_across_a_reconnect(
         .expect("page 1")
         .into_inner();
     assert_eq!(
-        first
-            .projects
-            .iter()
-            .map(|p| p.code.as_str())
-            .collect::<Vec<_>>(),
+        first.projects.iter().map(|p| p.code.as_str()).collect::<Vec<_>>(),
         ["AG-001", "AG-002"]
     );
     assert!(!first.next_page_token.is_empty());
@@ -234,11 +213,7 @@ async fn agency_pushes_reads_back_pages_and_follows_the_feed_across_a_reconnect(
         .expect("page 2")
         .into_inner();
     assert_eq!(
-        second
-            .projects
-            .iter()
-            .map(|p| p.code.as_str())
-            .collect::<Vec<_>>(),
+        second.projects.iter().map(|p| p.code.as_str()).collect::<Vec<_>>(),
         ["AG-003"]
     );
     assert!(second.next_page_token.is_empty());
@@ -263,10 +238,7 @@ async fn agency_pushes_reads_back_pages_and_follows_the_feed_across_a_reconnect(
         .expect("by stage")
         .into_inner()
         .projects;
-    assert_eq!(
-        started.iter().map(|p| p.code.as_str()).collect::<Vec<_>>(),
-        ["AG-001"]
-    );
+    assert_eq!(started.iter().map(|p| p.code.as_str()).collect::<Vec<_>>(), ["AG-001"]);
     let reports = client
         .list_progress(v1::ListProgressRequest {
             project_code: "AG-001".into(),
@@ -277,10 +249,7 @@ async fn agency_pushes_reads_back_pages_and_follows_the_feed_across_a_reconnect(
         .into_inner()
         .reports;
     assert_eq!(
-        reports
-            .iter()
-            .map(|r| r.investment_completed_yuan)
-            .collect::<Vec<_>>(),
+        reports.iter().map(|r| r.investment_completed_yuan).collect::<Vec<_>>(),
         [800_000, 1_200_000]
     );
     let values = client
@@ -327,11 +296,7 @@ async fn agency_pushes_reads_back_pages_and_follows_the_feed_across_a_reconnect(
             "target"
         ]
     );
-    assert!(
-        backlog
-            .iter()
-            .all(|c| c.sector == v1::Sector::Agriculture as i32)
-    );
+    assert!(backlog.iter().all(|c| c.sector == v1::Sector::Agriculture as i32));
     assert_quiet(&mut stream).await;
 
     // Live: a push while subscribed arrives.
@@ -351,14 +316,8 @@ async fn agency_pushes_reads_back_pages_and_follows_the_feed_across_a_reconnect(
         .expect("new");
     let mut stream = watch(&mut client, 11).await;
     let resumed = take_changes(&mut stream, 2).await;
-    assert_eq!(
-        resumed.iter().map(|c| c.sequence).collect::<Vec<_>>(),
-        [12, 13]
-    );
-    assert_eq!(
-        resumed.iter().map(kind_of).collect::<Vec<_>>(),
-        ["progress", "project"]
-    );
+    assert_eq!(resumed.iter().map(|c| c.sequence).collect::<Vec<_>>(), [12, 13]);
+    assert_eq!(resumed.iter().map(kind_of).collect::<Vec<_>>(), ["progress", "project"]);
     assert_quiet(&mut stream).await;
     drop(stream);
     svc.stop().await;
@@ -414,9 +373,7 @@ async fn replaying_a_request_id_returns_the_first_answer_and_changes_nothing() {
     assert_eq!(err.code(), Code::InvalidArgument);
     assert_eq!(violated_fields(&err), ["request_id"]);
     let p = client
-        .get_project(v1::GetProjectRequest {
-            code: "AG-010".into(),
-        })
+        .get_project(v1::GetProjectRequest { code: "AG-010".into() })
         .await
         .expect("get")
         .into_inner()
@@ -475,10 +432,7 @@ async fn a_batch_with_bad_items_changes_nothing_and_names_every_bad_field() {
             "projects[3].code",
         ]
     );
-    assert!(
-        all_projects(&mut client).await.is_empty(),
-        "nothing written"
-    );
+    assert!(all_projects(&mut client).await.is_empty(), "nothing written");
 
     // Progress: bad month, negative money, unknown project, duplicate key.
     upsert(&mut client, vec![project("AG-020", "city", 6_000_000)])
@@ -544,11 +498,7 @@ async fn a_batch_with_bad_items_changes_nothing_and_names_every_bad_field() {
         ]
     );
     let mut stream = watch(&mut client, 0).await;
-    assert_eq!(
-        take_changes(&mut stream, 1).await.len(),
-        1,
-        "only the one good project"
-    );
+    assert_eq!(take_changes(&mut stream, 1).await.len(), 1, "only the one good project");
     assert_quiet(&mut stream).await;
     svc.stop().await;
 }
@@ -565,9 +515,7 @@ async fn illegal_stage_moves_are_refused_and_legal_ones_recorded() {
     let mut back = p.clone();
     back.stage = ProjectStage::Funded as i32;
     back.stage_date = date(2026, 5, 1);
-    let err = upsert(&mut client, vec![back])
-        .await
-        .expect_err("backwards");
+    let err = upsert(&mut client, vec![back]).await.expect_err("backwards");
     assert_eq!(err.code(), Code::InvalidArgument);
     assert_eq!(violated_fields(&err), ["projects[0].stage"]);
     assert!(err.message().contains("STARTED"), "{}", err.message());
@@ -576,9 +524,7 @@ async fn illegal_stage_moves_are_refused_and_legal_ones_recorded() {
     let mut undated = p.clone();
     undated.stage = ProjectStage::Completed as i32;
     undated.stage_date = None;
-    let err = upsert(&mut client, vec![undated])
-        .await
-        .expect_err("undated");
+    let err = upsert(&mut client, vec![undated]).await.expect_err("undated");
     assert_eq!(violated_fields(&err), ["projects[0].stage_date"]);
 
     // Suspended and resumed through progress reports; suspended → completed is refused.
@@ -603,18 +549,14 @@ async fn illegal_stage_moves_are_refused_and_legal_ones_recorded() {
     let mut resume = progress("AG-030", 2026, 6, 500_000);
     resume.stage = ProjectStage::Started as i32;
     resume.stage_date = date(2026, 6, 1);
-    report(&mut client, vec![resume.clone()])
-        .await
-        .expect("resume");
+    report(&mut client, vec![resume.clone()]).await.expect("resume");
 
     // Re-sending the same month (a re-import) is accepted and changes nothing.
     let results = report(&mut client, vec![resume]).await.expect("re-import");
     assert_eq!(results[0].outcome, v1::WriteOutcome::Unchanged as i32);
 
     let got = client
-        .get_project(v1::GetProjectRequest {
-            code: "AG-030".into(),
-        })
+        .get_project(v1::GetProjectRequest { code: "AG-030".into() })
         .await
         .expect("get")
         .into_inner()
@@ -727,10 +669,7 @@ async fn validate_only_reports_outcomes_and_writes_nothing() {
         .upsert_projects(v1::UpsertProjectsRequest {
             request_id: request_id(),
             validate_only: true,
-            projects: vec![
-                project("AG-040", "city", 2_000_000),
-                project("AG-041", "city", 1),
-            ],
+            projects: vec![project("AG-040", "city", 2_000_000), project("AG-041", "city", 1)],
         })
         .await
         .expect("dry run")
@@ -738,10 +677,7 @@ async fn validate_only_reports_outcomes_and_writes_nothing() {
     let outcomes: Vec<i32> = reply.results.iter().map(|r| r.outcome).collect();
     assert_eq!(
         outcomes,
-        [
-            v1::WriteOutcome::Updated as i32,
-            v1::WriteOutcome::Created as i32
-        ]
+        [v1::WriteOutcome::Updated as i32, v1::WriteOutcome::Created as i32]
     );
     let projects = all_projects(&mut client).await;
     assert_eq!(projects.len(), 1);
@@ -818,10 +754,7 @@ async fn production_bases_and_enterprises_are_validated_listed_and_on_the_feed()
         .expect_err("bad enterprise");
     let mut fields = violated_fields(&err);
     fields.sort();
-    assert_eq!(
-        fields,
-        ["enterprises[0].annual_revenue_yuan", "enterprises[0].level"]
-    );
+    assert_eq!(fields, ["enterprises[0].annual_revenue_yuan", "enterprises[0].level"]);
 
     let listed = agri
         .list_production_bases(v1::ListProductionBasesRequest {
@@ -848,24 +781,15 @@ async fn production_bases_and_enterprises_are_validated_listed_and_on_the_feed()
             .iter()
             .any(|d| d.code == "agri.output_value" && d.name_zh == "农林牧渔业总产值")
     );
-    assert!(
-        catalog
-            .entity_types
-            .contains(&"citydash.v1.ProductionBase".to_owned())
-    );
+    assert!(catalog.entity_types.contains(&"citydash.v1.ProductionBase".to_owned()));
     assert!(catalog.regions.iter().any(|r| r.code == "county_a"));
 
     let mut stream = watch(&mut client, 0).await;
     let changes = take_changes(&mut stream, 2).await;
-    let Some(v1::record::Record::Entity(any)) =
-        changes[0].record.as_ref().and_then(|r| r.record.clone())
-    else {
+    let Some(v1::record::Record::Entity(any)) = changes[0].record.as_ref().and_then(|r| r.record.clone()) else {
         panic!("entity change expected: {changes:?}");
     };
-    assert_eq!(
-        any.type_url,
-        "type.googleapis.com/citydash.v1.ProductionBase"
-    );
+    assert_eq!(any.type_url, "type.googleapis.com/citydash.v1.ProductionBase");
     let decoded = v1::ProductionBase::decode(any.value.as_slice()).expect("decode");
     assert_eq!(decoded.code, "BASE-QK-01");
     assert_eq!(decoded.meta.as_ref().map(|m| m.sequence), Some(1));
@@ -889,11 +813,7 @@ async fn a_restarted_service_keeps_its_data_and_continues_the_sequence() {
         .await
         .expect("second life");
     let mut stream = watch(&mut client, 0).await;
-    let seqs: Vec<i64> = take_changes(&mut stream, 2)
-        .await
-        .iter()
-        .map(|c| c.sequence)
-        .collect();
+    let seqs: Vec<i64> = take_changes(&mut stream, 2).await.iter().map(|c| c.sequence).collect();
     assert_eq!(seqs, [1, 2]);
     assert_quiet(&mut stream).await;
     drop(stream);
@@ -904,15 +824,9 @@ async fn a_restarted_service_keeps_its_data_and_continues_the_sequence() {
 async fn health_reports_serving_for_each_service() {
     let (_db, svc, _client) = start().await;
     let mut health = tonic_health::pb::health_client::HealthClient::new(svc.channel().await);
-    for name in [
-        "",
-        "citydash.v1.SectorService",
-        "citydash.v1.AgricultureService",
-    ] {
+    for name in ["", "citydash.v1.SectorService", "citydash.v1.AgricultureService"] {
         let status = health
-            .check(tonic_health::pb::HealthCheckRequest {
-                service: name.into(),
-            })
+            .check(tonic_health::pb::HealthCheckRequest { service: name.into() })
             .await
             .expect("health")
             .into_inner()

@@ -142,14 +142,8 @@ mod tests {
         v.add("projects[1].region_code", "unknown region \"x\"");
         let status: Status = v.into_result().unwrap_err().into();
         assert_eq!(status.code(), Code::InvalidArgument);
-        let bad = status
-            .get_details_bad_request()
-            .expect("bad request details");
-        let fields: Vec<_> = bad
-            .field_violations
-            .iter()
-            .map(|f| f.field.as_str())
-            .collect();
+        let bad = status.get_details_bad_request().expect("bad request details");
+        let fields: Vec<_> = bad.field_violations.iter().map(|f| f.field.as_str()).collect();
         assert_eq!(fields, ["projects[0].code", "projects[1].region_code"]);
         assert!(status.message().contains("projects[0].code"));
     }

@@ -42,9 +42,7 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()
         .context("building reflection v1alpha")?;
-    let routes = routes
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha);
+    let routes = routes.add_service(reflection_v1).add_service(reflection_v1alpha);
     let addr = listener.local_addr().context("reading listener address")?;
     tracing::info!(%addr, ?limits, "gRPC server listening");
     Server::builder()

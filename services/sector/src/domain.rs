@@ -36,11 +36,7 @@ pub fn period_is_valid(p: &v1::Period) -> bool {
 
 /// The last day of month `month` of `year` (the day a period is evaluated on).
 pub fn month_end(year: i32, month: u32) -> NaiveDate {
-    let (ny, nm) = if month == 12 {
-        (year + 1, 1)
-    } else {
-        (year, month + 1)
-    };
+    let (ny, nm) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
     NaiveDate::from_ymd_opt(ny, nm, 1)
         .and_then(|d| d.pred_opt())
         .unwrap_or(NaiveDate::MAX)
@@ -80,9 +76,7 @@ impl Regions {
         for entry in spec.split(';').map(str::trim).filter(|e| !e.is_empty()) {
             let parts: Vec<&str> = entry.split(':').map(str::trim).collect();
             let [code, zh, en, kind] = parts.as_slice() else {
-                return Err(format!(
-                    "region entry {entry:?}: expected code:中文名:English:kind"
-                ));
+                return Err(format!("region entry {entry:?}: expected code:中文名:English:kind"));
             };
             let kind = match *kind {
                 "city" => RegionKind::City,
@@ -171,10 +165,7 @@ pub fn stage_zh(stage: ProjectStage) -> &'static str {
 pub fn is_started(stage: ProjectStage) -> bool {
     matches!(
         stage,
-        ProjectStage::Started
-            | ProjectStage::Suspended
-            | ProjectStage::Completed
-            | ProjectStage::InProduction
+        ProjectStage::Started | ProjectStage::Suspended | ProjectStage::Completed | ProjectStage::InProduction
     )
 }
 
@@ -215,11 +206,7 @@ pub fn in_statistics_on(project: &v1::Project, on: NaiveDate) -> bool {
 
 /// The first day a project reached `stage` (or, for forward stages, any later
 /// one), if it has by day `on`.
-pub fn first_reached(
-    project: &v1::Project,
-    stage: ProjectStage,
-    on: NaiveDate,
-) -> Option<NaiveDate> {
+pub fn first_reached(project: &v1::Project, stage: ProjectStage, on: NaiveDate) -> Option<NaiveDate> {
     project.events.iter().find_map(|e| {
         let date = e.date.as_ref().and_then(to_date)?;
         match e.event {
@@ -307,9 +294,6 @@ mod tests {
             first_reached(&p, ProjectStage::Funded, d(2026, 6, 30)),
             Some(d(2026, 2, 1))
         );
-        assert_eq!(
-            first_reached(&p, ProjectStage::Completed, d(2026, 6, 30)),
-            None
-        );
+        assert_eq!(first_reached(&p, ProjectStage::Completed, d(2026, 6, 30)), None);
     }
 }

@@ -9,11 +9,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use citydash_proto::WriteRequest;
 use citydash_proto::v1;
 use citydash_runtime::{Error, Principal};
-use prost::{Message, Name};
+use prost::Message;
 use sha2::{Digest, Sha256};
 use tokio::sync::{Mutex, mpsc, watch};
+use tonic::Request;
 
 use crate::domain::Regions;
 use crate::entity::{self, EntityType, SectorEntity};
@@ -164,14 +166,13 @@ impl<S: Store> Engine<S> {
     /// Runs a planned write: replays the first answer for a known request_id,
     /// otherwise validates the whole batch and commits it with its change-feed
     /// entries and its answer in one transaction.
-    pub async fn write<R: Message + Name>(
+    pub async fn write<R: WriteRequest>(
         &self,
         principal: &Principal,
         request: &R,
-        request_id: &str,
-        validate_only: bool,
         planner: &dyn Planner,
     ) -> Result<Vec<v1::WriteResult>, Error> {
+        let (request_id, validate_only) = (request.request_id(), request.validate_only());
         validate::request_id(request_id)?;
         // Request message names are unique per RPC, so they name the method.
         let method = R::full_name();
@@ -239,6 +240,19 @@ impl<S: Store> Engine<S> {
         ))
     }
 
+    /// Serves a write RPC: the principal from the request, the planner that
+    /// `plan` builds from the message, then [`Engine::write`].
+    pub async fn handle<R: WriteRequest>(
+        &self,
+        request: Request<R>,
+        plan: for<'a> fn(&'a R) -> Box<dyn Planner + 'a>,
+    ) -> Result<Vec<v1::WriteResult>, Error> {
+        let principal = Principal::of(&request);
+        let req = request.into_inner();
+        let planner = plan(&req);
+        self.write(&principal, &req, planner.as_ref()).await
+    }
+
     async fn snapshot(&self, keys: &[(String, String)]) -> Result<Snapshot, Error> {
         let mut by_kind: BTreeMap<&str, Vec<String>> = BTreeMap::new();
         for (kind, key) in keys {
@@ -291,11 +305,7 @@ impl<S: Store> Engine<S> {
         if code.is_empty() {
             return Err(Error::invalid("code", "required"));
         }
-        let found = self
-            .inner
-            .store
-            .get(records::PROJECT, &[code.to_owned()])
-            .await?;
+        let found = self.inner.store.get(records::PROJECT, &[code.to_owned()]).await?;
         match found.first() {
             Some(r) => Ok(records::project(r)?),
             None => Err(Error::NotFound(format!("project {code:?}"))),
@@ -305,22 +315,14 @@ impl<S: Store> Engine<S> {
     /// A page of a sector entity type.
     pub async fn list_entities<E: SectorEntity>(
         &self,
-        region_code: &str,
+        filter: Index,
         page_size: i32,
         page_token: &str,
     ) -> Result<Page<E::Message>, Error> {
-        let filter = Index {
-            region: region_code.to_owned(),
-            ..Index::default()
-        };
         let page = self
             .list(&entity::type_name::<E>(), filter, page_size, page_token)
             .await?;
-        let items = page
-            .items
-            .iter()
-            .map(entity::decode::<E>)
-            .collect::<Result<_, _>>()?;
+        let items = page.items.iter().map(entity::decode::<E>).collect::<Result<_, _>>()?;
         Ok(Page {
             items,
             next_page_token: page.next_page_token,
@@ -336,12 +338,7 @@ impl<S: Store> Engine<S> {
             records::TARGET,
         ]
         .contains(&record_type)
-            || self
-                .inner
-                .info
-                .entity_types
-                .iter()
-                .any(|t| t.type_name == record_type);
+            || self.inner.info.entity_types.iter().any(|t| t.type_name == record_type);
         if !known {
             return Err(Error::invalid(
                 "record_type",
@@ -362,10 +359,7 @@ impl<S: Store> Engine<S> {
     pub fn to_record(&self, stored: &StoredRecord) -> Result<v1::Record, Error> {
         let types = &self.inner.info.entity_types;
         Ok(records::to_record(stored, |r| {
-            types
-                .iter()
-                .find(|t| t.type_name == r.kind)
-                .map(|t| (t.pack)(r))
+            types.iter().find(|t| t.type_name == r.kind).map(|t| (t.pack)(r))
         })?)
     }
 
@@ -418,11 +412,7 @@ impl<S: Store> Engine<S> {
     }
 }
 
-fn replay(
-    previous: &StoredRequest,
-    method: &str,
-    fingerprint: &[u8],
-) -> Result<Vec<v1::WriteResult>, Error> {
+fn replay(previous: &StoredRequest, method: &str, fingerprint: &[u8]) -> Result<Vec<v1::WriteResult>, Error> {
     if previous.method != method || previous.fingerprint != fingerprint {
         return Err(Error::invalid(
             "request_id",

@@ -7,13 +7,11 @@
 use citydash_proto::v1;
 use prost::{Message, Name};
 
-use citydash_runtime::Principal;
-use tonic::{Request, Status};
+use tonic::Status;
 
 use crate::engine::{Engine, Page};
-use crate::plan::UpsertEntities;
 use crate::records::meta;
-use crate::store::{Store, StoreError, StoredRecord};
+use crate::store::{Index, Store, StoreError, StoredRecord};
 use crate::validate::Item;
 
 /// A message a sector service keeps beyond the shared contract. Implemented
@@ -24,8 +22,24 @@ pub trait SectorEntity: Send + Sync + 'static {
     type Message: Message + Name + Default + Clone + Send + Sync + 'static;
     /// Name of the items' list in upsert requests, for violation paths.
     const FIELD: &'static str;
-    /// Natural key, unique within the entity type.
+    /// Name of the field [`SectorEntity::code`] reads, for violation paths.
+    const CODE_FIELD: &'static str = "code";
+    /// The entity's own code, or for a monthly report the code of what it reports on.
     fn code(m: &Self::Message) -> &str;
+    /// Natural key, unique within the entity type: the code, or for a monthly
+    /// report `CODE/2026-06`.
+    fn key(m: &Self::Message) -> String {
+        Self::code(m).to_owned()
+    }
+    /// The record kind this one reports on (a monthly report's enterprise or
+    /// scenic area), which must exist; `None` for a stand-alone entity.
+    fn parent_kind() -> Option<String> {
+        None
+    }
+    /// Year of a dated entity (a monthly report), 0 otherwise; lists filter on it.
+    fn year(_m: &Self::Message) -> i32 {
+        0
+    }
     /// Region code, checked against the configured regions.
     fn region_code(m: &Self::Message) -> &str;
     /// Responsible unit, for filters and the supervision report.
@@ -74,46 +88,179 @@ fn pack<E: SectorEntity>(stored: &StoredRecord) -> Result<prost_types::Any, Stor
     prost_types::Any::from_msg(&e).map_err(|err| StoreError::Corrupt(err.to_string()))
 }
 
-/// Picks a write request's id, validate-only flag and items.
-pub type RequestParts<R, M> = fn(&R) -> (&str, bool, &[M]);
-
-/// Serves an upsert RPC of a sector entity: `parts` picks the request's id,
-/// validate-only flag and items.
-pub async fn upsert_rpc<E: SectorEntity, S: Store, R: Message + Name>(
-    engine: &Engine<S>,
-    request: Request<R>,
-    parts: RequestParts<R, E::Message>,
-) -> Result<Vec<v1::WriteResult>, Status> {
-    let principal = Principal::of(&request);
-    let req = request.into_inner();
-    let (request_id, validate_only, items) = parts(&req);
-    let planner = UpsertEntities::<E> { items };
-    Ok(engine
-        .write(&principal, &req, request_id, validate_only, &planner)
-        .await?)
-}
-
-/// Serves a list RPC of a sector entity: items of `E` in `region_code` (all
-/// regions when empty), a page at a time.
+/// Serves a list RPC of a sector entity: items of `E` matching `filter`, a
+/// page at a time.
 pub async fn list_rpc<E: SectorEntity, S: Store>(
     engine: &Engine<S>,
-    region_code: &str,
+    filter: Index,
     page_size: i32,
     page_token: &str,
 ) -> Result<Page<E::Message>, Status> {
-    Ok(engine
-        .list_entities::<E>(region_code, page_size, page_token)
-        .await?)
+    Ok(engine.list_entities::<E>(filter, page_size, page_token).await?)
 }
 
-/// Implements the four accessors of [`SectorEntity`] for a message with the
-/// conventional `code`, `region_code`, `responsible_unit` and `meta` fields.
+/// Declares a whole sector service: the [`SectorSpec`](crate::spec::SectorSpec)
+/// marker type (sector, name, default port, catalog), and the sector's own
+/// gRPC service over the engine with, for each entity, an upsert handler
+/// (`request_id`, `validate_only` and the item list) and a list handler (with
+/// a filter built from the request). A sector crate declares its RPCs; it
+/// writes no handler and no wiring code.
+///
+/// ```ignore
+/// citydash_sector::sector_service! {
+///     /// The agriculture sector.
+///     Agriculture: Agriculture, "agriculture", port 50061, catalog CATALOG;
+///     AgricultureService, AgricultureServiceServer, agriculture_service_server;
+///     Bases {
+///         upsert_production_bases(UpsertProductionBasesRequest) -> UpsertProductionBasesResponse { bases };
+///         list_production_bases(ListProductionBasesRequest) -> ListProductionBasesResponse { bases }
+///             filter |r| Index { region: r.region_code.clone(), ..Index::default() };
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! sector_service {
+    (
+        $(#[$doc:meta])*
+        $spec:ident : $sector:ident, $name:literal, port $port:literal, catalog $catalog:path;
+        $service:ident, $server:ident, $module:ident;
+        $(
+            $entity:ty {
+                $upsert:ident($ureq:ident) -> $uresp:ident { $items:ident };
+                $list:ident($lreq:ident) -> $lresp:ident { $listed:ident }
+                    filter |$r:ident| $filter:expr;
+            }
+        )+
+    ) => {
+        $(#[$doc])*
+        pub struct $spec;
+
+        impl $crate::spec::SectorSpec for $spec {
+            const SECTOR: $crate::proto::v1::Sector = $crate::proto::v1::Sector::$sector;
+            const NAME: &'static str = $name;
+            const DEFAULT_PORT: u16 = $port;
+            const CATALOG: &'static [$crate::spec::IndicatorSpec] = $catalog;
+
+            fn entity_types() -> Vec<$crate::EntityType> {
+                vec![$($crate::EntityType::of::<$entity>()),+]
+            }
+
+            fn add_own_service<S: $crate::store::Store>(
+                engine: $crate::Engine<S>,
+                ctx: &$crate::spec::ServiceContext,
+                routes: &mut $crate::__tonic::service::RoutesBuilder,
+            ) -> &'static str {
+                routes.add_service(
+                    ctx.intercept(
+                        $crate::proto::v1::$module::$server::new(Grpc { engine })
+                            .max_decoding_message_size(ctx.limits.max_message_bytes)
+                            .max_encoding_message_size(ctx.limits.max_message_bytes),
+                    ),
+                );
+                $crate::proto::v1::$module::SERVICE_NAME
+            }
+        }
+
+        /// The sector's own registers over the sector engine.
+        pub struct Grpc<S> {
+            engine: $crate::Engine<S>,
+        }
+
+        #[$crate::__tonic::async_trait]
+        impl<S: $crate::store::Store> $crate::proto::v1::$module::$service for Grpc<S> {
+            $(
+                async fn $upsert(
+                    &self,
+                    request: $crate::__tonic::Request<$crate::proto::v1::$ureq>,
+                ) -> Result<$crate::__tonic::Response<$crate::proto::v1::$uresp>, $crate::__tonic::Status> {
+                    let results = self
+                        .engine
+                        .handle(request, |r| Box::new($crate::plan::UpsertEntities::<$entity> { items: &r.$items }))
+                        .await?;
+                    Ok($crate::__tonic::Response::new($crate::proto::v1::$uresp { results }))
+                }
+
+                async fn $list(
+                    &self,
+                    request: $crate::__tonic::Request<$crate::proto::v1::$lreq>,
+                ) -> Result<$crate::__tonic::Response<$crate::proto::v1::$lresp>, $crate::__tonic::Status> {
+                    let $r = request.get_ref();
+                    #[allow(clippy::needless_update)]
+                    let filter: $crate::store::Index = $filter;
+                    let page = $crate::entity::list_rpc::<$entity, _>(&self.engine, filter, $r.page_size, &$r.page_token).await?;
+                    Ok($crate::__tonic::Response::new($crate::proto::v1::$lresp {
+                        $listed: page.items,
+                        next_page_token: page.next_page_token,
+                    }))
+                }
+            )+
+        }
+    };
+}
+
+/// Declares a sector entity: a marker type implementing [`SectorEntity`] for
+/// a message with the conventional fields, listed in requests as `$field`,
+/// checked by the plain function `$rules`. With `monthly $code of $Parent`,
+/// a monthly report keyed by the code in `$code` of an existing `$Parent`
+/// and its `period`.
+///
+/// ```ignore
+/// citydash_sector::entity!(/** Scenic areas. */ Areas: ScenicArea in areas, checked by scenic_area);
+/// ```
+#[macro_export]
+macro_rules! entity {
+    ($(#[$doc:meta])* $name:ident : $message:ident in $field:ident, checked by $rules:path) => {
+        $crate::entity!(@def $(#[$doc])* $name, $message, $field, $rules, {});
+    };
+    ($(#[$doc:meta])* $name:ident : $message:ident in $field:ident, monthly $code:ident of $parent:ty, checked by $rules:path) => {
+        $crate::entity!(@def $(#[$doc])* $name, $message, $field, $rules, {monthly $code of $parent});
+    };
+    (@def $(#[$doc:meta])* $name:ident, $message:ident, $field:ident, $rules:path, {$($fields:tt)*}) => {
+        $(#[$doc])*
+        pub struct $name;
+
+        impl $crate::SectorEntity for $name {
+            type Message = $message;
+            const FIELD: &'static str = stringify!($field);
+            $crate::entity_fields!($($fields)*);
+
+            fn validate(m: &$message, item: &mut $crate::validate::Item<'_>) {
+                $rules(m, item)
+            }
+        }
+    };
+}
+
+/// Implements the accessors of [`SectorEntity`] for a message with the
+/// conventional `code`, `region_code`, `responsible_unit` and `meta` fields;
+/// with `monthly $field of $Parent`, for a monthly report keyed by the code
+/// in `$field` of an existing `$Parent` and its `period`.
 #[macro_export]
 macro_rules! entity_fields {
     () => {
         fn code(m: &Self::Message) -> &str {
             &m.code
         }
+        $crate::entity_fields!(@common);
+    };
+    (monthly $field:ident of $parent:ty) => {
+        const CODE_FIELD: &'static str = stringify!($field);
+        fn code(m: &Self::Message) -> &str {
+            &m.$field
+        }
+        fn key(m: &Self::Message) -> String {
+            let p = m.period.unwrap_or_default();
+            format!("{}/{:04}-{:02}", m.$field, p.year, p.month)
+        }
+        fn parent_kind() -> Option<String> {
+            Some($crate::entity::type_name::<$parent>())
+        }
+        fn year(m: &Self::Message) -> i32 {
+            m.period.map_or(0, |p| p.year)
+        }
+        $crate::entity_fields!(@common);
+    };
+    (@common) => {
         fn region_code(m: &Self::Message) -> &str {
             &m.region_code
         }

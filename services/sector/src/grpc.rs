@@ -5,7 +5,7 @@
 use std::pin::Pin;
 
 use citydash_proto::v1::{self, sector_service_server::SectorService};
-use citydash_runtime::{Error, Principal};
+use citydash_runtime::Error;
 use futures::Stream;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
@@ -14,7 +14,7 @@ use tonic::{Request, Response, Status};
 use crate::engine::Engine;
 use crate::plan;
 use crate::records;
-use crate::store::{Index, Store, StoredRecord};
+use crate::store::{Index, Store, StoreError, StoredRecord};
 
 /// `SectorService` over an engine.
 pub struct SectorGrpc<S> {
@@ -28,13 +28,23 @@ impl<S: Store> SectorGrpc<S> {
     }
 }
 
-fn decode_all<T>(
-    rows: &[StoredRecord],
-    f: impl Fn(&StoredRecord) -> Result<T, crate::store::StoreError>,
-) -> Result<Vec<T>, Status> {
-    rows.iter()
-        .map(|r| f(r).map_err(|e| Status::from(Error::from(e))))
-        .collect()
+impl<S: Store> SectorGrpc<S> {
+    /// A page of one record kind, decoded: the items and the next page token.
+    async fn page<T>(
+        &self,
+        kind: &str,
+        filter: Index,
+        (page_size, page_token): (i32, &str),
+        decode: fn(&StoredRecord) -> Result<T, StoreError>,
+    ) -> Result<(Vec<T>, String), Status> {
+        let page = self.engine.list(kind, filter, page_size, page_token).await?;
+        let items = page
+            .items
+            .iter()
+            .map(|r| decode(r).map_err(|e| Status::from(Error::from(e))))
+            .collect::<Result<_, _>>()?;
+        Ok((items, page.next_page_token))
+    }
 }
 
 #[tonic::async_trait]
@@ -44,17 +54,9 @@ impl<S: Store> SectorService for SectorGrpc<S> {
         &self,
         request: Request<v1::UpsertProjectsRequest>,
     ) -> Result<Response<v1::UpsertProjectsResponse>, Status> {
-        let principal = Principal::of(&request);
-        let req = request.into_inner();
         let results = self
             .engine
-            .write(
-                &principal,
-                &req,
-                &req.request_id,
-                req.validate_only,
-                &plan::UpsertProjects(&req.projects),
-            )
+            .handle(request, |r| Box::new(plan::UpsertProjects(&r.projects)))
             .await?;
         Ok(Response::new(v1::UpsertProjectsResponse { results }))
     }
@@ -64,17 +66,9 @@ impl<S: Store> SectorService for SectorGrpc<S> {
         &self,
         request: Request<v1::ReportProgressRequest>,
     ) -> Result<Response<v1::ReportProgressResponse>, Status> {
-        let principal = Principal::of(&request);
-        let req = request.into_inner();
         let results = self
             .engine
-            .write(
-                &principal,
-                &req,
-                &req.request_id,
-                req.validate_only,
-                &plan::ReportProgress(&req.reports),
-            )
+            .handle(request, |r| Box::new(plan::ReportProgress(&r.reports)))
             .await?;
         Ok(Response::new(v1::ReportProgressResponse { results }))
     }
@@ -84,17 +78,9 @@ impl<S: Store> SectorService for SectorGrpc<S> {
         &self,
         request: Request<v1::ReportIndicatorsRequest>,
     ) -> Result<Response<v1::ReportIndicatorsResponse>, Status> {
-        let principal = Principal::of(&request);
-        let req = request.into_inner();
         let results = self
             .engine
-            .write(
-                &principal,
-                &req,
-                &req.request_id,
-                req.validate_only,
-                &plan::ReportIndicators(&req.values),
-            )
+            .handle(request, |r| Box::new(plan::ReportIndicators(&r.values)))
             .await?;
         Ok(Response::new(v1::ReportIndicatorsResponse { results }))
     }
@@ -104,17 +90,9 @@ impl<S: Store> SectorService for SectorGrpc<S> {
         &self,
         request: Request<v1::SetTargetsRequest>,
     ) -> Result<Response<v1::SetTargetsResponse>, Status> {
-        let principal = Principal::of(&request);
-        let req = request.into_inner();
         let results = self
             .engine
-            .write(
-                &principal,
-                &req,
-                &req.request_id,
-                req.validate_only,
-                &plan::SetTargets(&req.targets),
-            )
+            .handle(request, |r| Box::new(plan::SetTargets(&r.targets)))
             .await?;
         Ok(Response::new(v1::SetTargetsResponse { results }))
     }
@@ -124,9 +102,7 @@ impl<S: Store> SectorService for SectorGrpc<S> {
         request: Request<v1::GetProjectRequest>,
     ) -> Result<Response<v1::GetProjectResponse>, Status> {
         let project = self.engine.project(&request.get_ref().code).await?;
-        Ok(Response::new(v1::GetProjectResponse {
-            project: Some(project),
-        }))
+        Ok(Response::new(v1::GetProjectResponse { project: Some(project) }))
     }
 
     async fn list_projects(
@@ -147,13 +123,17 @@ impl<S: Store> SectorService for SectorGrpc<S> {
             stage,
             ..Index::default()
         };
-        let page = self
-            .engine
-            .list(records::PROJECT, filter, req.page_size, &req.page_token)
+        let (projects, next_page_token) = self
+            .page(
+                records::PROJECT,
+                filter,
+                (req.page_size, &req.page_token),
+                records::project,
+            )
             .await?;
         Ok(Response::new(v1::ListProjectsResponse {
-            projects: decode_all(&page.items, records::project)?,
-            next_page_token: page.next_page_token,
+            projects,
+            next_page_token,
         }))
     }
 
@@ -167,13 +147,17 @@ impl<S: Store> SectorService for SectorGrpc<S> {
             year: req.year,
             ..Index::default()
         };
-        let page = self
-            .engine
-            .list(records::PROGRESS, filter, req.page_size, &req.page_token)
+        let (reports, next_page_token) = self
+            .page(
+                records::PROGRESS,
+                filter,
+                (req.page_size, &req.page_token),
+                records::progress,
+            )
             .await?;
         Ok(Response::new(v1::ListProgressResponse {
-            reports: decode_all(&page.items, records::progress)?,
-            next_page_token: page.next_page_token,
+            reports,
+            next_page_token,
         }))
     }
 
@@ -188,18 +172,17 @@ impl<S: Store> SectorService for SectorGrpc<S> {
             year: req.year,
             ..Index::default()
         };
-        let page = self
-            .engine
-            .list(
+        let (values, next_page_token) = self
+            .page(
                 records::INDICATOR_VALUE,
                 filter,
-                req.page_size,
-                &req.page_token,
+                (req.page_size, &req.page_token),
+                records::indicator_value,
             )
             .await?;
         Ok(Response::new(v1::ListIndicatorValuesResponse {
-            values: decode_all(&page.items, records::indicator_value)?,
-            next_page_token: page.next_page_token,
+            values,
+            next_page_token,
         }))
     }
 
@@ -214,13 +197,17 @@ impl<S: Store> SectorService for SectorGrpc<S> {
             year: req.year,
             ..Index::default()
         };
-        let page = self
-            .engine
-            .list(records::TARGET, filter, req.page_size, &req.page_token)
+        let (targets, next_page_token) = self
+            .page(
+                records::TARGET,
+                filter,
+                (req.page_size, &req.page_token),
+                records::target,
+            )
             .await?;
         Ok(Response::new(v1::ListTargetsResponse {
-            targets: decode_all(&page.items, records::target)?,
-            next_page_token: page.next_page_token,
+            targets,
+            next_page_token,
         }))
     }
 
@@ -242,16 +229,11 @@ impl<S: Store> SectorService for SectorGrpc<S> {
             sector: info.sector as i32,
             indicators: info.catalog.clone(),
             regions: info.regions.all().to_vec(),
-            entity_types: info
-                .entity_types
-                .iter()
-                .map(|t| t.type_name.clone())
-                .collect(),
+            entity_types: info.entity_types.iter().map(|t| t.type_name.clone()).collect(),
         }))
     }
 
-    type WatchChangesStream =
-        Pin<Box<dyn Stream<Item = Result<v1::WatchChangesResponse, Status>> + Send + 'static>>;
+    type WatchChangesStream = Pin<Box<dyn Stream<Item = Result<v1::WatchChangesResponse, Status>> + Send + 'static>>;
 
     async fn watch_changes(
         &self,
@@ -263,10 +245,8 @@ impl<S: Store> SectorService for SectorGrpc<S> {
         }
         tracing::info!(after, "change feed subscriber connected");
         let stream = ReceiverStream::new(self.engine.watch(after)).map(|item| {
-            item.map(|change| v1::WatchChangesResponse {
-                change: Some(change),
-            })
-            .map_err(Status::from)
+            item.map(|change| v1::WatchChangesResponse { change: Some(change) })
+                .map_err(Status::from)
         });
         Ok(Response::new(Box::pin(stream)))
     }

@@ -84,9 +84,7 @@ pub async fn run<Spec: SectorSpec>(
             run_with::<Spec, _>(store, args, listener, shutdown).await
         }
         Backend::Postgres => {
-            let store = PgStore::connect(&url)
-                .await
-                .context("connecting to PostgreSQL")?;
+            let store = PgStore::connect(&url).await.context("connecting to PostgreSQL")?;
             run_with::<Spec, _>(store, args, listener, shutdown).await
         }
     }
@@ -125,12 +123,9 @@ async fn run_with<Spec: SectorSpec, S: Store>(
         }
     };
     let authenticator: Arc<dyn Authenticator> = Arc::new(Anonymous);
-    let (routes, health) = routes::<Spec, S>(engine.clone(), limits, authenticator);
-    let monitor = tokio::spawn(watch_health(
-        engine.store().clone(),
-        health,
-        own_names::<Spec>(),
-    ));
+    let (routes, health, own) = routes::<Spec, S>(engine.clone(), limits, authenticator);
+    let names = vec!["", citydash_proto::v1::sector_service_server::SERVICE_NAME, own];
+    let monitor = tokio::spawn(watch_health(engine.store().clone(), health, names));
     let closing = engine.clone();
     let shutdown = async move {
         shutdown.await;
@@ -141,20 +136,13 @@ async fn run_with<Spec: SectorSpec, S: Store>(
     result
 }
 
-fn own_names<Spec: SectorSpec>() -> Vec<&'static str> {
-    vec![
-        "",
-        citydash_proto::v1::sector_service_server::SERVICE_NAME,
-        Spec::own_service_name(),
-    ]
-}
-
-/// The routes of a sector service and its health reporter.
+/// The routes of a sector service, its health reporter and the name of the
+/// sector's own service.
 pub fn routes<Spec: SectorSpec, S: Store>(
     engine: Engine<S>,
     limits: ServerLimits,
     authenticator: Arc<dyn Authenticator>,
-) -> (RoutesBuilder, HealthReporter) {
+) -> (RoutesBuilder, HealthReporter, &'static str) {
     let ctx = ServiceContext::new(limits, authenticator);
     let (reporter, health_service) = citydash_runtime::health();
     let mut routes = RoutesBuilder::default();
@@ -166,8 +154,27 @@ pub fn routes<Spec: SectorSpec, S: Store>(
                 .max_encoding_message_size(limits.max_message_bytes),
         ),
     );
-    Spec::add_own_service(engine, &ctx, &mut routes);
-    (routes, reporter)
+    let own = Spec::add_own_service(engine, &ctx, &mut routes);
+    (routes, reporter, own)
+}
+
+/// The whole `main` of a sector service binary: parse flags and environment,
+/// set up logging, serve until Ctrl-C or SIGTERM.
+pub fn main<Spec: SectorSpec>() -> anyhow::Result<()> {
+    use clap::Parser as _;
+    #[derive(clap::Parser)]
+    #[command(version, about = "A citydash sector service")]
+    struct Cli {
+        #[command(flatten)]
+        args: SectorArgs,
+    }
+    let cli = Cli::parse();
+    citydash_runtime::telemetry::init(cli.args.server.log_format);
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(run::<Spec>(cli.args, None, citydash_runtime::shutdown_signal()))
 }
 
 /// Reports SERVING while the database answers and NOT_SERVING while it does not.

@@ -7,6 +7,8 @@
 
 /// The contracts, re-exported for sector crates and macros.
 pub use citydash_proto as proto;
+#[doc(hidden)]
+pub use tonic as __tonic;
 
 pub mod domain;
 pub mod engine;

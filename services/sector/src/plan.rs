@@ -89,13 +89,7 @@ impl<'s> Staging<'s> {
     }
 
     /// Stages new content and tells how it compares with the stored version.
-    fn put(
-        &mut self,
-        kind: &str,
-        key: &str,
-        index: Index,
-        payload: Vec<u8>,
-    ) -> (WriteOutcome, i64) {
+    fn put(&mut self, kind: &str, key: &str, index: Index, payload: Vec<u8>) -> (WriteOutcome, i64) {
         let k = (kind.to_owned(), key.to_owned());
         let original = self.snapshot.get(kind, key);
         let result = match original {
@@ -145,11 +139,7 @@ fn result(index: usize, key: String, (outcome, version): (WriteOutcome, i64)) ->
     }
 }
 
-fn finish(
-    violations: Violations,
-    staging: Staging<'_>,
-    results: Vec<v1::WriteResult>,
-) -> Result<Planned, Error> {
+fn finish(violations: Violations, staging: Staging<'_>, results: Vec<v1::WriteResult>) -> Result<Planned, Error> {
     violations.into_result()?;
     Ok(Planned {
         writes: staging.into_writes(),
@@ -184,10 +174,7 @@ fn duplicate(
     list: &str,
 ) -> bool {
     if let Some(first) = seen.get(key) {
-        item.add(
-            field,
-            format!("same key as {list}[{first}] in this request"),
-        );
+        item.add(field, format!("same key as {list}[{first}] in this request"));
         true
     } else {
         seen.insert(key.to_owned(), index);
@@ -207,21 +194,16 @@ struct EventRequest {
 }
 
 fn has_event(p: &v1::Project, event: &project_event::Event, date: NaiveDate) -> bool {
-    p.events.iter().any(|e| {
-        e.event.as_ref() == Some(event) && e.date.as_ref().and_then(domain::to_date) == Some(date)
-    })
+    p.events
+        .iter()
+        .any(|e| e.event.as_ref() == Some(event) && e.date.as_ref().and_then(domain::to_date) == Some(date))
 }
 
 fn insert_event(p: &mut v1::Project, event: project_event::Event, date: NaiveDate) {
     let at = p
         .events
         .iter()
-        .position(|e| {
-            e.date
-                .as_ref()
-                .and_then(domain::to_date)
-                .is_some_and(|d| d > date)
-        })
+        .position(|e| e.date.as_ref().and_then(domain::to_date).is_some_and(|d| d > date))
         .unwrap_or(p.events.len());
     p.events.insert(
         at,
@@ -232,10 +214,7 @@ fn insert_event(p: &mut v1::Project, event: project_event::Event, date: NaiveDat
     );
 }
 
-fn last_date_of(
-    p: &v1::Project,
-    is_kind: impl Fn(&project_event::Event) -> bool,
-) -> Option<NaiveDate> {
+fn last_date_of(p: &v1::Project, is_kind: impl Fn(&project_event::Event) -> bool) -> Option<NaiveDate> {
     p.events
         .iter()
         .filter(|e| e.event.as_ref().is_some_and(&is_kind))
@@ -287,24 +266,16 @@ fn apply_events(item: &mut Item<'_>, p: &mut v1::Project, req: &EventRequest) {
         let event = project_event::Event::InStatisticsDatabase(wanted);
         match req.statistics_date {
             Some(date) if has_event(p, &event, date) => {}
-            None => item.add(
-                "statistics_date",
-                "required when the statistics flag changes",
-            ),
+            None => item.add("statistics_date", "required when the statistics flag changes"),
             Some(date) => {
-                let last = last_date_of(p, |e| {
-                    matches!(e, project_event::Event::InStatisticsDatabase(_))
-                });
+                let last = last_date_of(p, |e| matches!(e, project_event::Event::InStatisticsDatabase(_)));
                 if last.is_some_and(|l| date < l) {
                     item.add(
                         "statistics_date",
                         format!("{date} is before the last statistics-database change"),
                     );
                 } else if req.not_after.is_some_and(|n| date > n) {
-                    item.add(
-                        "statistics_date",
-                        format!("{date} is after the reported period"),
-                    );
+                    item.add("statistics_date", format!("{date} is after the reported period"));
                 } else {
                     insert_event(p, event, date);
                     p.in_statistics_database = Some(wanted);
@@ -320,10 +291,7 @@ pub struct UpsertProjects<'r>(pub &'r [v1::Project]);
 
 impl Planner for UpsertProjects<'_> {
     fn keys(&self) -> Vec<(String, String)> {
-        self.0
-            .iter()
-            .map(|p| (PROJECT.to_owned(), p.code.clone()))
-            .collect()
+        self.0.iter().map(|p| (PROJECT.to_owned(), p.code.clone())).collect()
     }
 
     fn plan(&self, ctx: &Context<'_>, snapshot: &Snapshot) -> Result<Planned, Error> {
@@ -340,15 +308,9 @@ impl Planner for UpsertProjects<'_> {
             item.text("name", &p.name);
             item.region("region_code", &p.region_code, ctx.regions);
             item.text("responsible_unit", &p.responsible_unit);
-            item.non_negative(
-                "planned_total_investment_yuan",
-                p.planned_total_investment_yuan,
-            );
+            item.non_negative("planned_total_investment_yuan", p.planned_total_investment_yuan);
             let start = item.date("planned_start_date", p.planned_start_date.as_ref());
-            let end = item.date(
-                "planned_completion_date",
-                p.planned_completion_date.as_ref(),
-            );
+            let end = item.date("planned_completion_date", p.planned_completion_date.as_ref());
             if let (Some(s), Some(e)) = (start, end)
                 && e < s
             {
@@ -361,16 +323,10 @@ impl Planner for UpsertProjects<'_> {
             for (j, plan) in p.plans.iter().enumerate() {
                 item.year(&format!("plans[{j}].year"), plan.year);
                 if !years.insert(plan.year) {
-                    item.add(
-                        &format!("plans[{j}].year"),
-                        format!("a second plan for {}", plan.year),
-                    );
+                    item.add(&format!("plans[{j}].year"), format!("a second plan for {}", plan.year));
                 }
                 if plan.monthly_plan_yuan.len() > 12 {
-                    item.add(
-                        &format!("plans[{j}].monthly_plan_yuan"),
-                        "at most 12 months",
-                    );
+                    item.add(&format!("plans[{j}].monthly_plan_yuan"), "at most 12 months");
                 }
                 for (m, amount) in plan.monthly_plan_yuan.iter().enumerate() {
                     item.non_negative(&format!("plans[{j}].monthly_plan_yuan[{m}]"), *amount);
@@ -381,10 +337,7 @@ impl Planner for UpsertProjects<'_> {
                 if c.signed_date.is_none() {
                     item.add("promotion.signed_date", "required for a promotion contract");
                 }
-                item.non_negative(
-                    "promotion.contracted_investment_yuan",
-                    c.contracted_investment_yuan,
-                );
+                item.non_negative("promotion.contracted_investment_yuan", c.contracted_investment_yuan);
                 item.optional_text("promotion.investor", &c.investor);
             }
             let stage = item.known_enum::<ProjectStage>("stage", p.stage);
@@ -454,12 +407,9 @@ impl Planner for ReportProgress<'_> {
         keys.sort();
         keys.dedup();
         keys.extend(self.0.iter().filter_map(|r| {
-            r.period.as_ref().map(|p| {
-                (
-                    PROGRESS.to_owned(),
-                    records::progress_key(&r.project_code, p),
-                )
-            })
+            r.period
+                .as_ref()
+                .map(|p| (PROGRESS.to_owned(), records::progress_key(&r.project_code, p)))
         }));
         keys
     }
@@ -489,10 +439,7 @@ impl Planner for ReportProgress<'_> {
                 if !r.project_code.is_empty() {
                     item.add(
                         "project_code",
-                        format!(
-                            "no project {:?}: push it with UpsertProjects first",
-                            r.project_code
-                        ),
+                        format!("no project {:?}: push it with UpsertProjects first", r.project_code),
                     );
                 }
                 continue;
@@ -534,11 +481,7 @@ impl Planner for ReportProgress<'_> {
     }
 }
 
-fn known_indicator<'c>(
-    item: &mut Item<'_>,
-    ctx: &'c Context<'_>,
-    code: &str,
-) -> Option<&'c v1::IndicatorDefinition> {
+fn known_indicator<'c>(item: &mut Item<'_>, ctx: &'c Context<'_>, code: &str) -> Option<&'c v1::IndicatorDefinition> {
     if code.is_empty() {
         item.add("indicator_code", "required");
         return None;
@@ -672,24 +615,34 @@ pub struct UpsertEntities<'r, E: SectorEntity> {
 impl<E: SectorEntity> Planner for UpsertEntities<'_, E> {
     fn keys(&self) -> Vec<(String, String)> {
         let kind = entity::type_name::<E>();
-        self.items
-            .iter()
-            .map(|e| (kind.clone(), E::code(e).to_owned()))
-            .collect()
+        let mut keys: Vec<(String, String)> = self.items.iter().map(|e| (kind.clone(), E::key(e))).collect();
+        if let Some(parent) = E::parent_kind() {
+            keys.extend(self.items.iter().map(|e| (parent.clone(), E::code(e).to_owned())));
+        }
+        keys
     }
 
     fn plan(&self, ctx: &Context<'_>, snapshot: &Snapshot) -> Result<Planned, Error> {
         let kind = entity::type_name::<E>();
+        let parent = E::parent_kind();
         let mut violations = Violations::new();
         let mut staging = Staging::new(snapshot);
         let mut results = Vec::with_capacity(self.items.len());
         let mut seen = HashMap::new();
         for (i, e) in self.items.iter().enumerate() {
             let code = E::code(e);
+            let key = E::key(e);
             let mut item = Item::new(&mut violations, E::FIELD, i);
-            item.code("code", code);
-            if duplicate(&mut item, "code", &mut seen, code, i, E::FIELD) {
+            item.code(E::CODE_FIELD, code);
+            if duplicate(&mut item, E::CODE_FIELD, &mut seen, &key, i, E::FIELD) {
                 continue;
+            }
+            if let Some(parent) = &parent
+                && !code.is_empty()
+                && staging.current(parent, code).is_none()
+            {
+                let short = parent.rsplit('.').next().unwrap_or(parent);
+                item.add(E::CODE_FIELD, format!("no {short} {code:?}: push it first"));
             }
             item.region("region_code", E::region_code(e), ctx.regions);
             item.text("responsible_unit", E::responsible_unit(e));
@@ -700,11 +653,15 @@ impl<E: SectorEntity> Planner for UpsertEntities<'_, E> {
                 region: E::region_code(e).to_owned(),
                 unit: E::responsible_unit(e).to_owned(),
                 stage: String::new(),
-                parent: String::new(),
-                year: 0,
+                parent: if parent.is_some() {
+                    code.to_owned()
+                } else {
+                    String::new()
+                },
+                year: E::year(e),
             };
-            let outcome = staging.put(&kind, code, index, stored.encode_to_vec());
-            results.push(result(i, code.to_owned(), outcome));
+            let outcome = staging.put(&kind, &key, index, stored.encode_to_vec());
+            results.push(result(i, key, outcome));
         }
         finish(violations, staging, results)
     }

@@ -22,10 +22,7 @@ pub fn progress_key(project_code: &str, period: &v1::Period) -> String {
 
 /// Key of an indicator value: `INDICATOR/REGION/2026-06`.
 pub fn value_key(indicator: &str, region: &str, period: &v1::Period) -> String {
-    format!(
-        "{indicator}/{region}/{:04}-{:02}",
-        period.year, period.month
-    )
+    format!("{indicator}/{region}/{:04}-{:02}", period.year, period.month)
 }
 
 /// Key of an annual target: `INDICATOR/REGION/2026`.
@@ -96,13 +93,9 @@ pub fn to_record(
         other => match pack_entity(stored) {
             Some(any) => record::Record::Entity(any?),
             None => {
-                return Err(StoreError::Corrupt(format!(
-                    "unknown record kind {other:?}"
-                )));
+                return Err(StoreError::Corrupt(format!("unknown record kind {other:?}")));
             }
         },
     };
-    Ok(v1::Record {
-        record: Some(inner),
-    })
+    Ok(v1::Record { record: Some(inner) })
 }

@@ -24,18 +24,17 @@ pub trait SectorSpec: Send + Sync + 'static {
     const NAME: &'static str;
     /// Default gRPC port.
     const DEFAULT_PORT: u16;
-    /// The sector's indicator catalog.
-    fn catalog() -> Vec<v1::IndicatorDefinition>;
+    /// The sector's indicator catalog, as a constant table.
+    const CATALOG: &'static [IndicatorSpec];
     /// The sector's own entity types.
     fn entity_types() -> Vec<EntityType>;
-    /// Full name of the sector's own gRPC service, for health checks.
-    fn own_service_name() -> &'static str;
-    /// Adds the sector's own gRPC service to `routes`, wrapped by `ctx`.
-    fn add_own_service<S: Store>(
-        engine: Engine<S>,
-        ctx: &ServiceContext,
-        routes: &mut RoutesBuilder,
-    );
+    /// Adds the sector's own gRPC service to `routes`, wrapped by `ctx`, and
+    /// returns its full name for health checks.
+    fn add_own_service<S: Store>(engine: Engine<S>, ctx: &ServiceContext, routes: &mut RoutesBuilder) -> &'static str;
+    /// The proto indicator catalog.
+    fn catalog() -> Vec<v1::IndicatorDefinition> {
+        catalog(Self::SECTOR, Self::CATALOG)
+    }
 }
 
 /// What every gRPC service of a process is wrapped with: message limits and
@@ -80,6 +79,49 @@ pub struct IndicatorSpec {
     pub level: bool,
     /// Whether more is better.
     pub higher_is_better: bool,
+}
+
+impl IndicatorSpec {
+    /// A cumulative indicator (1—m月 totals) where more is better.
+    pub const fn cumulative(
+        code: &'static str,
+        name_zh: &'static str,
+        name_en: &'static str,
+        unit: &'static str,
+        unit_zh: &'static str,
+    ) -> Self {
+        Self {
+            code,
+            name_zh,
+            name_en,
+            unit,
+            unit_zh,
+            level: false,
+            higher_is_better: true,
+        }
+    }
+
+    /// A level indicator (a month-end count) where more is better.
+    pub const fn level(
+        code: &'static str,
+        name_zh: &'static str,
+        name_en: &'static str,
+        unit: &'static str,
+        unit_zh: &'static str,
+    ) -> Self {
+        Self {
+            level: true,
+            ..Self::cumulative(code, name_zh, name_en, unit, unit_zh)
+        }
+    }
+
+    /// The same indicator, where less is better.
+    pub const fn lower_is_better(self) -> Self {
+        Self {
+            higher_is_better: false,
+            ..self
+        }
+    }
 }
 
 /// The proto catalog of `sector` from its constant table.

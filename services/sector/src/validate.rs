@@ -32,8 +32,7 @@ impl<'a> Item<'a> {
 
     /// Records a violation of `field` of this item.
     pub fn add(&mut self, field: &str, description: impl Into<String>) {
-        self.violations
-            .add(format!("{}.{field}", self.prefix), description);
+        self.violations.add(format!("{}.{field}", self.prefix), description);
     }
 
     /// A code: present, short, and free of `/` and white space (codes are key parts).
@@ -42,10 +41,7 @@ impl<'a> Item<'a> {
             self.add(field, "required");
         } else if value.chars().count() > MAX_CODE_LEN {
             self.add(field, format!("longer than {MAX_CODE_LEN} characters"));
-        } else if value
-            .chars()
-            .any(|c| c == '/' || c.is_whitespace() || c.is_control())
-        {
+        } else if value.chars().any(|c| c == '/' || c.is_whitespace() || c.is_control()) {
             self.add(field, "must not contain '/', spaces or control characters");
         }
     }
@@ -87,11 +83,7 @@ impl<'a> Item<'a> {
         if !(domain::MIN_YEAR..=domain::MAX_YEAR).contains(&year) {
             self.add(
                 field,
-                format!(
-                    "year {year} is outside {}..{}",
-                    domain::MIN_YEAR,
-                    domain::MAX_YEAR
-                ),
+                format!("year {year} is outside {}..{}", domain::MIN_YEAR, domain::MAX_YEAR),
             );
         }
     }
@@ -111,17 +103,11 @@ impl<'a> Item<'a> {
                 None
             }
             Some(p) if !(1..=12).contains(&p.month) => {
-                self.add(
-                    &format!("{field}.month"),
-                    format!("month {} is not 1..12", p.month),
-                );
+                self.add(&format!("{field}.month"), format!("month {} is not 1..12", p.month));
                 None
             }
             Some(p) if !domain::period_is_valid(p) => {
-                self.add(
-                    &format!("{field}.year"),
-                    format!("year {} is out of range", p.year),
-                );
+                self.add(&format!("{field}.year"), format!("year {} is out of range", p.year));
                 None
             }
             Some(p) => Some(*p),
@@ -136,14 +122,19 @@ impl<'a> Item<'a> {
             _ => {
                 self.add(
                     field,
-                    format!(
-                        "{:04}-{:02}-{:02} is not a valid date",
-                        d.year, d.month, d.day
-                    ),
+                    format!("{:04}-{:02}-{:02} is not a valid date", d.year, d.month, d.day),
                 );
                 None
             }
         }
+    }
+
+    /// A required date that is a real calendar day.
+    pub fn required_date(&mut self, field: &str, date: Option<&v1::Date>) -> Option<NaiveDate> {
+        if date.is_none() {
+            self.add(field, "required");
+        }
+        self.date(field, date)
     }
 
     /// An enum field that must hold a known value.
@@ -167,10 +158,7 @@ pub fn request_id(request_id: &str) -> Result<(), citydash_runtime::Error> {
             "required: send a unique id (a UUID) and reuse it when retrying",
         );
     } else if request_id.len() > MAX_REQUEST_ID_LEN {
-        v.add(
-            "request_id",
-            format!("longer than {MAX_REQUEST_ID_LEN} bytes"),
-        );
+        v.add("request_id", format!("longer than {MAX_REQUEST_ID_LEN} bytes"));
     }
     v.into_result()
 }

@@ -34,10 +34,9 @@ pub enum StoreError {
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
         match err {
-            sqlx::Error::Io(_)
-            | sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Tls(_) => StoreError::Unavailable(err.to_string()),
+            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
+                StoreError::Unavailable(err.to_string())
+            }
             other => StoreError::Database(other.to_string()),
         }
     }
@@ -161,22 +160,11 @@ pub struct ListQuery {
 /// trait; the backend is picked once at start-up.
 pub trait Store: Clone + Send + Sync + 'static {
     /// Current versions of the given keys of one kind (missing keys are absent).
-    fn get(
-        &self,
-        kind: &str,
-        keys: &[String],
-    ) -> impl Future<Output = Result<Vec<StoredRecord>, StoreError>> + Send;
+    fn get(&self, kind: &str, keys: &[String]) -> impl Future<Output = Result<Vec<StoredRecord>, StoreError>> + Send;
     /// A page of current records.
-    fn list(
-        &self,
-        query: &ListQuery,
-    ) -> impl Future<Output = Result<Vec<StoredRecord>, StoreError>> + Send;
+    fn list(&self, query: &ListQuery) -> impl Future<Output = Result<Vec<StoredRecord>, StoreError>> + Send;
     /// Every version of one record, oldest first.
-    fn revisions(
-        &self,
-        kind: &str,
-        key: &str,
-    ) -> impl Future<Output = Result<Vec<StoredRecord>, StoreError>> + Send;
+    fn revisions(&self, kind: &str, key: &str) -> impl Future<Output = Result<Vec<StoredRecord>, StoreError>> + Send;
     /// Versions with a sequence number above `after`, in order, at most `limit`.
     fn changes_after(
         &self,
@@ -186,13 +174,9 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// The highest sequence number written, 0 when empty.
     fn last_seq(&self) -> impl Future<Output = Result<i64, StoreError>> + Send;
     /// The remembered answer to a request id, if any.
-    fn request(
-        &self,
-        request_id: &str,
-    ) -> impl Future<Output = Result<Option<StoredRequest>, StoreError>> + Send;
+    fn request(&self, request_id: &str) -> impl Future<Output = Result<Option<StoredRequest>, StoreError>> + Send;
     /// Writes a batch and its request record in one transaction.
-    fn commit(&self, batch: CommitBatch)
-    -> impl Future<Output = Result<Commit, StoreError>> + Send;
+    fn commit(&self, batch: CommitBatch) -> impl Future<Output = Result<Commit, StoreError>> + Send;
     /// Checks the database answers.
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

@@ -7,8 +7,7 @@
 pub(crate) const CHUNK: usize = 400;
 
 /// Columns of a current record, in the order `record_from_row` reads them.
-pub(crate) const RECORD_COLUMNS: &str =
-    "kind, key, version, seq, payload, updated_by, request_id, updated_at";
+pub(crate) const RECORD_COLUMNS: &str = "kind, key, version, seq, payload, updated_by, request_id, updated_at";
 
 /// Implements [`super::Store`] for a store type wrapping a `sqlx::Pool<$db>`.
 /// `$begin` is a closure from the pool to a future of a transaction that
@@ -16,9 +15,7 @@ pub(crate) const RECORD_COLUMNS: &str =
 macro_rules! sql_store {
     ($store:ty, $db:ty, $begin:expr) => {
         impl $store {
-            fn record_from_row(
-                row: &<$db as sqlx::Database>::Row,
-            ) -> Result<$crate::store::StoredRecord, sqlx::Error> {
+            fn record_from_row(row: &<$db as sqlx::Database>::Row) -> Result<$crate::store::StoredRecord, sqlx::Error> {
                 use sqlx::Row as _;
                 Ok($crate::store::StoredRecord {
                     kind: row.try_get(0)?,
@@ -123,10 +120,9 @@ macro_rules! sql_store {
             }
 
             async fn last_seq(&self) -> Result<i64, $crate::store::StoreError> {
-                let seq: i64 =
-                    sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM record_versions")
-                        .fetch_one(&self.pool)
-                        .await?;
+                let seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM record_versions")
+                    .fetch_one(&self.pool)
+                    .await?;
                 Ok(seq)
             }
 
@@ -182,10 +178,9 @@ macro_rules! sql_store {
                     tx.rollback().await?;
                     return Ok($crate::store::Commit::Duplicate(previous));
                 }
-                let mut seq: i64 =
-                    sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM record_versions")
-                        .fetch_one(&mut *tx)
-                        .await?;
+                let mut seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM record_versions")
+                    .fetch_one(&mut *tx)
+                    .await?;
                 for chunk in batch.writes.chunks($crate::store::sql::CHUNK) {
                     let first = seq + 1;
                     seq += chunk.len() as i64;

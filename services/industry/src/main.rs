@@ -1,0 +1,5 @@
+//! The industry service as its own process.
+
+fn main() -> anyhow::Result<()> {
+    citydash_sector::launch::main::<citydash_industry::Industry>()
+}
