@@ -13,6 +13,7 @@ const FILES: &[&str] = &[
     "citydash/v1/industry.proto",
     "citydash/v1/tourism.proto",
     "citydash/v1/welfare.proto",
+    "citydash/v1/city.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

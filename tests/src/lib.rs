@@ -115,15 +115,53 @@ struct SectorCli {
     args: SectorArgs,
 }
 
-/// A service running in this process.
+#[derive(Parser)]
+struct AggregatorCli {
+    #[command(flatten)]
+    args: citydash_aggregator::launch::AggregatorArgs,
+}
+
+/// A service running in this process, on a runtime of its own, so that
+/// killing it drops everything it runs (connections and streams included),
+/// as a crash of its process would.
 pub struct Running {
     /// Where it listens.
     pub addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
-    handle: JoinHandle<anyhow::Result<()>>,
+    handle: Option<JoinHandle<anyhow::Result<()>>>,
+    runtime: Option<tokio::runtime::Runtime>,
 }
 
 impl Running {
+    /// Starts `serve(listener, shutdown)` on a new runtime, listening on
+    /// `addr` (port 0 for a free one), and waits until it is healthy.
+    async fn start<F, Fut>(addr: SocketAddr, serve: F) -> Running
+    where
+        F: FnOnce(TcpListener, oneshot::Receiver<()>) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        let listener = bind(addr).await;
+        let addr = listener.local_addr().expect("local addr");
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("service runtime");
+        let (tx, rx) = oneshot::channel::<()>();
+        let handle = runtime.spawn(async move {
+            let listener = TcpListener::from_std(listener).expect("listener");
+            serve(listener, rx).await
+        });
+        let running = Running {
+            addr,
+            shutdown: Some(tx),
+            handle: Some(handle),
+            runtime: Some(runtime),
+        };
+        wait_serving(&running, "").await;
+        running
+    }
+
     /// A client channel to the service.
     pub async fn channel(&self) -> Channel {
         Endpoint::from_shared(format!("http://{}", self.addr))
@@ -139,35 +177,121 @@ impl Running {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        let result = tokio::time::timeout(Duration::from_secs(10), &mut self.handle)
-            .await
-            .expect("service stops within 10 s");
-        result.expect("service task").expect("service ran cleanly");
+        if let Some(handle) = self.handle.take() {
+            let result = tokio::time::timeout(Duration::from_secs(10), handle)
+                .await
+                .expect("service stops within 10 s");
+            result.expect("service task").expect("service ran cleanly");
+        }
     }
 
-    /// Kills the service at once, as a crash would (in-flight work is dropped).
-    pub fn kill(self) {
-        self.handle.abort();
+    /// Kills the service at once, as a crash would: every task it runs,
+    /// its open connections and streams are dropped.
+    pub fn kill(mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// Binds `addr`, retrying for a while: the port of a killed service may take
+/// a moment to be free again.
+async fn bind(addr: SocketAddr) -> std::net::TcpListener {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match std::net::TcpListener::bind(addr) {
+            Ok(l) => {
+                l.set_nonblocking(true).expect("non-blocking listener");
+                return l;
+            }
+            Err(_) if tokio::time::Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(50)).await,
+            Err(e) => panic!("bind {addr}: {e}"),
+        }
     }
 }
 
 /// Starts the sector service `Spec` on `db`, on a free port, and waits
 /// until its health check says SERVING.
 pub async fn spawn_sector<Spec: SectorSpec>(db: &TestDb) -> Running {
+    spawn_sector_at::<Spec>(db, "127.0.0.1:0".parse().expect("address")).await
+}
+
+/// Starts the sector service `Spec` on `db` at `addr` (a restart on the port
+/// the aggregator already follows).
+pub async fn spawn_sector_at<Spec: SectorSpec>(db: &TestDb, addr: SocketAddr) -> Running {
     let cli = SectorCli::parse_from(["test", "--database-url", &db.url, "--feed-poll-ms", "50"]);
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
-    let addr = listener.local_addr().expect("local addr");
-    let (tx, rx) = oneshot::channel::<()>();
-    let handle = tokio::spawn(citydash_sector::launch::run::<Spec>(cli.args, Some(listener), async {
-        let _ = rx.await;
-    }));
-    let running = Running {
-        addr,
-        shutdown: Some(tx),
-        handle,
-    };
-    wait_serving(&running, "").await;
-    running
+    Running::start(addr, move |listener, stop| {
+        citydash_sector::launch::run::<Spec>(cli.args, Some(listener), async {
+            let _ = stop.await;
+        })
+    })
+    .await
+}
+
+/// The four sector services of a test city, each on its own database.
+pub struct Sectors {
+    /// Agriculture, industry, tourism, welfare.
+    pub services: Vec<Running>,
+    dbs: Vec<TestDb>,
+}
+
+impl Sectors {
+    /// Starts the four sector services.
+    pub async fn start() -> Self {
+        let mut dbs = Vec::new();
+        for _ in 0..4 {
+            dbs.push(TestDb::new().await);
+        }
+        let services = vec![
+            spawn_sector::<citydash_agriculture::Agriculture>(&dbs[0]).await,
+            spawn_sector::<citydash_industry::Industry>(&dbs[1]).await,
+            spawn_sector::<citydash_tourism::Tourism>(&dbs[2]).await,
+            spawn_sector::<citydash_welfare::Welfare>(&dbs[3]).await,
+        ];
+        Self { services, dbs }
+    }
+
+    /// The database of sector `i` (0 agriculture … 3 welfare).
+    pub fn db(&self, i: usize) -> &TestDb {
+        &self.dbs[i]
+    }
+
+    /// Where the services listen, as the aggregator's flags.
+    pub fn flags(&self) -> Vec<String> {
+        let names = ["--agriculture-url", "--industry-url", "--tourism-url", "--welfare-url"];
+        names
+            .iter()
+            .zip(&self.services)
+            .flat_map(|(n, s)| [(*n).to_owned(), format!("http://{}", s.addr)])
+            .collect()
+    }
+}
+
+/// Starts an aggregator on `db` following `sectors`.
+pub async fn spawn_aggregator(db: &TestDb, sectors: &Sectors) -> Running {
+    let mut argv = vec![
+        "test".to_owned(),
+        "--database-url".to_owned(),
+        db.url.clone(),
+        "--feed-poll-ms".to_owned(),
+        "50".to_owned(),
+    ];
+    argv.extend(sectors.flags());
+    let cli = AggregatorCli::parse_from(argv);
+    Running::start("127.0.0.1:0".parse().expect("address"), move |listener, stop| {
+        citydash_aggregator::launch::run(cli.args, Some(listener), async {
+            let _ = stop.await;
+        })
+    })
+    .await
 }
 
 /// Waits until the health service reports `service` SERVING.

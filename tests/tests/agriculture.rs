@@ -165,6 +165,7 @@ async fn agency_pushes_reads_back_pages_and_follows_the_feed_across_a_reconnect(
                 year: 2026,
                 value: 2_600_000_000,
                 meta: None,
+                responsible_unit: "市农业农村局".to_owned(),
             }],
         })
         .await

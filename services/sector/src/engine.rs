@@ -38,6 +38,8 @@ const CONFLICT_RETRIES: usize = 5;
 pub struct SectorInfo {
     /// The sector.
     pub sector: v1::Sector,
+    /// The agency that owns it.
+    pub agency: String,
     /// Its indicator catalog.
     pub catalog: Vec<v1::IndicatorDefinition>,
     /// Regions accepted in pushes.
@@ -391,6 +393,9 @@ impl<S: Store> Engine<S> {
                         sequence: stored.seq,
                         sector: engine.inner.info.sector as i32,
                         record: Some(record),
+                        record_type: stored.kind.clone(),
+                        key: stored.key.clone(),
+                        time: records::meta(&stored).update_time,
                     });
                     last = stored.seq;
                     if tx.send(change).await.is_err() {

@@ -109,7 +109,7 @@ pub async fn list_rpc<E: SectorEntity, S: Store>(
 /// ```ignore
 /// citydash_sector::sector_service! {
 ///     /// The agriculture sector.
-///     Agriculture: Agriculture, "agriculture", port 50061, catalog CATALOG;
+///     Agriculture: Agriculture, "agriculture", port 50061, agency "市农业农村局", catalog CATALOG;
 ///     AgricultureService, AgricultureServiceServer, agriculture_service_server;
 ///     Bases {
 ///         upsert_production_bases(UpsertProductionBasesRequest) -> UpsertProductionBasesResponse { bases };
@@ -122,7 +122,7 @@ pub async fn list_rpc<E: SectorEntity, S: Store>(
 macro_rules! sector_service {
     (
         $(#[$doc:meta])*
-        $spec:ident : $sector:ident, $name:literal, port $port:literal, catalog $catalog:path;
+        $spec:ident : $sector:ident, $name:literal, port $port:literal, agency $agency:literal, catalog $catalog:path;
         $service:ident, $server:ident, $module:ident;
         $(
             $entity:ty {
@@ -139,6 +139,7 @@ macro_rules! sector_service {
             const SECTOR: $crate::proto::v1::Sector = $crate::proto::v1::Sector::$sector;
             const NAME: &'static str = $name;
             const DEFAULT_PORT: u16 = $port;
+            const AGENCY: &'static str = $agency;
             const CATALOG: &'static [$crate::spec::IndicatorSpec] = $catalog;
 
             fn entity_types() -> Vec<$crate::EntityType> {

@@ -230,6 +230,7 @@ impl<S: Store> SectorService for SectorGrpc<S> {
             indicators: info.catalog.clone(),
             regions: info.regions.all().to_vec(),
             entity_types: info.entity_types.iter().map(|t| t.type_name.clone()).collect(),
+            agency_zh: info.agency.clone(),
         }))
     }
 

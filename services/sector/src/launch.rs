@@ -99,6 +99,7 @@ async fn run_with<Spec: SectorSpec, S: Store>(
     let regions = Regions::parse(&args.regions).map_err(anyhow::Error::msg)?;
     let info = SectorInfo {
         sector: Spec::SECTOR,
+        agency: Spec::AGENCY.to_owned(),
         catalog: Spec::catalog(),
         regions,
         entity_types: Spec::entity_types(),
@@ -178,7 +179,7 @@ pub fn main<Spec: SectorSpec>() -> anyhow::Result<()> {
 }
 
 /// Reports SERVING while the database answers and NOT_SERVING while it does not.
-async fn watch_health<S: Store>(store: S, health: HealthReporter, names: Vec<&'static str>) {
+pub async fn watch_health<S: Store>(store: S, health: HealthReporter, names: Vec<&'static str>) {
     let mut last = None;
     loop {
         let status = match tokio::time::timeout(Duration::from_secs(3), store.ping()).await {

@@ -584,6 +584,7 @@ impl Planner for SetTargets<'_> {
             item.region("region_code", &t.region_code, ctx.regions);
             item.year("year", t.year);
             item.non_negative("value", t.value);
+            item.optional_text("responsible_unit", &t.responsible_unit);
             let key = records::target_key(&t.indicator_code, &t.region_code, t.year);
             if duplicate(&mut item, "year", &mut seen, &key, i, "targets") {
                 continue;

@@ -24,6 +24,8 @@ pub trait SectorSpec: Send + Sync + 'static {
     const NAME: &'static str;
     /// Default gRPC port.
     const DEFAULT_PORT: u16;
+    /// The agency that owns the sector (默认责任单位 of its indicators).
+    const AGENCY: &'static str;
     /// The sector's indicator catalog, as a constant table.
     const CATALOG: &'static [IndicatorSpec];
     /// The sector's own entity types.

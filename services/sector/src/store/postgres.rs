@@ -20,15 +20,24 @@ pub struct PgStore {
     pool: PgPool,
 }
 
+/// Opens a pool on the PostgreSQL database of `url`.
+pub async fn open_pool(url: &str) -> Result<PgPool, StoreError> {
+    Ok(PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect(url)
+        .await?)
+}
+
 impl PgStore {
     /// Connects to and migrates the database at `url`.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let pool = PgPoolOptions::new()
-            .max_connections(16)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect(url)
-            .await?;
-        sqlx::migrate!("./migrations/postgres")
+        let pool = open_pool(url).await?;
+        // Another component may keep its own tables (and migrations) in the
+        // same database: the aggregator's read model does.
+        let mut migrator = sqlx::migrate!("./migrations/postgres");
+        migrator.set_ignore_missing(true);
+        migrator
             .run(&pool)
             .await
             .map_err(|e| StoreError::Database(format!("migrating PostgreSQL: {e}")))?;

@@ -1,0 +1,96 @@
+//! An indicator judged against its target and time (DOMAIN.md "Formulas"):
+//! completion c = A/T, time progress t = m/12, gap g = c − t, the seasonal
+//! baseline s = A_prev(1..m)/A_prev(1..12), year-on-year growth, the verdict.
+
+use citydash_proto::v1::{self, Accumulation};
+
+use super::{Settings, rate};
+use crate::model::CityModel;
+
+/// The status of indicator `def` (owned by `sector`) for `region` in `period`.
+pub fn status(
+    model: &CityModel,
+    settings: &Settings,
+    sector: i32,
+    def: &v1::IndicatorDefinition,
+    region: &str,
+    period: &v1::Period,
+) -> v1::IndicatorStatus {
+    let (y, m) = (period.year, period.month);
+    let current = model.value(&def.code, region, y, m);
+    let actual = current.map(|v| v.value);
+    let prev = model.value(&def.code, region, y - 1, m).map(|v| v.value);
+    let prev_full_year = model.value(&def.code, region, y - 1, 12).map(|v| v.value);
+    let target_record = model.targets.get(&(def.code.clone(), region.to_owned(), y));
+    let target = target_record.map(|t| t.value);
+    let time_progress = f64::from(m) / 12.0;
+
+    let completion = match (actual, target) {
+        (Some(a), Some(t)) => rate(a, t),
+        // Without an actual value the rate is not applicable, target or not.
+        (_, t) => v1::Rate {
+            value: None,
+            numerator: 0,
+            denominator: t.unwrap_or(0),
+        },
+    };
+    let gap_pp = completion.value.map(|c| (c - time_progress) * 100.0);
+    let cumulative = def.accumulation == Accumulation::Cumulative as i32;
+    let seasonal_baseline = match (prev, prev_full_year) {
+        (Some(p), Some(full)) if cumulative => rate(p, full),
+        _ => rate(0, 0),
+    };
+    let seasonal_gap_pp = match (completion.value, seasonal_baseline.value) {
+        (Some(c), Some(s)) => Some((c - s) * 100.0),
+        _ => None,
+    };
+    let yoy_growth = match (actual, prev) {
+        (Some(a), Some(p)) => rate(a - p, p),
+        _ => rate(0, 0),
+    };
+    let verdict = settings.bands.verdict(gap_pp);
+    let responsible_unit = target_record
+        .map(|t| t.responsible_unit.clone())
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| model.agency(sector).to_owned());
+    v1::IndicatorStatus {
+        definition: Some(def.clone()),
+        region_code: region.to_owned(),
+        actual,
+        status: current.map_or(0, |v| v.status),
+        target,
+        actual_prev: prev,
+        completion: Some(completion),
+        time_progress,
+        gap_pp,
+        seasonal_baseline: Some(seasonal_baseline),
+        seasonal_gap_pp,
+        yoy_growth: Some(yoy_growth),
+        official_yoy_growth: current
+            .and_then(|v| v.official_yoy_growth_bp)
+            .map(|bp| f64::from(bp) / 10_000.0),
+        verdict: verdict as i32,
+        ahead: gap_pp.is_some_and(|g| g >= 0.0),
+        responsible_unit,
+    }
+}
+
+/// The statuses of every indicator of `sector`'s catalog for `region`.
+pub fn of_sector(
+    model: &CityModel,
+    settings: &Settings,
+    sector: i32,
+    region: &str,
+    period: &v1::Period,
+) -> Vec<v1::IndicatorStatus> {
+    model
+        .catalogs
+        .get(&sector)
+        .map(|c| {
+            c.indicators
+                .iter()
+                .map(|def| status(model, settings, sector, def, region, period))
+                .collect()
+        })
+        .unwrap_or_default()
+}

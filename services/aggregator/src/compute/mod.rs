@@ -1,0 +1,149 @@
+//! The formulas of DOMAIN.md, as pure functions of the read model and a
+//! period (or a day). Nothing here does I/O; the same inputs give the same
+//! view, which is what lets a restarted aggregator be compared with a fresh
+//! rebuild.
+
+pub mod alerts;
+pub mod brief;
+pub mod format;
+pub mod indicators;
+pub mod overview;
+pub mod projects;
+pub mod ranking;
+pub mod supervision;
+
+use chrono::NaiveDate;
+use citydash_proto::v1::{self, Verdict};
+use citydash_sector::domain::{self, Regions};
+
+/// The verdict bands, in percentage points of gap (DOMAIN.md defaults: yellow
+/// at -10pp or below, red at -30pp or below).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bands {
+    /// A gap at or below this is yellow.
+    pub yellow_pp: f64,
+    /// A gap at or below this is red.
+    pub red_pp: f64,
+}
+
+impl Default for Bands {
+    fn default() -> Self {
+        Self {
+            yellow_pp: -10.0,
+            red_pp: -30.0,
+        }
+    }
+}
+
+impl Bands {
+    /// The verdict of a gap; not applicable without one.
+    pub fn verdict(&self, gap_pp: Option<f64>) -> Verdict {
+        // A gap of exactly -10pp must not read as -9.999999999 through float
+        // noise: judge it at micro-point precision.
+        match gap_pp.map(|g| (g * 1e6).round() / 1e6) {
+            None => Verdict::NotApplicable,
+            Some(g) if g <= self.red_pp => Verdict::Red,
+            Some(g) if g <= self.yellow_pp => Verdict::Yellow,
+            Some(_) => Verdict::Green,
+        }
+    }
+}
+
+/// A rate; not applicable (no value) when the denominator is 0.
+pub fn rate(numerator: i64, denominator: i64) -> v1::Rate {
+    v1::Rate {
+        value: (denominator != 0).then(|| numerator as f64 / denominator as f64),
+        numerator,
+        denominator,
+    }
+}
+
+/// Everything a computation needs besides the model.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Verdict bands.
+    pub bands: Bands,
+    /// The deployment's regions (the city, its districts, peer counties).
+    pub regions: Regions,
+}
+
+impl Settings {
+    /// The code of the city itself (the first region of kind city).
+    pub fn city_region(&self) -> &str {
+        self.regions
+            .all()
+            .iter()
+            .find(|r| r.kind == v1::RegionKind::City as i32)
+            .map_or("city", |r| r.code.as_str())
+    }
+
+    /// The kind of a region.
+    pub fn region_kind(&self, code: &str) -> v1::RegionKind {
+        self.regions
+            .all()
+            .iter()
+            .find(|r| r.code == code)
+            .and_then(|r| v1::RegionKind::try_from(r.kind).ok())
+            .unwrap_or(v1::RegionKind::Unspecified)
+    }
+}
+
+/// The last day of a period: every figure of the period is evaluated on it.
+pub fn as_of(period: &v1::Period) -> NaiveDate {
+    domain::period_end(period)
+}
+
+/// The sectors in display order.
+pub const SECTORS: [v1::Sector; 4] = [
+    v1::Sector::Agriculture,
+    v1::Sector::Industry,
+    v1::Sector::Tourism,
+    v1::Sector::Welfare,
+];
+
+/// Chinese name of a sector.
+pub fn sector_zh(sector: i32) -> &'static str {
+    match v1::Sector::try_from(sector).unwrap_or(v1::Sector::Unspecified) {
+        v1::Sector::Agriculture => "农业",
+        v1::Sector::Industry => "工业",
+        v1::Sector::Tourism => "旅游",
+        v1::Sector::Welfare => "民生",
+        v1::Sector::City => "全市",
+        v1::Sector::Unspecified => "未知",
+    }
+}
+
+/// English name of a sector.
+pub fn sector_en(sector: i32) -> &'static str {
+    match v1::Sector::try_from(sector).unwrap_or(v1::Sector::Unspecified) {
+        v1::Sector::Agriculture => "Agriculture",
+        v1::Sector::Industry => "Industry",
+        v1::Sector::Tourism => "Tourism",
+        v1::Sector::Welfare => "Social welfare",
+        v1::Sector::City => "City",
+        v1::Sector::Unspecified => "Unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdict_bands_follow_the_supervision_rules() {
+        let b = Bands::default();
+        assert_eq!(b.verdict(Some(5.0)), Verdict::Green);
+        assert_eq!(b.verdict(Some(-9.99)), Verdict::Green);
+        assert_eq!(b.verdict(Some(-10.0)), Verdict::Yellow);
+        assert_eq!(b.verdict(Some(-29.9)), Verdict::Yellow);
+        assert_eq!(b.verdict(Some(-30.0)), Verdict::Red);
+        assert_eq!(b.verdict(None), Verdict::NotApplicable);
+    }
+
+    #[test]
+    fn a_zero_denominator_is_not_applicable() {
+        assert_eq!(rate(5, 0).value, None);
+        assert_eq!(rate(0, 0).value, None);
+        assert_eq!(rate(1, 4).value, Some(0.25));
+    }
+}

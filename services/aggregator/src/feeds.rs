@@ -1,0 +1,194 @@
+//! Following the sectors' change feeds. Each source (a sector service over
+//! gRPC, or the city engine in this process) gets its own task: fetch the
+//! catalog, watch changes after the last applied sequence, apply them in
+//! batches, and on any failure mark the feed stale and reconnect with
+//! exponential backoff. One slow or dead sector never holds up the others.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use citydash_proto::v1::{self, sector_service_client::SectorServiceClient};
+use citydash_sector::Engine;
+use citydash_sector::store::Store;
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+use futures::{FutureExt, StreamExt};
+use tonic::Status;
+use tonic::transport::{Channel, Endpoint};
+
+use crate::readstore::ReadStore;
+use crate::state::Aggregator;
+
+/// Deadline of a catalog call and of opening a stream.
+const CALL_DEADLINE: Duration = Duration::from_secs(5);
+/// Most changes applied in one transaction.
+const BATCH: usize = 1000;
+
+/// Where a feed comes from.
+pub trait FeedSource: Send + Sync + 'static {
+    /// The sector it serves.
+    fn sector(&self) -> v1::Sector;
+    /// A name for logs.
+    fn describe(&self) -> String;
+    /// The source's catalog.
+    fn catalog(&self) -> BoxFuture<'_, Result<v1::GetCatalogResponse, Status>>;
+    /// Every change after `after`, backlog first, then live.
+    fn watch(&self, after: i64) -> BoxFuture<'_, Result<BoxStream<'static, Result<v1::Change, Status>>, Status>>;
+}
+
+/// A sector service reached over gRPC.
+pub struct GrpcSource {
+    sector: v1::Sector,
+    url: String,
+    channel: Channel,
+}
+
+impl GrpcSource {
+    /// A lazily connecting source for `sector` at `url` (`http://host:port`).
+    pub fn new(sector: v1::Sector, url: &str) -> anyhow::Result<Self> {
+        let channel = Endpoint::from_shared(url.to_owned())?
+            .connect_timeout(CALL_DEADLINE)
+            .http2_keep_alive_interval(Duration::from_secs(10))
+            .keep_alive_timeout(Duration::from_secs(5))
+            .keep_alive_while_idle(true)
+            .connect_lazy();
+        Ok(Self {
+            sector,
+            url: url.to_owned(),
+            channel,
+        })
+    }
+}
+
+impl FeedSource for GrpcSource {
+    fn sector(&self) -> v1::Sector {
+        self.sector
+    }
+
+    fn describe(&self) -> String {
+        self.url.clone()
+    }
+
+    fn catalog(&self) -> BoxFuture<'_, Result<v1::GetCatalogResponse, Status>> {
+        async move {
+            let mut request = tonic::Request::new(v1::GetCatalogRequest {});
+            request.set_timeout(CALL_DEADLINE);
+            let reply = SectorServiceClient::new(self.channel.clone())
+                .get_catalog(request)
+                .await?;
+            Ok(reply.into_inner())
+        }
+        .boxed()
+    }
+
+    fn watch(&self, after: i64) -> BoxFuture<'_, Result<BoxStream<'static, Result<v1::Change, Status>>, Status>> {
+        async move {
+            let request = v1::WatchChangesRequest { after_sequence: after };
+            let stream = tokio::time::timeout(
+                CALL_DEADLINE,
+                SectorServiceClient::new(self.channel.clone()).watch_changes(request),
+            )
+            .await
+            .map_err(|_| Status::deadline_exceeded("opening the change feed timed out"))??
+            .into_inner();
+            let changes =
+                stream.map(|item| item.and_then(|r| r.change.ok_or_else(|| Status::internal("empty change"))));
+            Ok(changes.boxed())
+        }
+        .boxed()
+    }
+}
+
+/// The city engine in this process.
+pub struct LocalSource<S> {
+    engine: Engine<S>,
+}
+
+impl<S: Store> LocalSource<S> {
+    /// Follows `engine`.
+    pub fn new(engine: Engine<S>) -> Self {
+        Self { engine }
+    }
+}
+
+impl<S: Store> FeedSource for LocalSource<S> {
+    fn sector(&self) -> v1::Sector {
+        self.engine.info().sector
+    }
+
+    fn describe(&self) -> String {
+        "in-process city engine".to_owned()
+    }
+
+    fn catalog(&self) -> BoxFuture<'_, Result<v1::GetCatalogResponse, Status>> {
+        let info = self.engine.info();
+        let catalog = v1::GetCatalogResponse {
+            sector: info.sector as i32,
+            indicators: info.catalog.clone(),
+            regions: info.regions.all().to_vec(),
+            entity_types: info.entity_types.iter().map(|t| t.type_name.clone()).collect(),
+            agency_zh: info.agency.clone(),
+        };
+        async move { Ok(catalog) }.boxed()
+    }
+
+    fn watch(&self, after: i64) -> BoxFuture<'_, Result<BoxStream<'static, Result<v1::Change, Status>>, Status>> {
+        let rx = self.engine.watch(after);
+        async move {
+            let stream = tokio_stream::wrappers::ReceiverStream::new(rx).map(|item| item.map_err(Status::from));
+            Ok(stream.boxed())
+        }
+        .boxed()
+    }
+}
+
+/// Follows one source until the process stops.
+pub async fn follow<R: ReadStore>(agg: Arc<Aggregator<R>>, source: Arc<dyn FeedSource>) {
+    let sector = source.sector() as i32;
+    const FIRST: Duration = Duration::from_millis(100);
+    let mut backoff = FIRST;
+    loop {
+        let mut connected = false;
+        match session(&agg, source.as_ref(), &mut connected).await {
+            Ok(()) => tracing::info!(sector, source = %source.describe(), "change feed ended"),
+            Err(err) => tracing::warn!(sector, source = %source.describe(), error = %err, "change feed failed"),
+        }
+        agg.feed_disconnected(sector);
+        // A feed that was up starts over quickly; one that cannot connect backs off.
+        backoff = if connected {
+            FIRST
+        } else {
+            (backoff * 2).min(Duration::from_secs(5))
+        };
+        tokio::time::sleep(backoff).await;
+    }
+}
+
+/// One connection: catalog, then changes until the stream ends or fails.
+async fn session<R: ReadStore>(
+    agg: &Arc<Aggregator<R>>,
+    source: &dyn FeedSource,
+    connected: &mut bool,
+) -> Result<(), Status> {
+    let sector = source.sector() as i32;
+    let catalog = tokio::time::timeout(CALL_DEADLINE, source.catalog())
+        .await
+        .map_err(|_| Status::deadline_exceeded("catalog call timed out"))??;
+    agg.set_catalog(sector, catalog).await.map_err(Status::from)?;
+    let after = agg.position(sector);
+    let mut stream = source.watch(after).await?;
+    agg.feed_connected(sector);
+    *connected = true;
+    tracing::info!(sector, after, source = %source.describe(), "following change feed");
+    while let Some(first) = stream.next().await {
+        let mut batch = vec![first?];
+        while batch.len() < BATCH {
+            match stream.next().now_or_never() {
+                Some(Some(item)) => batch.push(item?),
+                _ => break,
+            }
+        }
+        agg.apply(sector, batch).await.map_err(Status::from)?;
+    }
+    Ok(())
+}

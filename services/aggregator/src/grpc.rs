@@ -1,0 +1,178 @@
+//! `citydash.v1.CityService`: the city-wide view for front ends. The current
+//! period's overview is served from memory; other reads compute from the
+//! read model under a read lock.
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use citydash_proto::v1::{self, city_service_server::CityService};
+use citydash_runtime::Error;
+use citydash_sector::domain;
+use futures::Stream;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::WatchStream;
+use tonic::{Request, Response, Status};
+
+use crate::compute::brief::Language;
+use crate::compute::{self, supervision};
+use crate::readstore::ReadStore;
+use crate::state::{Aggregator, city_today};
+
+/// `CityService` over the aggregator state.
+pub struct CityGrpc<R> {
+    agg: Arc<Aggregator<R>>,
+}
+
+impl<R: ReadStore> CityGrpc<R> {
+    /// Serves `agg`.
+    pub fn new(agg: Arc<Aggregator<R>>) -> Self {
+        Self { agg }
+    }
+
+    /// The requested period, or the current one; an invalid one is refused.
+    fn period(&self, period: Option<v1::Period>) -> Result<v1::Period, Status> {
+        match period {
+            None => Ok(self.agg.current_period()),
+            Some(p) if domain::period_is_valid(&p) => Ok(p),
+            Some(p) => Err(Error::invalid("period", format!("{}-{} is not a valid month", p.year, p.month)).into()),
+        }
+    }
+}
+
+fn sector_filter(sector: i32) -> Result<Option<i32>, Status> {
+    match v1::Sector::try_from(sector) {
+        Ok(v1::Sector::Unspecified) => Ok(None),
+        Ok(_) => Ok(Some(sector)),
+        Err(_) => Err(Error::invalid("sector", format!("unknown value {sector}")).into()),
+    }
+}
+
+#[tonic::async_trait]
+impl<R: ReadStore> CityService for CityGrpc<R> {
+    async fn get_overview(
+        &self,
+        request: Request<v1::GetOverviewRequest>,
+    ) -> Result<Response<v1::GetOverviewResponse>, Status> {
+        let period = self.period(request.into_inner().period)?;
+        let overview = self.agg.overview(&period);
+        Ok(Response::new(v1::GetOverviewResponse {
+            overview: Some((*overview).clone()),
+        }))
+    }
+
+    type WatchOverviewStream = Pin<Box<dyn Stream<Item = Result<v1::WatchOverviewResponse, Status>> + Send + 'static>>;
+
+    async fn watch_overview(
+        &self,
+        request: Request<v1::WatchOverviewRequest>,
+    ) -> Result<Response<Self::WatchOverviewStream>, Status> {
+        let wanted = request.into_inner().period;
+        let wanted = match wanted {
+            Some(p) => Some(self.period(Some(p))?),
+            None => None,
+        };
+        let agg = Arc::clone(&self.agg);
+        // Every change of the current overview wakes the stream; a fixed
+        // period other than the current one is recomputed then, and sent
+        // only when it differs from what the subscriber last saw.
+        let mut last: Option<Arc<v1::Overview>> = None;
+        let stream = WatchStream::new(self.agg.subscribe()).filter_map(move |current| {
+            let next = match &wanted {
+                Some(p) if current.period.as_ref() != Some(p) => agg.overview(p),
+                _ => current,
+            };
+            if last.as_ref().is_some_and(|l| **l == *next) {
+                return None;
+            }
+            last = Some(Arc::clone(&next));
+            Some(Ok(v1::WatchOverviewResponse {
+                overview: Some((*next).clone()),
+            }))
+        });
+        Ok(Response::new(Box::pin(stream)))
+    }
+
+    async fn get_funnel(
+        &self,
+        request: Request<v1::GetFunnelRequest>,
+    ) -> Result<Response<v1::GetFunnelResponse>, Status> {
+        let req = request.into_inner();
+        let period = self.period(req.period)?;
+        let sector = sector_filter(req.sector)?;
+        let rows = self
+            .agg
+            .with_model(|m| compute::projects::funnel(m, &period, sector, &req.region_code));
+        Ok(Response::new(v1::GetFunnelResponse { rows }))
+    }
+
+    async fn list_alerts(
+        &self,
+        request: Request<v1::ListAlertsRequest>,
+    ) -> Result<Response<v1::ListAlertsResponse>, Status> {
+        let req = request.into_inner();
+        let period = self.period(req.period)?;
+        let sector = sector_filter(req.sector)?;
+        let settings = self.agg.settings();
+        let alerts = self
+            .agg
+            .with_model(|m| compute::alerts::on_day(m, settings, compute::as_of(&period)))
+            .into_iter()
+            .filter(|a| sector.is_none_or(|s| a.sector == s))
+            .filter(|a| req.region_code.is_empty() || a.region_code == req.region_code)
+            .filter(|a| req.responsible_unit.is_empty() || a.responsible_unit == req.responsible_unit)
+            .filter(|a| req.color == 0 || a.color == req.color)
+            .filter(|a| req.code == 0 || a.code == req.code)
+            .collect();
+        Ok(Response::new(v1::ListAlertsResponse { alerts }))
+    }
+
+    async fn get_region_ranking(
+        &self,
+        request: Request<v1::GetRegionRankingRequest>,
+    ) -> Result<Response<v1::GetRegionRankingResponse>, Status> {
+        let req = request.into_inner();
+        let period = self.period(req.period)?;
+        let rankings = self
+            .agg
+            .with_model(|m| compute::ranking::rankings(m, self.agg.settings(), &period, &req.indicator_code));
+        Ok(Response::new(v1::GetRegionRankingResponse { rankings }))
+    }
+
+    async fn get_supervision_report(
+        &self,
+        request: Request<v1::GetSupervisionReportRequest>,
+    ) -> Result<Response<v1::GetSupervisionReportResponse>, Status> {
+        let date = match request.into_inner().date {
+            None => supervision::report_day_on_or_before(city_today()),
+            Some(d) => domain::to_date(&d).ok_or_else(|| Error::invalid("date", "not a calendar date"))?,
+        };
+        let report = self.agg.supervision_report(date).await?;
+        Ok(Response::new(v1::GetSupervisionReportResponse { report: Some(report) }))
+    }
+
+    async fn list_supervision_reports(
+        &self,
+        _request: Request<v1::ListSupervisionReportsRequest>,
+    ) -> Result<Response<v1::ListSupervisionReportsResponse>, Status> {
+        let dates = self.agg.report_dates().await?;
+        Ok(Response::new(v1::ListSupervisionReportsResponse { dates }))
+    }
+
+    async fn get_brief(&self, request: Request<v1::GetBriefRequest>) -> Result<Response<v1::GetBriefResponse>, Status> {
+        let req = request.into_inner();
+        let period = self.period(req.period)?;
+        let language = match req.language.as_str() {
+            "" | "zh" | "zh-CN" => Language::Zh,
+            "en" => Language::En,
+            other => return Err(Error::invalid("language", format!("{other:?}: use zh or en")).into()),
+        };
+        let text = self
+            .agg
+            .with_model(|m| compute::brief::brief(m, self.agg.settings(), &period, language));
+        Ok(Response::new(v1::GetBriefResponse {
+            period: Some(period),
+            text,
+            language: if language == Language::En { "en" } else { "zh" }.to_owned(),
+        }))
+    }
+}

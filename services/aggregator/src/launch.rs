@@ -1,0 +1,192 @@
+//! Running the aggregator as a process: the city sector engine (its own
+//! SectorService for the statistics and finance bureaus), the read model
+//! loaded from the database, one feed consumer per source, the recompute and
+//! report-schedule tasks, and CityService, all on one port.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use citydash_proto::v1::{self, city_service_server::CityServiceServer};
+use citydash_runtime::principal::{Anonymous, Authenticator};
+use citydash_sector::domain::Regions;
+use citydash_sector::launch::{Backend, SectorArgs, watch_health};
+use citydash_sector::spec::{SectorSpec, ServiceContext};
+use citydash_sector::store::{PgStore, SqliteStore, Store};
+use citydash_sector::{Engine, EngineOptions, SectorInfo};
+use tokio::net::TcpListener;
+
+use crate::city::City;
+use crate::compute::{Bands, Settings};
+use crate::feeds::{FeedSource, GrpcSource, LocalSource, follow};
+use crate::grpc::CityGrpc;
+use crate::readstore::{PgReadStore, ReadStore, SqliteReadStore};
+use crate::state::Aggregator;
+
+/// The aggregator's command line.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AggregatorArgs {
+    /// Listen address, database (city indicators and the read model), regions.
+    #[command(flatten)]
+    pub city: SectorArgs,
+    /// The agriculture service.
+    #[arg(long, env = "CITYDASH_AGRICULTURE_URL", default_value = "http://127.0.0.1:50061")]
+    pub agriculture_url: String,
+    /// The industry service.
+    #[arg(long, env = "CITYDASH_INDUSTRY_URL", default_value = "http://127.0.0.1:50062")]
+    pub industry_url: String,
+    /// The tourism service.
+    #[arg(long, env = "CITYDASH_TOURISM_URL", default_value = "http://127.0.0.1:50063")]
+    pub tourism_url: String,
+    /// The social-welfare service.
+    #[arg(long, env = "CITYDASH_WELFARE_URL", default_value = "http://127.0.0.1:50064")]
+    pub welfare_url: String,
+    /// A gap at or below this many percentage points is yellow.
+    #[arg(long, env = "CITYDASH_VERDICT_YELLOW_PP", default_value_t = -10.0, allow_negative_numbers = true)]
+    pub yellow_pp: f64,
+    /// A gap at or below this many percentage points is red.
+    #[arg(long, env = "CITYDASH_VERDICT_RED_PP", default_value_t = -30.0, allow_negative_numbers = true)]
+    pub red_pp: f64,
+}
+
+/// The default database of the aggregator.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/aggregator.db?mode=rwc";
+
+/// Runs the aggregator until `shutdown` resolves.
+pub async fn run(
+    args: AggregatorArgs,
+    listener: Option<TcpListener>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
+    let url = args
+        .city
+        .server
+        .database_url
+        .clone()
+        .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+    match Backend::of(&url)? {
+        Backend::Sqlite => {
+            let store = SqliteStore::connect(&url).await.context("opening the city database")?;
+            let read = SqliteReadStore::connect(&url).await.context("opening the read model")?;
+            run_with(store, read, args, listener, shutdown).await
+        }
+        Backend::Postgres => {
+            let store = PgStore::connect(&url).await.context("connecting to PostgreSQL")?;
+            let read = PgReadStore::connect(&url).await.context("opening the read model")?;
+            run_with(store, read, args, listener, shutdown).await
+        }
+    }
+}
+
+async fn run_with<S: Store, R: ReadStore>(
+    store: S,
+    read: R,
+    args: AggregatorArgs,
+    listener: Option<TcpListener>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.red_pp <= args.yellow_pp,
+        "the red band must not be above the yellow band"
+    );
+    let regions = Regions::parse(&args.city.regions).map_err(anyhow::Error::msg)?;
+    let info = SectorInfo {
+        sector: City::SECTOR,
+        agency: City::AGENCY.to_owned(),
+        catalog: City::catalog(),
+        regions: regions.clone(),
+        entity_types: City::entity_types(),
+    };
+    let options = EngineOptions {
+        feed_poll: Duration::from_millis(args.city.feed_poll_ms.max(10)),
+    };
+    let engine = Engine::new(store, info, options)
+        .await
+        .context("reading the city change log")?;
+    let settings = Settings {
+        bands: Bands {
+            yellow_pp: args.yellow_pp,
+            red_pp: args.red_pp,
+        },
+        regions,
+    };
+    let sources: Vec<Arc<dyn FeedSource>> = vec![
+        Arc::new(GrpcSource::new(v1::Sector::Agriculture, &args.agriculture_url)?),
+        Arc::new(GrpcSource::new(v1::Sector::Industry, &args.industry_url)?),
+        Arc::new(GrpcSource::new(v1::Sector::Tourism, &args.tourism_url)?),
+        Arc::new(GrpcSource::new(v1::Sector::Welfare, &args.welfare_url)?),
+        Arc::new(LocalSource::new(engine.clone())),
+    ];
+    let sectors: Vec<v1::Sector> = sources.iter().map(|s| s.sector()).collect();
+    let agg = Aggregator::load(read, settings, &sectors)
+        .await
+        .context("loading the read model")?;
+
+    let mut tasks = vec![
+        tokio::spawn(Arc::clone(&agg).run_recompute()),
+        tokio::spawn(Arc::clone(&agg).run_report_schedule()),
+    ];
+    tasks.extend(sources.into_iter().map(|s| tokio::spawn(follow(Arc::clone(&agg), s))));
+
+    let limits = args.city.server.limits();
+    let listener = match listener {
+        Some(l) => l,
+        None => {
+            let addr = args
+                .city
+                .server
+                .listen
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], City::DEFAULT_PORT)));
+            TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding {addr}"))?
+        }
+    };
+    let authenticator: Arc<dyn Authenticator> = Arc::new(Anonymous);
+    let (mut routes, health, _) =
+        citydash_sector::launch::routes::<City, S>(engine.clone(), limits, Arc::clone(&authenticator));
+    let ctx = ServiceContext::new(limits, authenticator);
+    routes.add_service(
+        ctx.intercept(
+            CityServiceServer::new(CityGrpc::new(Arc::clone(&agg)))
+                .max_decoding_message_size(limits.max_message_bytes)
+                .max_encoding_message_size(limits.max_message_bytes),
+        ),
+    );
+    let names = vec![
+        "",
+        v1::sector_service_server::SERVICE_NAME,
+        v1::city_service_server::SERVICE_NAME,
+    ];
+    tasks.push(tokio::spawn(watch_health(engine.store().clone(), health, names)));
+    let closing = engine.clone();
+    let shutdown = async move {
+        shutdown.await;
+        closing.close();
+    };
+    let result = citydash_runtime::serve(routes.routes(), limits, listener, shutdown).await;
+    for t in tasks {
+        t.abort();
+    }
+    result
+}
+
+/// The whole `main` of the aggregator binary.
+pub fn main() -> anyhow::Result<()> {
+    use clap::Parser as _;
+    #[derive(clap::Parser)]
+    #[command(version, about = "The citydash aggregator: the city-wide view")]
+    struct Cli {
+        #[command(flatten)]
+        args: AggregatorArgs,
+    }
+    let cli = Cli::parse();
+    citydash_runtime::telemetry::init(cli.args.city.server.log_format);
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(run(cli.args, None, citydash_runtime::shutdown_signal()))
+}

@@ -1,0 +1,114 @@
+//! The aggregator's read model in memory: every record of every feed, indexed
+//! the way the formulas read them. It is rebuilt from the persisted copy at
+//! start-up and kept current by the feed consumers; computations only read it.
+
+use std::collections::BTreeMap;
+
+use citydash_proto::v1::{self, record::Record};
+use prost::{Message, Name};
+
+/// Every record the aggregator has applied, indexed for the formulas.
+#[derive(Debug, Default, Clone)]
+pub struct CityModel {
+    /// Projects by (sector, code).
+    pub projects: BTreeMap<(i32, String), v1::Project>,
+    /// Monthly progress by (sector, project code, year, month).
+    pub progress: BTreeMap<(i32, String, i32, i32), v1::ProgressReport>,
+    /// Indicator values by (indicator, region, year, month). Indicator codes
+    /// carry their sector's prefix, so they are unique city-wide.
+    pub values: BTreeMap<(String, String, i32, i32), v1::IndicatorValue>,
+    /// Annual targets by (indicator, region, year).
+    pub targets: BTreeMap<(String, String, i32), v1::AnnualTarget>,
+    /// Sector entities by (full type name, key).
+    pub entities: BTreeMap<(String, String), prost_types::Any>,
+    /// Each source's catalog, by sector.
+    pub catalogs: BTreeMap<i32, v1::GetCatalogResponse>,
+}
+
+impl CityModel {
+    /// Applies one change of `sector`'s feed: the record replaces whatever
+    /// was stored under its key.
+    pub fn apply(&mut self, sector: i32, change: &v1::Change) {
+        let Some(record) = change.record.as_ref().and_then(|r| r.record.as_ref()) else {
+            return;
+        };
+        match record {
+            Record::Project(p) => {
+                self.projects.insert((sector, p.code.clone()), p.clone());
+            }
+            Record::Progress(r) => {
+                let p = r.period.unwrap_or_default();
+                self.progress
+                    .insert((sector, r.project_code.clone(), p.year, p.month), r.clone());
+            }
+            Record::IndicatorValue(v) => {
+                let p = v.period.unwrap_or_default();
+                self.values.insert(
+                    (v.indicator_code.clone(), v.region_code.clone(), p.year, p.month),
+                    v.clone(),
+                );
+            }
+            Record::Target(t) => {
+                self.targets
+                    .insert((t.indicator_code.clone(), t.region_code.clone(), t.year), t.clone());
+            }
+            Record::Entity(any) => {
+                let name = any.type_url.rsplit('/').next().unwrap_or_default().to_owned();
+                self.entities.insert((name, change.key.clone()), any.clone());
+            }
+        }
+    }
+
+    /// Every entity of type `M`, decoded, in key order.
+    pub fn entities_of<M: Message + Name + Default>(&self) -> Vec<M> {
+        let name = M::full_name();
+        self.entities
+            .range((name.clone(), String::new())..)
+            .take_while(|((n, _), _)| *n == name)
+            .filter_map(|(_, any)| M::decode(any.value.as_slice()).ok())
+            .collect()
+    }
+
+    /// A catalog entry by code, with the sector that owns it.
+    pub fn definition(&self, code: &str) -> Option<(i32, &v1::IndicatorDefinition)> {
+        self.catalogs
+            .iter()
+            .find_map(|(s, c)| c.indicators.iter().find(|d| d.code == code).map(|d| (*s, d)))
+    }
+
+    /// The agency of a sector, from its catalog.
+    pub fn agency(&self, sector: i32) -> &str {
+        self.catalogs.get(&sector).map_or("", |c| c.agency_zh.as_str())
+    }
+
+    /// The value of an indicator for a region and month.
+    pub fn value(&self, code: &str, region: &str, year: i32, month: i32) -> Option<&v1::IndicatorValue> {
+        self.values.get(&(code.to_owned(), region.to_owned(), year, month))
+    }
+
+    /// Investment a project completed in months `from..=to` of `year`.
+    pub fn invested(&self, sector: i32, code: &str, year: i32, to_month: i32) -> i64 {
+        self.progress
+            .range((sector, code.to_owned(), year, 1)..=(sector, code.to_owned(), year, to_month))
+            .map(|(_, r)| r.investment_completed_yuan)
+            .sum()
+    }
+
+    /// Funds that arrived for a project in every month up to (year, month).
+    pub fn funds_arrived(&self, sector: i32, code: &str, year: i32, month: i32) -> i64 {
+        self.progress
+            .range((sector, code.to_owned(), i32::MIN, i32::MIN)..=(sector, code.to_owned(), year, month))
+            .map(|(_, r)| r.funds_arrived_yuan)
+            .sum()
+    }
+
+    /// The latest period that has any indicator value or progress report.
+    pub fn latest_period(&self) -> Option<v1::Period> {
+        let values = self.values.keys().map(|(_, _, y, m)| (*y, *m));
+        let progress = self.progress.keys().map(|(_, _, y, m)| (*y, *m));
+        values
+            .chain(progress)
+            .max()
+            .map(|(year, month)| v1::Period { year, month })
+    }
+}

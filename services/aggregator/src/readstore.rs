@@ -1,0 +1,219 @@
+//! The persisted copy of the read model. A batch of changes and the feed's
+//! new position commit in one transaction, so a restarted aggregator loads
+//! exactly what it had applied and resumes each feed after its last sequence:
+//! nothing applied twice, nothing missed.
+
+use std::future::Future;
+
+use citydash_proto::v1;
+use citydash_sector::store::StoreError;
+use prost::Message;
+
+/// What a restart loads.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// Every stored change (the latest version per record), by sector.
+    pub changes: Vec<(i32, v1::Change)>,
+    /// Each feed's last applied sequence.
+    pub positions: Vec<(i32, i64)>,
+    /// Each source's catalog.
+    pub catalogs: Vec<(i32, v1::GetCatalogResponse)>,
+}
+
+/// Persistence of the read model.
+pub trait ReadStore: Clone + Send + Sync + 'static {
+    /// Everything stored.
+    fn load(&self) -> impl Future<Output = Result<Loaded, StoreError>> + Send;
+    /// Stores the changes of `sector` after its stored position and moves the
+    /// position, in one transaction; returns the changes that were new.
+    fn apply(
+        &self,
+        sector: i32,
+        changes: Vec<v1::Change>,
+    ) -> impl Future<Output = Result<Vec<v1::Change>, StoreError>> + Send;
+    /// Stores a source's catalog.
+    fn save_catalog(
+        &self,
+        sector: i32,
+        catalog: &v1::GetCatalogResponse,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// A stored supervision report.
+    fn report(&self, date: &str) -> impl Future<Output = Result<Option<v1::SupervisionReport>, StoreError>> + Send;
+    /// Stores a supervision report unless one exists for its day; returns the stored one.
+    fn save_report(
+        &self,
+        date: &str,
+        report: &v1::SupervisionReport,
+    ) -> impl Future<Output = Result<v1::SupervisionReport, StoreError>> + Send;
+    /// Days of the stored reports, newest first.
+    fn report_dates(&self) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+}
+
+fn decode<M: Message + Default>(bytes: &[u8]) -> Result<M, StoreError> {
+    M::decode(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+async fn begin_pg(pool: &sqlx::PgPool) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+    pool.begin().await
+}
+
+macro_rules! read_store {
+    ($store:ident, $pool:ty, $db:ty, $open:path, $begin:path, $migrations:literal) => {
+        /// The read model in this backend.
+        #[derive(Debug, Clone)]
+        pub struct $store {
+            pool: $pool,
+        }
+
+        impl $store {
+            /// Opens and migrates the read-model tables of `url`.
+            pub async fn connect(url: &str) -> Result<Self, StoreError> {
+                let pool = $open(url).await?;
+                let mut migrator = sqlx::migrate!($migrations);
+                migrator.set_ignore_missing(true);
+                migrator
+                    .run(&pool)
+                    .await
+                    .map_err(|e| StoreError::Database(format!("migrating the read model: {e}")))?;
+                Ok(Self { pool })
+            }
+        }
+
+        impl ReadStore for $store {
+            async fn load(&self) -> Result<Loaded, StoreError> {
+                let rows: Vec<(i32, Vec<u8>)> =
+                    sqlx::query_as("SELECT sector, change FROM feed_records ORDER BY sector, seq")
+                        .fetch_all(&self.pool)
+                        .await?;
+                let changes = rows
+                    .into_iter()
+                    .map(|(s, b)| Ok((s, decode(&b)?)))
+                    .collect::<Result<_, StoreError>>()?;
+                let positions = sqlx::query_as("SELECT sector, last_seq FROM feed_positions")
+                    .fetch_all(&self.pool)
+                    .await?;
+                let rows: Vec<(i32, Vec<u8>)> = sqlx::query_as("SELECT sector, catalog FROM feed_catalogs")
+                    .fetch_all(&self.pool)
+                    .await?;
+                let catalogs = rows
+                    .into_iter()
+                    .map(|(s, b)| Ok((s, decode(&b)?)))
+                    .collect::<Result<_, StoreError>>()?;
+                Ok(Loaded {
+                    changes,
+                    positions,
+                    catalogs,
+                })
+            }
+
+            async fn apply(&self, sector: i32, changes: Vec<v1::Change>) -> Result<Vec<v1::Change>, StoreError> {
+                let mut tx = $begin(&self.pool).await?;
+                let position: Option<i64> = sqlx::query_scalar("SELECT last_seq FROM feed_positions WHERE sector = $1")
+                    .bind(sector)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let position = position.unwrap_or(0);
+                let fresh: Vec<v1::Change> = changes.into_iter().filter(|c| c.sequence > position).collect();
+                let Some(last) = fresh.iter().map(|c| c.sequence).max() else {
+                    return Ok(fresh);
+                };
+                for chunk in fresh.chunks(400) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO feed_records (sector, record_type, key, seq, change) ",
+                    );
+                    // A batch may carry two versions of one record; the later wins.
+                    let mut latest: std::collections::BTreeMap<(&str, &str), &v1::Change> = Default::default();
+                    for c in chunk {
+                        latest.insert((c.record_type.as_str(), c.key.as_str()), c);
+                    }
+                    qb.push_values(latest.values(), |mut b, c| {
+                        b.push_bind(sector)
+                            .push_bind(c.record_type.clone())
+                            .push_bind(c.key.clone())
+                            .push_bind(c.sequence)
+                            .push_bind(c.encode_to_vec());
+                    });
+                    qb.push(
+                        " ON CONFLICT (sector, record_type, key) DO UPDATE SET seq = excluded.seq, \
+                         change = excluded.change WHERE feed_records.seq < excluded.seq",
+                    );
+                    qb.build().execute(&mut *tx).await?;
+                }
+                sqlx::query(
+                    "INSERT INTO feed_positions (sector, last_seq) VALUES ($1, $2) \
+                     ON CONFLICT (sector) DO UPDATE SET last_seq = excluded.last_seq",
+                )
+                .bind(sector)
+                .bind(last)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(fresh)
+            }
+
+            async fn save_catalog(&self, sector: i32, catalog: &v1::GetCatalogResponse) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO feed_catalogs (sector, catalog) VALUES ($1, $2) \
+                     ON CONFLICT (sector) DO UPDATE SET catalog = excluded.catalog",
+                )
+                .bind(sector)
+                .bind(catalog.encode_to_vec())
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn report(&self, date: &str) -> Result<Option<v1::SupervisionReport>, StoreError> {
+                let row: Option<Vec<u8>> =
+                    sqlx::query_scalar("SELECT report FROM supervision_reports WHERE report_date = $1")
+                        .bind(date.to_owned())
+                        .fetch_optional(&self.pool)
+                        .await?;
+                row.map(|b| decode(&b)).transpose()
+            }
+
+            async fn save_report(
+                &self,
+                date: &str,
+                report: &v1::SupervisionReport,
+            ) -> Result<v1::SupervisionReport, StoreError> {
+                sqlx::query(
+                    "INSERT INTO supervision_reports (report_date, report) VALUES ($1, $2) \
+                     ON CONFLICT (report_date) DO NOTHING",
+                )
+                .bind(date.to_owned())
+                .bind(report.encode_to_vec())
+                .execute(&self.pool)
+                .await?;
+                self.report(date)
+                    .await?
+                    .ok_or_else(|| StoreError::Database(format!("report {date} vanished")))
+            }
+
+            async fn report_dates(&self) -> Result<Vec<String>, StoreError> {
+                Ok(
+                    sqlx::query_scalar("SELECT report_date FROM supervision_reports ORDER BY report_date DESC")
+                        .fetch_all(&self.pool)
+                        .await?,
+                )
+            }
+        }
+    };
+}
+
+read_store!(
+    SqliteReadStore,
+    sqlx::SqlitePool,
+    sqlx::Sqlite,
+    citydash_sector::store::sqlite::open_pool,
+    citydash_sector::store::sqlite::begin_immediate,
+    "./migrations/sqlite"
+);
+read_store!(
+    PgReadStore,
+    sqlx::PgPool,
+    sqlx::Postgres,
+    citydash_sector::store::postgres::open_pool,
+    begin_pg,
+    "./migrations/postgres"
+);

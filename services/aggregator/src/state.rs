@@ -1,0 +1,306 @@
+//! The aggregator's state: the read model, each feed's status, the cached
+//! overview of the current period and its subscribers. Feed consumers write
+//! through [`Aggregator::apply`] (database first, then memory); readers take
+//! the cached overview or compute from a read lock.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use chrono::NaiveDate;
+use citydash_proto::v1;
+use citydash_runtime::Error;
+use citydash_sector::domain;
+use citydash_sector::store::StoreError;
+use tokio::sync::{Notify, watch};
+
+use crate::compute::{self, Settings, supervision};
+use crate::model::CityModel;
+use crate::readstore::ReadStore;
+
+/// Hours the city's clock is ahead of UTC (China Standard Time).
+const CITY_UTC_OFFSET_HOURS: i64 = 8;
+
+fn timestamp_now() -> prost_types::Timestamp {
+    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    prost_types::Timestamp {
+        seconds: d.as_secs() as i64,
+        nanos: d.subsec_nanos() as i32,
+    }
+}
+
+/// Today in the city's time zone.
+pub fn city_today() -> NaiveDate {
+    (chrono::Utc::now() + chrono::Duration::hours(CITY_UTC_OFFSET_HOURS)).date_naive()
+}
+
+/// The shared state of one aggregator process.
+pub struct Aggregator<R> {
+    store: R,
+    settings: Settings,
+    model: RwLock<CityModel>,
+    feeds: Mutex<BTreeMap<i32, v1::FeedStatus>>,
+    positions: Mutex<BTreeMap<i32, i64>>,
+    /// Wakes the recomputation task.
+    dirty: Notify,
+    /// The overview of the current period, recomputed when data or feeds change.
+    current: watch::Sender<Arc<v1::Overview>>,
+    /// Serializes taking supervision reports.
+    reports: tokio::sync::Mutex<()>,
+}
+
+impl<R: ReadStore> Aggregator<R> {
+    /// Loads the persisted read model and computes the first overview.
+    pub async fn load(store: R, settings: Settings, sources: &[v1::Sector]) -> Result<Arc<Self>, StoreError> {
+        let loaded = store.load().await?;
+        let mut model = CityModel::default();
+        for (sector, change) in &loaded.changes {
+            model.apply(*sector, change);
+        }
+        for (sector, catalog) in loaded.catalogs {
+            model.catalogs.insert(sector, catalog);
+        }
+        let positions: BTreeMap<i32, i64> = loaded.positions.into_iter().collect();
+        let mut last_times: BTreeMap<i32, (i64, Option<prost_types::Timestamp>)> = BTreeMap::new();
+        for (sector, change) in &loaded.changes {
+            let time = change.time;
+            let entry = last_times.entry(*sector).or_insert((0, None));
+            if change.sequence > entry.0 {
+                *entry = (change.sequence, time);
+            }
+        }
+        let feeds = sources
+            .iter()
+            .map(|s| {
+                let sector = *s as i32;
+                let status = v1::FeedStatus {
+                    sector,
+                    connected: false,
+                    stale: true,
+                    stale_since: Some(timestamp_now()),
+                    last_change_time: last_times.get(&sector).and_then(|(_, t)| *t),
+                    last_sequence: positions.get(&sector).copied().unwrap_or(0),
+                };
+                (sector, status)
+            })
+            .collect();
+        tracing::info!(records = loaded.changes.len(), ?positions, "read model loaded");
+        let (current, _) = watch::channel(Arc::new(v1::Overview::default()));
+        let agg = Arc::new(Self {
+            store,
+            settings,
+            model: RwLock::new(model),
+            feeds: Mutex::new(feeds),
+            positions: Mutex::new(positions),
+            dirty: Notify::new(),
+            current,
+            reports: tokio::sync::Mutex::new(()),
+        });
+        agg.recompute();
+        Ok(agg)
+    }
+
+    /// The computation settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The last applied sequence of a feed.
+    pub fn position(&self, sector: i32) -> i64 {
+        lock(&self.positions).get(&sector).copied().unwrap_or(0)
+    }
+
+    /// Stores and uses a source's catalog.
+    pub async fn set_catalog(&self, sector: i32, catalog: v1::GetCatalogResponse) -> Result<(), Error> {
+        let known = read(&self.model).catalogs.get(&sector) == Some(&catalog);
+        if !known {
+            self.store.save_catalog(sector, &catalog).await?;
+            write(&self.model).catalogs.insert(sector, catalog);
+            self.dirty.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Applies a batch of one feed: persisted with the feed's position in one
+    /// transaction, then applied in memory. Changes at or below the stored
+    /// position are skipped, so a replayed batch changes nothing.
+    pub async fn apply(&self, sector: i32, changes: Vec<v1::Change>) -> Result<(), Error> {
+        let fresh = self.store.apply(sector, changes).await?;
+        let Some(last) = fresh.last() else { return Ok(()) };
+        let last_seq = last.sequence;
+        let last_time = last.time;
+        {
+            let mut model = write(&self.model);
+            for c in &fresh {
+                model.apply(sector, c);
+            }
+        }
+        lock(&self.positions).insert(sector, last_seq);
+        if let Some(f) = lock(&self.feeds).get_mut(&sector) {
+            f.last_sequence = last_seq;
+            f.last_change_time = last_time.or(f.last_change_time);
+        }
+        tracing::debug!(sector, applied = fresh.len(), last_seq, "changes applied");
+        self.dirty.notify_one();
+        Ok(())
+    }
+
+    /// Marks a feed connected.
+    pub fn feed_connected(&self, sector: i32) {
+        if let Some(f) = lock(&self.feeds).get_mut(&sector) {
+            f.connected = true;
+            f.stale = false;
+            f.stale_since = None;
+        }
+        self.dirty.notify_one();
+    }
+
+    /// Marks a feed disconnected: the view is stale for it from now on.
+    pub fn feed_disconnected(&self, sector: i32) {
+        if let Some(f) = lock(&self.feeds).get_mut(&sector)
+            && !f.stale
+        {
+            f.connected = false;
+            f.stale = true;
+            f.stale_since = Some(timestamp_now());
+        }
+        self.dirty.notify_one();
+    }
+
+    /// Every feed's status.
+    pub fn feeds(&self) -> BTreeMap<i32, v1::FeedStatus> {
+        lock(&self.feeds).clone()
+    }
+
+    /// The current period: the latest with any indicator value or progress,
+    /// else the last month that has ended.
+    pub fn current_period(&self) -> v1::Period {
+        read(&self.model)
+            .latest_period()
+            .unwrap_or_else(|| compute::alerts::period_ended_by(city_today()))
+    }
+
+    /// Reads the model.
+    pub fn with_model<T>(&self, f: impl FnOnce(&CityModel) -> T) -> T {
+        f(&read(&self.model))
+    }
+
+    /// The cached overview of the current period.
+    pub fn current_overview(&self) -> Arc<v1::Overview> {
+        self.current.borrow().clone()
+    }
+
+    /// Subscribes to the current overview.
+    pub fn subscribe(&self) -> watch::Receiver<Arc<v1::Overview>> {
+        self.current.subscribe()
+    }
+
+    /// The overview of `period`: from the cache for the current period, else computed.
+    pub fn overview(&self, period: &v1::Period) -> Arc<v1::Overview> {
+        let cached = self.current_overview();
+        if cached.period.as_ref() == Some(period) {
+            return cached;
+        }
+        Arc::new(self.compute_overview(period))
+    }
+
+    fn compute_overview(&self, period: &v1::Period) -> v1::Overview {
+        let feeds = self.feeds();
+        let version = lock(&self.positions).values().sum();
+        self.with_model(|m| compute::overview::overview(m, &self.settings, period, &feeds, version))
+    }
+
+    /// Recomputes the current overview now and publishes it if it changed.
+    pub fn recompute(&self) {
+        let period = self.current_period();
+        let next = self.compute_overview(&period);
+        self.current.send_if_modified(|current| {
+            if **current == next {
+                false
+            } else {
+                *current = Arc::new(next);
+                true
+            }
+        });
+    }
+
+    /// Recomputes whenever data or a feed changes, coalescing bursts.
+    pub async fn run_recompute(self: Arc<Self>) {
+        loop {
+            self.dirty.notified().await;
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            self.recompute();
+        }
+    }
+
+    /// The supervision report of `date` (a report day, not after today):
+    /// the stored one, or taken now and stored.
+    pub async fn supervision_report(&self, date: NaiveDate) -> Result<v1::SupervisionReport, Error> {
+        if !supervision::is_report_day(date) {
+            return Err(Error::invalid(
+                "date",
+                format!("{date} is not the 15th or the last day of a month"),
+            ));
+        }
+        if date > city_today() {
+            return Err(Error::invalid("date", format!("{date} is in the future")));
+        }
+        let key = date.to_string();
+        if let Some(report) = self.store.report(&key).await? {
+            return Ok(report);
+        }
+        let _guard = self.reports.lock().await;
+        let previous_day = supervision::previous_report_day(date);
+        let previous_alerts = match self.store.report(&previous_day.to_string()).await? {
+            Some(r) => r.alerts,
+            None => self.with_model(|m| compute::alerts::on_day(m, &self.settings, previous_day)),
+        };
+        let mut report = self.with_model(|m| {
+            supervision::report(
+                m,
+                &self.settings,
+                date,
+                Some((previous_day, previous_alerts.as_slice())),
+            )
+        });
+        report.taken_time = Some(timestamp_now());
+        Ok(self.store.save_report(&key, &report).await?)
+    }
+
+    /// Days of the stored supervision reports, newest first.
+    pub async fn report_dates(&self) -> Result<Vec<v1::Date>, Error> {
+        Ok(self
+            .store
+            .report_dates()
+            .await?
+            .iter()
+            .filter_map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+            .map(domain::from_date)
+            .collect())
+    }
+
+    /// Takes each report on its day, checking every minute.
+    pub async fn run_report_schedule(self: Arc<Self>) {
+        loop {
+            let today = city_today();
+            if supervision::is_report_day(today)
+                && let Err(err) = self.supervision_report(today).await
+            {
+                tracing::warn!(error = %err, "taking the supervision report failed");
+            }
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn read<T>(m: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    m.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn write<T>(m: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    m.write().unwrap_or_else(|e| e.into_inner())
+}
