@@ -4,12 +4,8 @@ reflection, checks health, pushes one project and reads it back."""
 
 import contextlib
 import os
-import pathlib
-import socket
 import subprocess
-import sys
 import tempfile
-import time
 import uuid
 
 import grpc
@@ -17,28 +13,13 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from citydash_stubs import binary, free_port, generate
 
 
 @pytest.fixture(scope="module")
 def stubs(tmp_path_factory):
     """citydash stubs generated from the repository's proto files."""
-    from grpc_tools import protoc
-
-    out = tmp_path_factory.mktemp("gen")
-    protos = [str(p.relative_to(ROOT / "proto")) for p in (ROOT / "proto").rglob("*.proto")]
-    include = pathlib.Path(protoc.__file__).parent / "_proto"
-    rc = protoc.main(
-        ["protoc", f"-I{ROOT / 'proto'}", f"-I{include}", f"--python_out={out}", f"--grpc_python_out={out}", *protos]
-    )
-    assert rc == 0, "protoc failed"
-    sys.path.insert(0, str(out))
+    generate(tmp_path_factory.mktemp("gen"))
     from citydash.v1 import common_pb2, sector_pb2, sector_pb2_grpc
 
     return common_pb2, sector_pb2, sector_pb2_grpc
@@ -47,8 +28,7 @@ def stubs(tmp_path_factory):
 @contextlib.contextmanager
 def service(sector):
     """A channel to the `citydash-<sector>` binary started on a fresh SQLite file."""
-    binary = pathlib.Path(os.environ.get("CITYDASH_BIN_DIR", ROOT / "target" / "debug")) / f"citydash-{sector}"
-    assert binary.exists(), f"build the service first: {binary}"
+    path = binary(f"citydash-{sector}")
     port = free_port()
     with tempfile.TemporaryDirectory() as data:
         env = dict(
@@ -56,7 +36,7 @@ def service(sector):
             CITYDASH_LISTEN=f"127.0.0.1:{port}",
             CITYDASH_DATABASE_URL=f"sqlite://{data}/{sector}.db?mode=rwc",
         )
-        proc = subprocess.Popen([str(binary)], env=env)
+        proc = subprocess.Popen([str(path)], env=env)
         try:
             ch = grpc.insecure_channel(f"127.0.0.1:{port}")
             grpc.channel_ready_future(ch).result(timeout=30)

@@ -283,6 +283,8 @@ pub async fn spawn_aggregator(db: &TestDb, sectors: &Sectors) -> Running {
         db.url.clone(),
         "--feed-poll-ms".to_owned(),
         "50".to_owned(),
+        "--http-listen".to_owned(),
+        "127.0.0.1:0".to_owned(),
     ];
     argv.extend(sectors.flags());
     let cli = AggregatorCli::parse_from(argv);

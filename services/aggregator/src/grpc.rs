@@ -89,7 +89,10 @@ impl<R: ReadStore> CityService for CityGrpc<R> {
                 overview: Some((*next).clone()),
             }))
         });
-        Ok(Response::new(Box::pin(stream)))
+        Ok(Response::new(Box::pin(futures::StreamExt::take_until(
+            stream,
+            self.agg.closed(),
+        ))))
     }
 
     async fn get_funnel(

@@ -43,6 +43,9 @@ pub struct AggregatorArgs {
     /// The social-welfare service.
     #[arg(long, env = "CITYDASH_WELFARE_URL", default_value = "http://127.0.0.1:50064")]
     pub welfare_url: String,
+    /// Address of the web dashboard (and grpc-web); `off` for none.
+    #[arg(long, env = "CITYDASH_HTTP_LISTEN", default_value = "127.0.0.1:8080")]
+    pub http_listen: String,
     /// A gap at or below this many percentage points is yellow.
     #[arg(long, env = "CITYDASH_VERDICT_YELLOW_PP", default_value_t = -10.0, allow_negative_numbers = true)]
     pub yellow_pp: f64,
@@ -161,12 +164,37 @@ async fn run_with<S: Store, R: ReadStore>(
         v1::city_service_server::SERVICE_NAME,
     ];
     tasks.push(tokio::spawn(watch_health(engine.store().clone(), health, names)));
+    let web = match args.http_listen.as_str() {
+        "off" | "" => None,
+        addr => {
+            let addr: SocketAddr = addr.parse().with_context(|| format!("--http-listen {addr:?}"))?;
+            let http = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding {addr}"))?;
+            let closed = agg.closed();
+            Some(tokio::spawn(crate::web::serve(
+                Arc::clone(&agg),
+                limits.max_message_bytes,
+                http,
+                closed,
+            )))
+        }
+    };
     let closing = engine.clone();
+    let closing_agg = Arc::clone(&agg);
     let shutdown = async move {
         shutdown.await;
         closing.close();
+        closing_agg.close();
     };
     let result = citydash_runtime::serve(routes.routes(), limits, listener, shutdown).await;
+    if let Some(web) = web {
+        match web.await {
+            Ok(Err(err)) => tracing::error!(error = %err, "dashboard server failed"),
+            Err(err) => tracing::error!(error = %err, "dashboard task failed"),
+            Ok(Ok(())) => {}
+        }
+    }
     for t in tasks {
         t.abort();
     }

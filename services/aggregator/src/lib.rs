@@ -14,3 +14,4 @@ pub mod launch;
 pub mod model;
 pub mod readstore;
 pub mod state;
+pub mod web;

@@ -47,6 +47,8 @@ pub struct Aggregator<R> {
     current: watch::Sender<Arc<v1::Overview>>,
     /// Serializes taking supervision reports.
     reports: tokio::sync::Mutex<()>,
+    /// Set at shutdown so that overview streams end.
+    closing: watch::Sender<bool>,
 }
 
 impl<R: ReadStore> Aggregator<R> {
@@ -95,6 +97,7 @@ impl<R: ReadStore> Aggregator<R> {
             dirty: Notify::new(),
             current,
             reports: tokio::sync::Mutex::new(()),
+            closing: watch::channel(false).0,
         });
         agg.recompute();
         Ok(agg)
@@ -188,6 +191,19 @@ impl<R: ReadStore> Aggregator<R> {
     /// The cached overview of the current period.
     pub fn current_overview(&self) -> Arc<v1::Overview> {
         self.current.borrow().clone()
+    }
+
+    /// Ends every overview stream; called at shutdown.
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Resolves when the process shuts down.
+    pub fn closed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.closing.subscribe();
+        async move {
+            let _ = rx.wait_for(|closing| *closing).await;
+        }
     }
 
     /// Subscribes to the current overview.

@@ -1,0 +1,305 @@
+// The citydash wall screen. It reads the aggregator through grpc-web (the
+// same CityService contract any front end uses), follows WatchOverview so a
+// pushed update appears without a reload, and draws with Apache ECharts.
+
+import { createClient } from "@connectrpc/connect";
+import { createGrpcWebTransport } from "@connectrpc/connect-web";
+import * as echarts from "echarts/core";
+import { BarChart, GaugeChart, PieChart } from "echarts/charts";
+import { GridComponent, LegendComponent, TooltipComponent } from "echarts/components";
+import { CanvasRenderer } from "echarts/renderers";
+
+import {
+  AlertColor,
+  CityService,
+  type Alert,
+  type FunnelRow,
+  type IndicatorRanking,
+  type IndicatorStatus,
+  type Overview,
+  type SectorSummary,
+  type SupervisionReport,
+} from "./gen/citydash/v1/city_pb";
+import { amount, percent } from "./format";
+import { labels, type Lang } from "./i18n";
+
+echarts.use([BarChart, GaugeChart, PieChart, GridComponent, LegendComponent, TooltipComponent, CanvasRenderer]);
+
+const client = createClient(CityService, createGrpcWebTransport({ baseUrl: window.location.origin }));
+
+let lang: Lang = (new URLSearchParams(window.location.search).get("lang") as Lang) === "en" ? "en" : "zh";
+let overview: Overview | undefined;
+let extras: { alerts: Alert[]; funnel: FunnelRow[]; ranking: IndicatorRanking[]; report?: SupervisionReport; brief: string } = {
+  alerts: [],
+  funnel: [],
+  ranking: [],
+  brief: "",
+};
+const charts = new Map<string, echarts.ECharts>();
+
+const VERDICT_COLOURS: Record<number, string> = { 1: "#2ecc71", 2: "#f1c40f", 3: "#e74c3c", 4: "#7f8c8d" };
+
+function esc(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] ?? c);
+}
+
+function t() {
+  return labels[lang];
+}
+
+function name(def: { nameZh: string; nameEn: string } | undefined): string {
+  return def ? (lang === "en" ? def.nameEn : def.nameZh) : "";
+}
+
+function rateValue(r: { value?: number } | undefined): number | undefined {
+  return r?.value;
+}
+
+function chart(id: string): echarts.ECharts | undefined {
+  const el = document.getElementById(id);
+  if (!el) return undefined;
+  let c = charts.get(id);
+  if (!c || c.getDom() !== el) {
+    c = echarts.init(el, undefined, { renderer: "canvas" });
+    charts.set(id, c);
+  }
+  return c;
+}
+
+function indicatorAmount(s: IndicatorStatus): string {
+  const d = s.definition;
+  if (s.actual === undefined || !d) return t().noData;
+  return amount(s.actual, d.unit, d.unitZh, lang === "en");
+}
+
+function growth(s: IndicatorStatus): string {
+  if (s.officialYoyGrowth !== undefined) return `${t().yoy} ${percent(s.officialYoyGrowth)}（${t().official}）`;
+  const g = rateValue(s.yoyGrowth);
+  return g === undefined ? `${t().yoy} ${t().na}` : `${t().yoy} ${percent(g)}`;
+}
+
+function headline(s: IndicatorStatus): string {
+  const c = rateValue(s.completion);
+  const colour = VERDICT_COLOURS[s.verdict] ?? "#7f8c8d";
+  return `
+    <section class="card headline" data-indicator="${esc(s.definition?.code ?? "")}" data-verdict="${s.verdict}">
+      <h2>${esc(name(s.definition))}</h2>
+      <div class="amount">${esc(indicatorAmount(s))}</div>
+      <div class="sub">${esc(growth(s))}</div>
+      <div class="gauge" id="gauge-${esc(s.definition?.code ?? "")}"></div>
+      <div class="sub"><span class="dot" style="background:${colour}"></span>
+        <span class="completion">${esc(t().completion)} ${percent(c)}</span>
+        · ${esc(t().timeProgress)} ${percent(s.timeProgress)}</div>
+    </section>`;
+}
+
+function drawGauge(s: IndicatorStatus) {
+  const c = chart(`gauge-${s.definition?.code ?? ""}`);
+  if (!c) return;
+  const value = Math.round((rateValue(s.completion) ?? 0) * 1000) / 10;
+  c.setOption({
+    series: [
+      {
+        type: "gauge",
+        min: 0,
+        max: 100,
+        radius: "95%",
+        progress: { show: true, width: 10, itemStyle: { color: VERDICT_COLOURS[s.verdict] } },
+        axisLine: { lineStyle: { width: 10, color: [[s.timeProgress, "#1f6feb"], [1, "#30363d"]] } },
+        axisTick: { show: false },
+        splitLine: { show: false },
+        axisLabel: { show: false },
+        pointer: { show: false },
+        detail: { valueAnimation: false, formatter: "{value}%", color: "#e6edf3", fontSize: 18, offsetCenter: [0, "10%"] },
+        data: [{ value }],
+      },
+    ],
+  });
+}
+
+function sectorPanel(s: SectorSummary): string {
+  const inv = s.investment;
+  const stale = s.feed?.stale ? `<span class="stale">${esc(t().stale)}</span>` : "";
+  const rows = s.indicators
+    .map(
+      (i) => `<tr data-indicator="${esc(i.definition?.code ?? "")}">
+        <td>${esc(name(i.definition))}</td><td class="num">${esc(indicatorAmount(i))}</td>
+        <td class="num">${percent(rateValue(i.completion))}</td>
+        <td><span class="dot" style="background:${VERDICT_COLOURS[i.verdict] ?? "#7f8c8d"}"></span></td></tr>`,
+    )
+    .join("");
+  const figures = s.figures
+    .map((f) => `<li data-figure="${esc(f.code)}"><span>${esc(lang === "en" ? f.labelEn : f.labelZh)}</span>
+      <b>${esc(amount(f.value, f.unit, f.unitZh, lang === "en"))}</b></li>`)
+    .join("");
+  return `
+    <section class="card sector" data-sector="${s.sector}">
+      <h2>${esc(t().sectors[s.sector] ?? "")} ${stale}</h2>
+      <div class="alerts-count"><span class="red">${esc(t().red)} ${s.redAlerts}</span>
+        <span class="yellow">${esc(t().yellow)} ${s.yellowAlerts}</span></div>
+      <table>${rows}</table>
+      <ul class="figures">${figures}</ul>
+      <div class="sub">${esc(t().counted)} ${esc(amount(inv?.countedYuan ?? 0n, "yuan", "元", lang === "en"))}
+        · ${esc(t().startRate)} ${percent(rateValue(inv?.startRate))}</div>
+    </section>`;
+}
+
+function funnelTotals(rows: FunnelRow[]): number[] {
+  return [1, 2, 3, 4, 6, 7].map((stage) => rows.reduce((sum, r) => sum + (r.reached[stage] ?? 0), 0));
+}
+
+function drawCharts(o: Overview) {
+  o.cityIndicators.forEach(drawGauge);
+  const totals = funnelTotals(extras.funnel);
+  chart("funnel-chart")?.setOption({
+    grid: { left: 90, right: 30, top: 10, bottom: 20 },
+    xAxis: { type: "value", axisLabel: { color: "#8b949e" }, splitLine: { lineStyle: { color: "#21262d" } } },
+    yAxis: { type: "category", inverse: true, data: t().stages, axisLabel: { color: "#e6edf3" } },
+    series: [{ type: "bar", data: totals, itemStyle: { color: "#1f6feb" }, label: { show: true, position: "right", color: "#e6edf3" } }],
+  });
+  const inv = o.investment;
+  chart("investment-chart")?.setOption({
+    tooltip: {},
+    legend: { bottom: 0, textStyle: { color: "#e6edf3" } },
+    series: [
+      {
+        type: "pie",
+        radius: ["40%", "70%"],
+        label: { color: "#e6edf3" },
+        data: [
+          { name: t().counted, value: Number(inv?.countedYuan ?? 0n) / 1e4, itemStyle: { color: "#2ecc71" } },
+          { name: t().uncounted, value: Number(inv?.uncountedYuan ?? 0n) / 1e4, itemStyle: { color: "#e74c3c" } },
+        ],
+      },
+    ],
+  });
+  const p = o.promotion;
+  const rates = [p?.startRate, p?.fulfilmentRate, p?.fundsArrivalRate].map((r) => Math.round((rateValue(r) ?? 0) * 1000) / 10);
+  chart("promotion-chart")?.setOption({
+    grid: { left: 40, right: 20, top: 20, bottom: 30 },
+    xAxis: { type: "category", data: [t().promotionStart, t().fulfilment, t().fundsArrival], axisLabel: { color: "#e6edf3" } },
+    yAxis: { type: "value", max: 100, axisLabel: { color: "#8b949e", formatter: "{value}%" }, splitLine: { lineStyle: { color: "#21262d" } } },
+    series: [{ type: "bar", data: rates, itemStyle: { color: "#a371f7" }, label: { show: true, position: "top", color: "#e6edf3", formatter: "{c}%" } }],
+  });
+}
+
+function rankingTable(): string {
+  return extras.ranking
+    .map((r) => {
+      const rows = r.places
+        .map(
+          (p) => `<tr data-region="${esc(p.regionCode)}"><td>${esc(p.regionNameZh)}</td>
+          <td class="num">${p.published ? esc(amount(p.amount, r.definition?.unit ?? "", r.definition?.unitZh ?? "", lang === "en")) : esc(t().unpublished)}</td>
+          <td class="num">${p.published ? p.amountRank : "—"}</td><td class="num">${p.growthRank > 0 ? p.growthRank : "—"}</td></tr>`,
+        )
+        .join("");
+      return `<h3>${esc(name(r.definition))}</h3><table data-ranking="${esc(r.definition?.code ?? "")}">
+        <tr><th>${esc(t().region)}</th><th></th><th>${esc(t().amountRank)}</th><th>${esc(t().growthRank)}</th></tr>${rows}</table>`;
+    })
+    .join("");
+}
+
+function alertList(): string {
+  return extras.alerts
+    .map(
+      (a) => `<li class="${a.color === AlertColor.RED ? "red" : "yellow"}" data-alert="${a.code}:${esc(a.subjectCode)}">
+        <b>${esc(a.subjectName)}</b> ${esc(lang === "en" ? a.detailEn : a.detailZh)}
+        <span class="unit">${esc(a.responsibleUnit)}</span></li>`,
+    )
+    .join("");
+}
+
+function reportTable(): string {
+  const r = extras.report;
+  if (!r) return "";
+  const d = r.date;
+  const rows = r.units
+    .map(
+      (u) => `<tr data-unit="${esc(u.responsibleUnit)}"><td>${u.rank}</td><td>${esc(u.responsibleUnit)}</td>
+        <td class="num">${u.open}</td><td class="num red">${u.red}</td><td class="num">${u.newSinceLast}</td><td class="num">${u.clearedSinceLast}</td></tr>`,
+    )
+    .join("");
+  return `<div class="sub">${d ? `${d.year}-${String(d.month).padStart(2, "0")}-${String(d.day).padStart(2, "0")}` : ""}</div>
+    <table><tr><th>#</th><th>${esc(t().unit)}</th><th>${esc(t().open)}</th><th>${esc(t().red)}</th><th>${esc(t().newSince)}</th><th>${esc(t().cleared)}</th></tr>${rows}</table>`;
+}
+
+function render() {
+  const o = overview;
+  const app = document.getElementById("app");
+  if (!o || !app) return;
+  const m = o.period?.month ?? 0;
+  const inv = o.investment;
+  const p = o.promotion;
+  const stale = o.staleFeeds.map((f) => t().sectors[f.sector] ?? "").filter(Boolean);
+  app.innerHTML = `
+    <header>
+      <h1>${esc(t().title)} · ${o.period?.year ?? ""}年${esc(t().months(m))}</h1>
+      <div class="progress"><span>${esc(t().timeProgress)} ${percent(o.timeProgress)}</span>
+        <div class="bar"><div style="width:${(o.timeProgress * 100).toFixed(1)}%"></div></div></div>
+      <div id="live" class="${stale.length ? "stale" : "live"}">${stale.length ? esc(`${stale.join("、")} ${t().stale}`) : esc(t().live)}
+        <span id="data-version">${o.dataVersion}</span></div>
+      <button id="lang">${esc(t().lang)}</button>
+    </header>
+    <div class="row headlines">${o.cityIndicators.map(headline).join("")}</div>
+    <div class="row">
+      <section class="card"><h2>${esc(t().funnel)}</h2><div class="chart" id="funnel-chart"></div></section>
+      <section class="card" id="investment"><h2>${esc(t().investment)}</h2>
+        <div class="chart" id="investment-chart"></div>
+        <div class="sub"><span id="counted">${esc(t().counted)} ${esc(amount(inv?.countedYuan ?? 0n, "yuan", "元", lang === "en"))}</span> ·
+          <span id="uncounted">${esc(t().uncounted)} ${esc(amount(inv?.uncountedYuan ?? 0n, "yuan", "元", lang === "en"))}</span></div>
+        <div class="sub">${esc(t().startRate)} <b id="start-rate">${percent(rateValue(inv?.startRate))}</b> ·
+          ${esc(t().resumptionRate)} <b id="resumption-rate">${percent(rateValue(inv?.resumptionRate))}</b></div></section>
+      <section class="card" id="promotion"><h2>${esc(t().promotion)}</h2><div class="chart" id="promotion-chart"></div>
+        <div class="sub">${esc(t().signed)} <b id="signed">${p?.signed ?? 0}</b> · ${esc(t().fundsArrived)}
+          <b>${esc(amount(p?.fundsArrivedYuan ?? 0n, "yuan", "元", lang === "en"))}</b></div></section>
+    </div>
+    <div class="row sectors">${o.sectors.map(sectorPanel).join("")}</div>
+    <div class="row">
+      <section class="card" id="ranking"><h2>${esc(t().ranking)}</h2>${rankingTable()}</section>
+      <section class="card" id="alerts"><h2>${esc(t().alerts)} <span class="red">${o.redAlerts}</span> / <span class="yellow">${o.yellowAlerts}</span></h2>
+        <ul class="alerts">${alertList()}</ul></section>
+      <section class="card" id="supervision"><h2>${esc(t().supervision)}</h2>${reportTable()}</section>
+    </div>
+    <section class="card" id="brief"><h2>${esc(t().brief)}</h2><pre>${esc(extras.brief)}</pre></section>`;
+  document.getElementById("lang")?.addEventListener("click", () => {
+    lang = lang === "zh" ? "en" : "zh";
+    void refreshExtras().then(render);
+  });
+  charts.clear();
+  drawCharts(o);
+  document.body.dataset.rendered = String(o.dataVersion);
+}
+
+async function refreshExtras() {
+  const period = overview?.period;
+  const [alerts, funnel, ranking, report, brief] = await Promise.all([
+    client.listAlerts({ period }),
+    client.getFunnel({ period }),
+    client.getRegionRanking({ period }),
+    // The report of the period's last day, so the ranking matches the overview.
+    client.getSupervisionReport({ date: overview?.asOf }).catch(() => undefined),
+    client.getBrief({ period, language: lang }),
+  ]);
+  extras = { alerts: alerts.alerts, funnel: funnel.rows, ranking: ranking.rankings, report: report?.report, brief: brief.text };
+}
+
+async function follow() {
+  let delay = 500;
+  for (;;) {
+    try {
+      for await (const res of client.watchOverview({})) {
+        delay = 500;
+        overview = res.overview;
+        await refreshExtras();
+        render();
+      }
+    } catch (err) {
+      console.warn("overview stream ended", err);
+    }
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 10_000);
+  }
+}
+
+window.addEventListener("resize", () => charts.forEach((c) => c.resize()));
+void follow();

@@ -1,0 +1,65 @@
+//! The web dashboard's port: the built dashboard (embedded in the binary, so
+//! `cargo run` needs no npm) and CityService over grpc-web, on one HTTP port,
+//! so the page reads the same contract as any other front end.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use citydash_proto::v1::city_service_server::CityServiceServer;
+use tokio::net::TcpListener;
+use tonic::service::Routes;
+use tower::Layer as _;
+
+use crate::grpc::CityGrpc;
+use crate::readstore::ReadStore;
+use crate::state::Aggregator;
+
+const INDEX_HTML: &str = include_str!("../../../dashboard/dist/index.html");
+const APP_JS: &str = include_str!("../../../dashboard/dist/app.js");
+const STYLE_CSS: &str = include_str!("../../../dashboard/dist/style.css");
+
+fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+}
+
+/// The dashboard and grpc-web router.
+pub fn router<R: ReadStore>(agg: Arc<Aggregator<R>>, max_message_bytes: usize) -> axum::Router {
+    let city = CityServiceServer::new(CityGrpc::new(agg))
+        .max_decoding_message_size(max_message_bytes)
+        .max_encoding_message_size(max_message_bytes);
+    Routes::new(tonic_web::GrpcWebLayer::new().layer(city))
+        .into_axum_router()
+        .route("/", get(|| async { asset("text/html; charset=utf-8", INDEX_HTML) }))
+        .route(
+            "/app.js",
+            get(|| async { asset("text/javascript; charset=utf-8", APP_JS) }),
+        )
+        .route(
+            "/style.css",
+            get(|| async { asset("text/css; charset=utf-8", STYLE_CSS) }),
+        )
+}
+
+/// Serves the dashboard on `listener` until `shutdown` resolves.
+pub async fn serve<R: ReadStore>(
+    agg: Arc<Aggregator<R>>,
+    max_message_bytes: usize,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "dashboard listening");
+    axum::serve(listener, router(agg, max_message_bytes))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,6 @@
+//! The citydash command line as a library: the all-in-one demo and the demo
+//! city it seeds, so tests drive exactly what a newcomer runs.
+
+pub mod demo;
+pub mod push;
+pub mod seed;

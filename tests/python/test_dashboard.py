@@ -1,0 +1,182 @@
+"""The newcomer's path: `citydash demo` starts the whole city, the dashboard
+renders every panel with the demo's numbers in a real (headless Debian)
+Chromium, a pushed progress report changes the page without a reload, and
+starting the demo again keeps the same numbers. A screenshot is kept in
+tests/artifacts/."""
+
+import os
+import signal
+import subprocess
+import tempfile
+import time
+
+import grpc
+import pytest
+
+from citydash_stubs import ROOT, binary, free_port, free_port_run, generate, money_zh
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+
+@pytest.fixture(scope="module")
+def stubs(tmp_path_factory):
+    generate(tmp_path_factory.mktemp("gen"))
+    from citydash.v1 import city_pb2, city_pb2_grpc, common_pb2
+
+    return city_pb2, city_pb2_grpc, common_pb2
+
+
+class Demo:
+    """`citydash demo` in a child process."""
+
+    def __init__(self, data_dir, grpc_port, http_port):
+        self.grpc_port, self.http_port = grpc_port, http_port
+        self.proc = subprocess.Popen(
+            [
+                str(binary("citydash")),
+                "demo",
+                "--data-dir",
+                data_dir,
+                "--grpc-port",
+                str(grpc_port),
+                "--http-port",
+                str(http_port),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.time() + 120
+        lines = []
+        while time.time() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if "Press Ctrl-C to stop." in line:
+                return
+        self.stop()
+        raise AssertionError("demo did not start:\n" + "".join(lines))
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.http_port}/"
+
+    def channel(self):
+        return grpc.insecure_channel(f"127.0.0.1:{self.grpc_port}")
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGINT)
+        assert self.proc.wait(timeout=30) == 0, "demo did not stop cleanly on Ctrl-C"
+
+
+def overview_when_settled(stubs, demo):
+    """The overview once the aggregator has caught up with every feed."""
+    city_pb2, city_pb2_grpc, _ = stubs
+    stub = city_pb2_grpc.CityServiceStub(demo.channel())
+    last, same = None, 0
+    for _ in range(200):
+        o = stub.GetOverview(city_pb2.GetOverviewRequest(), timeout=10).overview
+        if not o.stale_feeds and last is not None and o.data_version == last.data_version:
+            same += 1
+            if same >= 5:
+                return o
+        else:
+            same = 0
+        last = o
+        time.sleep(0.1)
+    raise AssertionError("the overview never settled")
+
+
+def content(o):
+    """The overview without the feeds' connection state."""
+    c = type(o)()
+    c.CopyFrom(o)
+    for s in c.sectors:
+        s.ClearField("feed")
+    c.ClearField("stale_feeds")
+    return c.SerializeToString(deterministic=True)
+
+
+def test_the_demo_dashboard_renders_follows_pushes_and_restarts_with_the_same_numbers(stubs):
+    from playwright.sync_api import sync_playwright
+
+    city_pb2, city_pb2_grpc, _ = stubs
+    with tempfile.TemporaryDirectory() as data:
+        base = free_port_run(5)
+        demo = Demo(data, base, free_port())
+        try:
+            o = overview_when_settled(stubs, demo)
+            assert (o.period.year, o.period.month) == (2026, 6)
+            gdp = next(s for s in o.city_indicators if s.definition.code == "city.gdp")
+            counted_before = o.investment.counted_yuan
+            with sync_playwright() as p:
+                browser = p.chromium.launch(
+                    executable_path=CHROMIUM,
+                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic"],
+                )
+                page = browser.new_page(viewport={"width": 1920, "height": 1400})
+                page.goto(demo.url)
+                page.wait_for_selector("body[data-rendered]", timeout=30_000)
+                # Every panel, with the demo's numbers.
+                card = page.locator('.headline[data-indicator="city.gdp"]')
+                assert card.locator(".amount").inner_text() == money_zh(gdp.actual)
+                assert f"{gdp.completion.value * 100:.1f}%" in card.inner_text()
+                for panel in ["#investment", "#promotion", "#ranking", "#alerts", "#supervision", "#brief"]:
+                    assert page.locator(panel).is_visible(), panel
+                assert page.locator(".headline").count() == 3
+                assert page.locator(".sector").count() == 4
+                assert page.locator("#funnel-chart canvas").count() == 1
+                assert page.locator("#counted").inner_text().endswith(money_zh(counted_before))
+                assert page.locator("ul.alerts li").count() == o.red_alerts + o.yellow_alerts
+                assert page.locator("#supervision tr[data-unit]").count() > 0
+                assert page.locator("#ranking table").count() > 0
+                assert "1—6月份" in page.locator("#brief").inner_text()
+                page.evaluate("window.__sameDocument = true")
+
+                # A pushed revision of June's progress reaches the page without a reload:
+                # AG-2026-01 is in the statistics database, so the counted amount grows.
+                push = subprocess.run(
+                    [
+                        str(binary("citydash")),
+                        "push",
+                        "progress",
+                        "--url",
+                        f"http://127.0.0.1:{base + 1}",
+                        "--project",
+                        "AG-2026-01",
+                        "--period",
+                        "2026-06",
+                        "--investment-yuan",
+                        "7900000",
+                        "--request-id",
+                        "dashboard-test-1",
+                    ],
+                    capture_output=True,
+                    text=True,
+                    timeout=60,
+                )
+                assert push.returncode == 0, push.stderr
+                assert "AG-2026-01/2026-06 WRITE_OUTCOME_UPDATED" in push.stdout
+                expected = money_zh(counted_before + 5_000_000)
+                page.wait_for_function(
+                    "text => document.getElementById('counted')?.innerText.endsWith(text)",
+                    arg=expected,
+                    timeout=30_000,
+                )
+                assert page.evaluate("window.__sameDocument") is True, "the page was reloaded"
+                ARTIFACTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+                browser.close()
+            after_push = overview_when_settled(stubs, demo)
+            assert after_push.investment.counted_yuan == counted_before + 5_000_000
+        finally:
+            demo.stop()
+
+        # The same data folder again: seeding changes nothing, every number is the same.
+        demo = Demo(data, base, free_port())
+        try:
+            again = overview_when_settled(stubs, demo)
+            assert content(again) == content(after_push)
+        finally:
+            demo.stop()
