@@ -2,7 +2,7 @@
 // same CityService contract any front end uses), follows WatchOverview so a
 // pushed update appears without a reload, and draws with Apache ECharts.
 
-import { createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import * as echarts from "echarts/core";
 import { BarChart, GaugeChart, PieChart } from "echarts/charts";
@@ -25,9 +25,21 @@ import { labels, type Lang } from "./i18n";
 
 echarts.use([BarChart, GaugeChart, PieChart, GridComponent, LegendComponent, TooltipComponent, CanvasRenderer]);
 
-const client = createClient(CityService, createGrpcWebTransport({ baseUrl: window.location.origin }));
+// The viewer token comes in the URL (?token=…, as `citydash demo` prints it)
+// and is remembered by this browser; every call sends it.
+const params = new URLSearchParams(window.location.search);
+const token = params.get("token") ?? window.localStorage.getItem("citydash-token");
+if (token) window.localStorage.setItem("citydash-token", token);
+const bearer: Interceptor = (next) => async (req) => {
+  if (token) req.header.set("authorization", `Bearer ${token}`);
+  return next(req);
+};
+const client = createClient(
+  CityService,
+  createGrpcWebTransport({ baseUrl: window.location.origin, interceptors: [bearer] }),
+);
 
-let lang: Lang = (new URLSearchParams(window.location.search).get("lang") as Lang) === "en" ? "en" : "zh";
+let lang: Lang = (params.get("lang") as Lang) === "en" ? "en" : "zh";
 let overview: Overview | undefined;
 let extras: { alerts: Alert[]; funnel: FunnelRow[]; ranking: IndicatorRanking[]; report?: SupervisionReport; brief: string } = {
   alerts: [],
@@ -295,6 +307,11 @@ async function follow() {
       }
     } catch (err) {
       console.warn("overview stream ended", err);
+      const code = err instanceof ConnectError ? err.code : undefined;
+      if (code === Code.Unauthenticated || code === Code.PermissionDenied) {
+        const app = document.getElementById("app");
+        if (app) app.innerHTML = `<p class="loading">需要有效的查看令牌：请使用 citydash demo 打印的地址（…/?token=…）。A valid viewer token is required.</p>`;
+      }
     }
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 2, 10_000);

@@ -20,6 +20,8 @@ pub trait WriteRequest: prost::Message + prost::Name + Default {
     fn request_id(&self) -> &str;
     /// Validate and report, write nothing.
     fn validate_only(&self) -> bool;
+    /// An admin's reason for correcting a locked period; empty otherwise.
+    fn correction_reason(&self) -> &str;
 }
 
 macro_rules! write_requests {
@@ -32,9 +34,55 @@ macro_rules! write_requests {
                 fn validate_only(&self) -> bool {
                     self.validate_only
                 }
+                fn correction_reason(&self) -> &str {
+                    &self.correction_reason
+                }
             }
         )+
+
+        /// Full names of every batch write request message.
+        pub const WRITE_REQUESTS: &[&str] = &[$(concat!("citydash.v1.", stringify!($t))),+];
     };
+}
+
+/// Full names of the admin requests that change state without records.
+pub const ADMIN_REQUESTS: &[&str] = &["citydash.v1.LockPeriodRequest", "citydash.v1.UnlockPeriodRequest"];
+
+/// The paths (`/citydash.v1.SectorService/UpsertProjects`) of every method
+/// that changes state: batch writes and admin requests. Every call to one is
+/// audited, refused or not.
+pub fn audited_methods() -> std::collections::HashSet<String> {
+    use prost::Message;
+    let Ok(set) = prost_types::FileDescriptorSet::decode(FILE_DESCRIPTOR_SET) else {
+        return Default::default();
+    };
+    let mut out = std::collections::HashSet::new();
+    for file in &set.file {
+        let package = file.package();
+        for service in &file.service {
+            for method in &service.method {
+                let input = method.input_type().trim_start_matches('.');
+                if WRITE_REQUESTS.contains(&input) || ADMIN_REQUESTS.contains(&input) {
+                    out.insert(format!("/{package}.{}/{}", service.name(), method.name()));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_write_and_admin_method_is_audited() {
+        let methods = super::audited_methods();
+        assert!(methods.contains("/citydash.v1.SectorService/UpsertProjects"));
+        assert!(methods.contains("/citydash.v1.SectorService/LockPeriod"));
+        assert!(methods.contains("/citydash.v1.WelfareService/UpsertTasks"));
+        assert!(!methods.contains("/citydash.v1.SectorService/ListProjects"));
+        assert!(!methods.contains("/citydash.v1.CityService/GetOverview"));
+        assert_eq!(methods.len(), super::WRITE_REQUESTS.len() + super::ADMIN_REQUESTS.len());
+    }
 }
 
 write_requests!(

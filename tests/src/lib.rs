@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use citydash_runtime::auth::{AuthedChannel, Claims, Role, TokenKey, authed};
 use citydash_sector::launch::SectorArgs;
 use citydash_sector::spec::SectorSpec;
 use clap::Parser;
@@ -121,12 +122,42 @@ struct AggregatorCli {
     args: citydash_aggregator::launch::AggregatorArgs,
 }
 
+/// The signing key every test service is started with.
+pub const TEST_KEY: &str = "citydash-test-signing-key-0123456789abcdef";
+
+/// A token signed with [`TEST_KEY`], valid for an hour.
+pub fn token(subject: &str, role: Role, sectors: &[&str], regions: &[&str]) -> String {
+    let claims = Claims::new(
+        subject,
+        role,
+        sectors.iter().map(|s| (*s).to_owned()).collect(),
+        regions.iter().map(|s| (*s).to_owned()).collect(),
+        Duration::from_secs(3600),
+    );
+    TokenKey::new(TEST_KEY.as_bytes().to_vec())
+        .and_then(|k| k.issue(&claims))
+        .expect("test token")
+}
+
+/// The agency a sector's test token names.
+pub fn agency_of(sector: &str) -> &'static str {
+    match sector {
+        "agriculture" => "市农业农村局",
+        "industry" => "市工信局",
+        "tourism" => "市文旅局",
+        "welfare" => "市乡村振兴局",
+        _ => "市统计局",
+    }
+}
+
 /// A service running in this process, on a runtime of its own, so that
 /// killing it drops everything it runs (connections and streams included),
 /// as a crash of its process would.
 pub struct Running {
     /// Where it listens.
     pub addr: SocketAddr,
+    /// The token its default channel sends.
+    pub token: String,
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<anyhow::Result<()>>>,
     runtime: Option<tokio::runtime::Runtime>,
@@ -135,7 +166,7 @@ pub struct Running {
 impl Running {
     /// Starts `serve(listener, shutdown)` on a new runtime, listening on
     /// `addr` (port 0 for a free one), and waits until it is healthy.
-    async fn start<F, Fut>(addr: SocketAddr, serve: F) -> Running
+    async fn start<F, Fut>(addr: SocketAddr, token: String, serve: F) -> Running
     where
         F: FnOnce(TcpListener, oneshot::Receiver<()>) -> Fut + Send + 'static,
         Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
@@ -154,6 +185,7 @@ impl Running {
         });
         let running = Running {
             addr,
+            token,
             shutdown: Some(tx),
             handle: Some(handle),
             runtime: Some(runtime),
@@ -162,14 +194,25 @@ impl Running {
         running
     }
 
-    /// A client channel to the service.
-    pub async fn channel(&self) -> Channel {
+    /// A channel to the service without credentials.
+    pub async fn raw_channel(&self) -> Channel {
         Endpoint::from_shared(format!("http://{}", self.addr))
             .expect("endpoint")
             .connect_timeout(Duration::from_secs(5))
             .connect()
             .await
             .expect("connect to service")
+    }
+
+    /// A channel sending the service's default token: its own agency for a
+    /// sector service, the statistics bureau for the aggregator.
+    pub async fn channel(&self) -> AuthedChannel {
+        self.channel_as(&self.token.clone()).await
+    }
+
+    /// A channel sending `token`.
+    pub async fn channel_as(&self, token: &str) -> AuthedChannel {
+        authed(self.raw_channel().await, Some(token)).expect("token")
     }
 
     /// Stops the service gracefully and waits until it has stopped.
@@ -227,8 +270,17 @@ pub async fn spawn_sector<Spec: SectorSpec>(db: &TestDb) -> Running {
 /// Starts the sector service `Spec` on `db` at `addr` (a restart on the port
 /// the aggregator already follows).
 pub async fn spawn_sector_at<Spec: SectorSpec>(db: &TestDb, addr: SocketAddr) -> Running {
-    let cli = SectorCli::parse_from(["test", "--database-url", &db.url, "--feed-poll-ms", "50"]);
-    Running::start(addr, move |listener, stop| {
+    let cli = SectorCli::parse_from([
+        "test",
+        "--database-url",
+        &db.url,
+        "--feed-poll-ms",
+        "50",
+        "--token-key",
+        TEST_KEY,
+    ]);
+    let default = token(agency_of(Spec::NAME), Role::Agency, &[Spec::NAME], &[]);
+    Running::start(addr, default, move |listener, stop| {
         citydash_sector::launch::run::<Spec>(cli.args, Some(listener), async {
             let _ = stop.await;
         })
@@ -285,14 +337,21 @@ pub async fn spawn_aggregator(db: &TestDb, sectors: &Sectors) -> Running {
         "50".to_owned(),
         "--http-listen".to_owned(),
         "127.0.0.1:0".to_owned(),
+        "--token-key".to_owned(),
+        TEST_KEY.to_owned(),
     ];
     argv.extend(sectors.flags());
     let cli = AggregatorCli::parse_from(argv);
-    Running::start("127.0.0.1:0".parse().expect("address"), move |listener, stop| {
-        citydash_aggregator::launch::run(cli.args, Some(listener), async {
-            let _ = stop.await;
-        })
-    })
+    let default = token("市统计局", Role::Statistics, &[], &[]);
+    Running::start(
+        "127.0.0.1:0".parse().expect("address"),
+        default,
+        move |listener, stop| {
+            citydash_aggregator::launch::run(cli.args, Some(listener), async {
+                let _ = stop.await;
+            })
+        },
+    )
     .await
 }
 

@@ -12,10 +12,10 @@ use citydash_proto::v1::{
     self, ProjectStage, agriculture_service_client::AgricultureServiceClient,
     sector_service_client::SectorServiceClient,
 };
+use citydash_runtime::auth::AuthedChannel as Channel;
 use prost::Message;
 use tokio_stream::StreamExt;
 use tonic::Code;
-use tonic::transport::Channel;
 
 async fn start() -> (TestDb, Running, SectorServiceClient<Channel>) {
     let db = TestDb::new().await;
@@ -32,6 +32,7 @@ async fn upsert(
         .upsert_projects(v1::UpsertProjectsRequest {
             request_id: request_id(),
             validate_only: false,
+            correction_reason: String::new(),
             projects,
         })
         .await
@@ -46,6 +47,7 @@ async fn report(
         .report_progress(v1::ReportProgressRequest {
             request_id: request_id(),
             validate_only: false,
+            correction_reason: String::new(),
             reports,
         })
         .await
@@ -148,6 +150,7 @@ async fn agency_pushes_reads_back_pages_and_follows_the_feed_across_a_reconnect(
         .report_indicators(v1::ReportIndicatorsRequest {
             request_id: request_id(),
             validate_only: false,
+            correction_reason: String::new(),
             values: vec![
                 value("agri.output_value", "city", 2026, 6, 1_234_500_000),
                 value("agri.output_value", "county_a", 2026, 6, 987_000_000),
@@ -159,6 +162,7 @@ async fn agency_pushes_reads_back_pages_and_follows_the_feed_across_a_reconnect(
         .set_targets(v1::SetTargetsRequest {
             request_id: request_id(),
             validate_only: false,
+            correction_reason: String::new(),
             targets: vec![v1::AnnualTarget {
                 indicator_code: "agri.output_value".to_owned(),
                 region_code: "city".to_owned(),
@@ -188,7 +192,7 @@ async fn agency_pushes_reads_back_pages_and_follows_the_feed_across_a_reconnect(
         meta.version, 2,
         "created; then started and entered statistics in one batch"
     );
-    assert_eq!(meta.updated_by, "anonymous");
+    assert_eq!(meta.updated_by, "市农业农村局");
 
     // Paging: two pages of two and one, in code order, no overlap.
     let first = client
@@ -330,6 +334,7 @@ async fn replaying_a_request_id_returns_the_first_answer_and_changes_nothing() {
     let request = v1::UpsertProjectsRequest {
         request_id: "retry-1".into(),
         validate_only: false,
+        correction_reason: String::new(),
         projects: vec![project("AG-010", "city", 8_000_000)],
     };
     let first = client
@@ -349,6 +354,7 @@ async fn replaying_a_request_id_returns_the_first_answer_and_changes_nothing() {
     let push = v1::ReportProgressRequest {
         request_id: "retry-2".into(),
         validate_only: false,
+        correction_reason: String::new(),
         reports: vec![progress("AG-010", 2026, 5, 700_000)],
     };
     client.report_progress(push.clone()).await.expect("push");
@@ -394,6 +400,7 @@ async fn replaying_a_request_id_returns_the_first_answer_and_changes_nothing() {
         .upsert_projects(v1::UpsertProjectsRequest {
             request_id: String::new(),
             validate_only: false,
+            correction_reason: String::new(),
             projects: vec![project("AG-011", "city", 1)],
         })
         .await
@@ -480,6 +487,7 @@ async fn a_batch_with_bad_items_changes_nothing_and_names_every_bad_field() {
         .report_indicators(v1::ReportIndicatorsRequest {
             request_id: request_id(),
             validate_only: false,
+            correction_reason: String::new(),
             values: vec![
                 value("agri.nonsense", "city", 2026, 6, 1),
                 value("industry.above_scale_value_added", "city", 2026, 6, 1),
@@ -597,6 +605,7 @@ async fn revisions_keep_every_version_with_who_and_when() {
             .report_indicators(v1::ReportIndicatorsRequest {
                 request_id: request_id(),
                 validate_only: false,
+                correction_reason: String::new(),
                 values: vec![v],
             })
             .await
@@ -627,7 +636,7 @@ async fn revisions_keep_every_version_with_who_and_when() {
         .map(|r| match r.record.as_ref() {
             Some(v1::record::Record::IndicatorValue(v)) => {
                 let m = v.meta.as_ref().expect("meta");
-                assert_eq!(m.updated_by, "anonymous");
+                assert_eq!(m.updated_by, "市农业农村局");
                 assert!(m.update_time.is_some() && !m.request_id.is_empty());
                 (v.value, v.status, m.version)
             }
@@ -670,6 +679,7 @@ async fn validate_only_reports_outcomes_and_writes_nothing() {
         .upsert_projects(v1::UpsertProjectsRequest {
             request_id: request_id(),
             validate_only: true,
+            correction_reason: String::new(),
             projects: vec![project("AG-040", "city", 2_000_000), project("AG-041", "city", 1)],
         })
         .await
@@ -717,6 +727,7 @@ async fn production_bases_and_enterprises_are_validated_listed_and_on_the_feed()
     agri.upsert_production_bases(v1::UpsertProductionBasesRequest {
         request_id: request_id(),
         validate_only: false,
+        correction_reason: String::new(),
         bases: vec![base.clone(), pig],
     })
     .await
@@ -729,6 +740,7 @@ async fn production_bases_and_enterprises_are_validated_listed_and_on_the_feed()
         .upsert_production_bases(v1::UpsertProductionBasesRequest {
             request_id: request_id(),
             validate_only: false,
+            correction_reason: String::new(),
             bases: vec![empty],
         })
         .await
@@ -741,6 +753,7 @@ async fn production_bases_and_enterprises_are_validated_listed_and_on_the_feed()
         .upsert_leading_enterprises(v1::UpsertLeadingEnterprisesRequest {
             request_id: request_id(),
             validate_only: false,
+            correction_reason: String::new(),
             enterprises: vec![v1::LeadingEnterprise {
                 code: "91540100MA6T0001".into(),
                 name: "高原牦牛乳业".into(),
@@ -848,6 +861,7 @@ async fn concurrent_retries_of_one_request_have_exactly_one_effect() {
     let request = v1::ReportProgressRequest {
         request_id: "burst-1".into(),
         validate_only: false,
+        correction_reason: String::new(),
         reports: vec![],
     };
     let mut seed = client.clone();

@@ -13,8 +13,8 @@ use citydash_proto::v1::{
     industry_service_client::IndustryServiceClient, sector_service_client::SectorServiceClient,
     tourism_service_client::TourismServiceClient, welfare_service_client::WelfareServiceClient,
 };
+use citydash_runtime::auth::AuthedChannel as Channel;
 use tokio_stream::StreamExt;
-use tonic::transport::Channel;
 
 const JUNE: v1::Period = v1::Period { year: 2026, month: 6 };
 
@@ -34,6 +34,7 @@ async fn upsert(c: &mut SectorServiceClient<Channel>, projects: Vec<v1::Project>
     c.upsert_projects(v1::UpsertProjectsRequest {
         request_id: request_id(),
         validate_only: false,
+        correction_reason: String::new(),
         projects,
     })
     .await
@@ -44,6 +45,7 @@ async fn report(c: &mut SectorServiceClient<Channel>, reports: Vec<v1::ProgressR
     c.report_progress(v1::ReportProgressRequest {
         request_id: request_id(),
         validate_only: false,
+        correction_reason: String::new(),
         reports,
     })
     .await
@@ -54,6 +56,7 @@ async fn values(c: &mut SectorServiceClient<Channel>, values: Vec<v1::IndicatorV
     c.report_indicators(v1::ReportIndicatorsRequest {
         request_id: request_id(),
         validate_only: false,
+        correction_reason: String::new(),
         values,
     })
     .await
@@ -75,6 +78,7 @@ async fn targets(c: &mut SectorServiceClient<Channel>, targets: Vec<(&str, i64, 
     c.set_targets(v1::SetTargetsRequest {
         request_id: request_id(),
         validate_only: false,
+        correction_reason: String::new(),
         targets,
     })
     .await
@@ -257,6 +261,7 @@ async fn build_city(sectors: &Sectors, agg: &Running) {
         .upsert_production_bases(v1::UpsertProductionBasesRequest {
             request_id: request_id(),
             validate_only: false,
+            correction_reason: String::new(),
             bases: vec![base],
         })
         .await
@@ -306,6 +311,7 @@ async fn build_city(sectors: &Sectors, agg: &Running) {
         .upsert_enterprises(v1::UpsertEnterprisesRequest {
             request_id: request_id(),
             validate_only: false,
+            correction_reason: String::new(),
             enterprises: vec![
                 firm("E-1", v1::ScaleStatus::AboveScale, date(2026, 4, 1)),
                 firm("E-2", v1::ScaleStatus::AboveScale, date(2020, 1, 1)),
@@ -318,6 +324,7 @@ async fn build_city(sectors: &Sectors, agg: &Running) {
         .report_enterprise_months(v1::ReportEnterpriseMonthsRequest {
             request_id: request_id(),
             validate_only: false,
+            correction_reason: String::new(),
             months: (1..=6)
                 .map(|m| v1::EnterpriseMonth {
                     enterprise_code: "E-1".into(),
@@ -363,6 +370,7 @@ async fn build_city(sectors: &Sectors, agg: &Running) {
         .upsert_scenic_areas(v1::UpsertScenicAreasRequest {
             request_id: request_id(),
             validate_only: false,
+            correction_reason: String::new(),
             areas: vec![
                 area("S-1", v1::ScenicLevel::A3, v1::ScenicLevel::A4),
                 area("S-2", v1::ScenicLevel::A4, v1::ScenicLevel::Unspecified),
@@ -384,6 +392,7 @@ async fn build_city(sectors: &Sectors, agg: &Running) {
         .report_scenic_months(v1::ReportScenicMonthsRequest {
             request_id: request_id(),
             validate_only: false,
+            correction_reason: String::new(),
             months: vec![month(5, 42_000), month(6, 61_000)],
         })
         .await
@@ -420,6 +429,7 @@ async fn build_city(sectors: &Sectors, agg: &Running) {
         .upsert_tasks(v1::UpsertTasksRequest {
             request_id: request_id(),
             validate_only: false,
+            correction_reason: String::new(),
             tasks: vec![
                 task(
                     "T-1",
@@ -1092,6 +1102,7 @@ async fn copy_city_level(from: &Running, to: &Running) -> usize {
                 dest.set_targets(v1::SetTargetsRequest {
                     request_id: request_id(),
                     validate_only: false,
+                    correction_reason: String::new(),
                     targets: vec![t],
                 })
                 .await

@@ -53,6 +53,7 @@ async fn push_project<Spec: SectorSpec>(svc: &Running, code: &str) {
         .upsert_projects(v1::UpsertProjectsRequest {
             request_id: request_id(),
             validate_only: false,
+            correction_reason: String::new(),
             projects: vec![project(code, "city", 10_000_000)],
         })
         .await
@@ -114,6 +115,7 @@ async fn industry_keeps_the_enterprise_register_and_monthly_figures() {
         .upsert_enterprises(v1::UpsertEnterprisesRequest {
             request_id: request_id(),
             validate_only: false,
+            correction_reason: String::new(),
             enterprises: vec![reached, candidate.clone()],
         })
         .await
@@ -130,6 +132,7 @@ async fn industry_keeps_the_enterprise_register_and_monthly_figures() {
         .upsert_enterprises(v1::UpsertEnterprisesRequest {
             request_id: request_id(),
             validate_only: false,
+            correction_reason: String::new(),
             enterprises: vec![wrong, wrong2, unset],
         })
         .await
@@ -151,6 +154,7 @@ async fn industry_keeps_the_enterprise_register_and_monthly_figures() {
         .report_enterprise_months(v1::ReportEnterpriseMonthsRequest {
             request_id: request_id(),
             validate_only: false,
+            correction_reason: String::new(),
             months: vec![
                 month("E-001", 1, 3_000_000),
                 month("E-001", 2, -1),
@@ -166,6 +170,7 @@ async fn industry_keeps_the_enterprise_register_and_monthly_figures() {
         .report_enterprise_months(v1::ReportEnterpriseMonthsRequest {
             request_id: request_id(),
             validate_only: false,
+            correction_reason: String::new(),
             months: (1..=6)
                 .map(|m| month("E-001", m, 2_000_000 + i64::from(m) * 100_000))
                 .collect(),
@@ -229,6 +234,7 @@ async fn tourism_keeps_scenic_areas_under_creation_and_their_months() {
         .upsert_scenic_areas(v1::UpsertScenicAreasRequest {
             request_id: request_id(),
             validate_only: false,
+            correction_reason: String::new(),
             areas: vec![
                 area("S-01", v1::ScenicLevel::A3, v1::ScenicLevel::A4),
                 area("S-02", v1::ScenicLevel::None, v1::ScenicLevel::Unspecified),
@@ -240,6 +246,7 @@ async fn tourism_keeps_scenic_areas_under_creation_and_their_months() {
         .upsert_scenic_areas(v1::UpsertScenicAreasRequest {
             request_id: request_id(),
             validate_only: false,
+            correction_reason: String::new(),
             areas: vec![
                 area("S-03", v1::ScenicLevel::A4, v1::ScenicLevel::A3),
                 area("S-04", v1::ScenicLevel::A4, v1::ScenicLevel::A4),
@@ -268,6 +275,7 @@ async fn tourism_keeps_scenic_areas_under_creation_and_their_months() {
         .report_scenic_months(v1::ReportScenicMonthsRequest {
             request_id: request_id(),
             validate_only: false,
+            correction_reason: String::new(),
             months: vec![scenic_month(5, -3)],
         })
         .await
@@ -279,6 +287,7 @@ async fn tourism_keeps_scenic_areas_under_creation_and_their_months() {
         .report_scenic_months(v1::ReportScenicMonthsRequest {
             request_id: request_id(),
             validate_only: false,
+            correction_reason: String::new(),
             months: vec![scenic_month(5, 42_000), scenic_month(6, 61_000)],
         })
         .await
@@ -331,6 +340,7 @@ async fn welfare_keeps_campaign_tasks_with_deadlines_and_status() {
         .upsert_tasks(v1::UpsertTasksRequest {
             request_id: request_id(),
             validate_only: false,
+            correction_reason: String::new(),
             tasks: vec![task("T-01", v1::TaskStatus::Done, date(2026, 6, 20)), rectification],
         })
         .await
@@ -342,6 +352,7 @@ async fn welfare_keeps_campaign_tasks_with_deadlines_and_status() {
         .upsert_tasks(v1::UpsertTasksRequest {
             request_id: request_id(),
             validate_only: false,
+            correction_reason: String::new(),
             tasks: vec![
                 task("T-02", v1::TaskStatus::Done, date(2026, 3, 31)),
                 early_deadline,
@@ -383,6 +394,7 @@ async fn welfare_keeps_campaign_tasks_with_deadlines_and_status() {
         .upsert_tasks(v1::UpsertTasksRequest {
             request_id: request_id(),
             validate_only: false,
+            correction_reason: String::new(),
             tasks: vec![closed],
         })
         .await

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use citydash_proto::v1::{self, sector_service_client::SectorServiceClient};
+use citydash_runtime::auth::{AuthedChannel, Claims, Role, TokenKey, authed};
 use citydash_sector::Engine;
 use citydash_sector::store::Store;
 use futures::future::BoxFuture;
@@ -36,16 +37,19 @@ pub trait FeedSource: Send + Sync + 'static {
     fn watch(&self, after: i64) -> BoxFuture<'_, Result<BoxStream<'static, Result<v1::Change, Status>>, Status>>;
 }
 
-/// A sector service reached over gRPC.
+/// A sector service reached over gRPC, with the aggregator's own viewer
+/// token when the services share a signing key.
 pub struct GrpcSource {
     sector: v1::Sector,
     url: String,
     channel: Channel,
+    key: Option<TokenKey>,
 }
 
 impl GrpcSource {
-    /// A lazily connecting source for `sector` at `url` (`http://host:port`).
-    pub fn new(sector: v1::Sector, url: &str) -> anyhow::Result<Self> {
+    /// A lazily connecting source for `sector` at `url` (`http://host:port`),
+    /// signing its own read token with `key` when there is one.
+    pub fn new(sector: v1::Sector, url: &str, key: Option<TokenKey>) -> anyhow::Result<Self> {
         let channel = Endpoint::from_shared(url.to_owned())?
             .connect_timeout(CALL_DEADLINE)
             .http2_keep_alive_interval(Duration::from_secs(10))
@@ -56,7 +60,28 @@ impl GrpcSource {
             sector,
             url: url.to_owned(),
             channel,
+            key,
         })
+    }
+
+    /// A client with a fresh token (signed per call, so it never expires
+    /// under a long-running aggregator).
+    fn client(&self) -> Result<SectorServiceClient<AuthedChannel>, Status> {
+        let token = match &self.key {
+            Some(key) => {
+                let claims = Claims::new(
+                    "citydash-aggregator",
+                    Role::Viewer,
+                    Vec::new(),
+                    Vec::new(),
+                    Duration::from_secs(86_400),
+                );
+                Some(key.issue(&claims).map_err(Status::internal)?)
+            }
+            None => None,
+        };
+        let channel = authed(self.channel.clone(), token.as_deref()).map_err(Status::internal)?;
+        Ok(SectorServiceClient::new(channel))
     }
 }
 
@@ -73,9 +98,7 @@ impl FeedSource for GrpcSource {
         async move {
             let mut request = tonic::Request::new(v1::GetCatalogRequest {});
             request.set_timeout(CALL_DEADLINE);
-            let reply = SectorServiceClient::new(self.channel.clone())
-                .get_catalog(request)
-                .await?;
+            let reply = self.client()?.get_catalog(request).await?;
             Ok(reply.into_inner())
         }
         .boxed()
@@ -84,13 +107,10 @@ impl FeedSource for GrpcSource {
     fn watch(&self, after: i64) -> BoxFuture<'_, Result<BoxStream<'static, Result<v1::Change, Status>>, Status>> {
         async move {
             let request = v1::WatchChangesRequest { after_sequence: after };
-            let stream = tokio::time::timeout(
-                CALL_DEADLINE,
-                SectorServiceClient::new(self.channel.clone()).watch_changes(request),
-            )
-            .await
-            .map_err(|_| Status::deadline_exceeded("opening the change feed timed out"))??
-            .into_inner();
+            let stream = tokio::time::timeout(CALL_DEADLINE, self.client()?.watch_changes(request))
+                .await
+                .map_err(|_| Status::deadline_exceeded("opening the change feed timed out"))??
+                .into_inner();
             let changes =
                 stream.map(|item| item.and_then(|r| r.change.ok_or_else(|| Status::internal("empty change"))));
             Ok(changes.boxed())

@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use citydash_proto::v1::{self, city_service_server::CityServiceServer};
-use citydash_runtime::principal::{Anonymous, Authenticator};
+use citydash_runtime::layer::AuthLayer;
 use citydash_sector::domain::Regions;
 use citydash_sector::launch::{Backend, SectorArgs, watch_health};
-use citydash_sector::spec::{SectorSpec, ServiceContext};
+use citydash_sector::spec::SectorSpec;
 use citydash_sector::store::{PgStore, SqliteStore, Store};
 use citydash_sector::{Engine, EngineOptions, SectorInfo};
 use tokio::net::TcpListener;
@@ -97,6 +97,7 @@ async fn run_with<S: Store, R: ReadStore>(
     let regions = Regions::parse(&args.city.regions).map_err(anyhow::Error::msg)?;
     let info = SectorInfo {
         sector: City::SECTOR,
+        name: City::NAME.to_owned(),
         agency: City::AGENCY.to_owned(),
         catalog: City::catalog(),
         regions: regions.clone(),
@@ -115,11 +116,17 @@ async fn run_with<S: Store, R: ReadStore>(
         },
         regions,
     };
+    // With a shared signing key the aggregator signs its own read token.
+    let key = args.city.server.token_key()?;
     let sources: Vec<Arc<dyn FeedSource>> = vec![
-        Arc::new(GrpcSource::new(v1::Sector::Agriculture, &args.agriculture_url)?),
-        Arc::new(GrpcSource::new(v1::Sector::Industry, &args.industry_url)?),
-        Arc::new(GrpcSource::new(v1::Sector::Tourism, &args.tourism_url)?),
-        Arc::new(GrpcSource::new(v1::Sector::Welfare, &args.welfare_url)?),
+        Arc::new(GrpcSource::new(
+            v1::Sector::Agriculture,
+            &args.agriculture_url,
+            key.clone(),
+        )?),
+        Arc::new(GrpcSource::new(v1::Sector::Industry, &args.industry_url, key.clone())?),
+        Arc::new(GrpcSource::new(v1::Sector::Tourism, &args.tourism_url, key.clone())?),
+        Arc::new(GrpcSource::new(v1::Sector::Welfare, &args.welfare_url, key)?),
         Arc::new(LocalSource::new(engine.clone())),
     ];
     let sectors: Vec<v1::Sector> = sources.iter().map(|s| s.sector()).collect();
@@ -147,16 +154,12 @@ async fn run_with<S: Store, R: ReadStore>(
                 .with_context(|| format!("binding {addr}"))?
         }
     };
-    let authenticator: Arc<dyn Authenticator> = Arc::new(Anonymous);
-    let (mut routes, health, _) =
-        citydash_sector::launch::routes::<City, S>(engine.clone(), limits, Arc::clone(&authenticator));
-    let ctx = ServiceContext::new(limits, authenticator);
+    let auth = AuthLayer::new(args.city.server.authenticator()?, &limits);
+    let (mut routes, health, _) = citydash_sector::launch::routes::<City, S>(engine.clone(), limits);
     routes.add_service(
-        ctx.intercept(
-            CityServiceServer::new(CityGrpc::new(Arc::clone(&agg)))
-                .max_decoding_message_size(limits.max_message_bytes)
-                .max_encoding_message_size(limits.max_message_bytes),
-        ),
+        CityServiceServer::new(CityGrpc::new(Arc::clone(&agg)))
+            .max_decoding_message_size(limits.max_message_bytes)
+            .max_encoding_message_size(limits.max_message_bytes),
     );
     let names = vec![
         "",
@@ -175,6 +178,7 @@ async fn run_with<S: Store, R: ReadStore>(
             Some(tokio::spawn(crate::web::serve(
                 Arc::clone(&agg),
                 limits.max_message_bytes,
+                auth.clone(),
                 http,
                 closed,
             )))
@@ -187,7 +191,7 @@ async fn run_with<S: Store, R: ReadStore>(
         closing.close();
         closing_agg.close();
     };
-    let result = citydash_runtime::serve(routes.routes(), limits, listener, shutdown).await;
+    let result = citydash_runtime::serve(routes.routes(), limits, auth, listener, shutdown).await;
     if let Some(web) = web {
         match web.await {
             Ok(Err(err)) => tracing::error!(error = %err, "dashboard server failed"),

@@ -13,6 +13,8 @@ use tokio::net::TcpListener;
 use tonic::service::Routes;
 use tower::Layer as _;
 
+use citydash_runtime::layer::AuthLayer;
+
 use crate::grpc::CityGrpc;
 use crate::readstore::ReadStore;
 use crate::state::Aggregator;
@@ -32,12 +34,15 @@ fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
 }
 
 /// The dashboard and grpc-web router.
-pub fn router<R: ReadStore>(agg: Arc<Aggregator<R>>, max_message_bytes: usize) -> axum::Router {
+pub fn router<R: ReadStore>(agg: Arc<Aggregator<R>>, max_message_bytes: usize, auth: AuthLayer) -> axum::Router {
     let city = CityServiceServer::new(CityGrpc::new(agg))
         .max_decoding_message_size(max_message_bytes)
         .max_encoding_message_size(max_message_bytes);
+    // The page and its assets are public; the data behind them needs a token
+    // (the page sends the one in its URL), exactly as on the gRPC port.
     Routes::new(tonic_web::GrpcWebLayer::new().layer(city))
         .into_axum_router()
+        .layer(auth)
         .route("/", get(|| async { asset("text/html; charset=utf-8", INDEX_HTML) }))
         .route(
             "/app.js",
@@ -53,12 +58,13 @@ pub fn router<R: ReadStore>(agg: Arc<Aggregator<R>>, max_message_bytes: usize) -
 pub async fn serve<R: ReadStore>(
     agg: Arc<Aggregator<R>>,
     max_message_bytes: usize,
+    auth: AuthLayer,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "dashboard listening");
-    axum::serve(listener, router(agg, max_message_bytes))
+    axum::serve(listener, router(agg, max_message_bytes, auth))
         .with_graceful_shutdown(shutdown)
         .await?;
     Ok(())

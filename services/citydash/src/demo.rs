@@ -77,7 +77,7 @@ async fn channel(addr: SocketAddr) -> anyhow::Result<Channel> {
     anyhow::bail!("the service on {addr} did not become healthy")
 }
 
-/// Where the demo listens.
+/// Where the demo listens, and the tokens to try it with.
 #[derive(Debug, Clone)]
 pub struct Addresses {
     /// The aggregator's gRPC address.
@@ -86,6 +86,37 @@ pub struct Addresses {
     pub sectors: Vec<SocketAddr>,
     /// The dashboard.
     pub dashboard: SocketAddr,
+    /// Demo tokens by label (admin, viewer, statistics, finance, each sector).
+    pub tokens: Vec<(String, String)>,
+    /// The file the tokens are also written to.
+    pub tokens_file: PathBuf,
+}
+
+impl Addresses {
+    /// The token of `label`.
+    pub fn token(&self, label: &str) -> &str {
+        self.tokens
+            .iter()
+            .find(|(l, _)| l == label)
+            .map_or("", |(_, t)| t.as_str())
+    }
+}
+
+/// The demo's signing key: created once in the data folder, then reused so
+/// the tokens it printed stay valid across restarts.
+fn demo_key(dir: &std::path::Path) -> anyhow::Result<(PathBuf, citydash_runtime::auth::TokenKey)> {
+    let path = dir.join("token.key");
+    if !path.exists() {
+        std::fs::write(&path, citydash_runtime::auth::random_key_hex())
+            .with_context(|| format!("writing {}", path.display()))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    let key = crate::token::read_key(&path)?;
+    Ok((path, key))
 }
 
 /// Runs the demo until `shutdown` resolves; `ready` is called once every
@@ -97,6 +128,19 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating the data folder {}", args.data_dir.display()))?;
+    let (key_file, key) = demo_key(&args.data_dir)?;
+    let key_file = key_file.display().to_string();
+    let tokens = crate::token::demo_tokens(&key)?;
+    let token = |label: &str| {
+        tokens
+            .iter()
+            .find(|(l, _)| l == label)
+            .map(|(_, t)| t.clone())
+            .unwrap_or_default()
+    };
+    let tokens_file = args.data_dir.join("tokens.txt");
+    let listing: String = tokens.iter().map(|(l, t)| format!("{l}\t{t}\n")).collect();
+    std::fs::write(&tokens_file, listing).with_context(|| format!("writing {}", tokens_file.display()))?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let stop = move || {
         let mut rx = stop_rx.clone();
@@ -111,7 +155,13 @@ pub async fn run(
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("binding {addr} for {name}"))?;
-        let cli = SectorCli::parse_from(["demo", "--database-url", &sqlite_url(&args.data_dir, name)]);
+        let cli = SectorCli::parse_from([
+            "demo",
+            "--database-url",
+            &sqlite_url(&args.data_dir, name),
+            "--token-key-file",
+            &key_file,
+        ]);
         let stopped = stop();
         let args = cli.args;
         match *name {
@@ -149,6 +199,8 @@ pub async fn run(
         sqlite_url(&args.data_dir, "aggregator"),
         "--http-listen".to_owned(),
         dashboard.to_string(),
+        "--token-key-file".to_owned(),
+        key_file.clone(),
     ];
     for (name, addr) in SECTORS.iter().zip(&sector_addrs) {
         argv.push(format!("--{name}-url"));
@@ -159,8 +211,13 @@ pub async fn run(
 
     let started = async {
         let mut channels = Vec::new();
-        for addr in sector_addrs.iter().chain([&aggregator]) {
-            channels.push(channel(*addr).await?);
+        for (addr, label) in sector_addrs
+            .iter()
+            .chain([&aggregator])
+            .zip(SECTORS.iter().chain(&["statistics"]))
+        {
+            let ch = channel(*addr).await?;
+            channels.push(citydash_runtime::auth::authed(ch, Some(&token(label))).map_err(anyhow::Error::msg)?);
         }
         if !args.no_seed {
             let endpoints = Endpoints {
@@ -186,6 +243,8 @@ pub async fn run(
         aggregator,
         sectors: sector_addrs,
         dashboard,
+        tokens,
+        tokens_file,
     });
     tokio::select! {
         () = shutdown => {}

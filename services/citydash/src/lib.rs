@@ -4,3 +4,4 @@
 pub mod demo;
 pub mod push;
 pub mod seed;
+pub mod token;

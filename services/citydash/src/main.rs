@@ -29,6 +29,17 @@ enum Command {
         #[command(subcommand)]
         record: Record,
     },
+    /// Agency tokens.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenAction {
+    /// Sign a token for an agency or user.
+    Issue(citydash::token::IssueArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -54,14 +65,19 @@ enum Record {
 #[allow(clippy::print_stdout)]
 fn announce(a: &citydash::demo::Addresses) {
     println!("citydash demo is running:");
-    println!("  dashboard     http://{}/", a.dashboard);
+    println!("  dashboard     http://{}/?token={}", a.dashboard, a.token("viewer"));
     println!("  aggregator    {} (CityService, city indicators)", a.aggregator);
     for (name, addr) in ["agriculture", "industry", "tourism", "welfare"].iter().zip(&a.sectors) {
         println!("  {name:<13} {addr}");
     }
+    println!("Tokens (also in {}):", a.tokens_file.display());
+    for (label, token) in &a.tokens {
+        println!("  {label:<12} {token}");
+    }
     println!(
-        "Try: citydash push progress --url http://{} --project AG-2026-01 --period 2026-06 --investment-yuan 5000000",
-        a.sectors[0]
+        "Try: citydash push progress --url http://{} --token {} --project AG-2026-01 --period 2026-06 --investment-yuan 5000000",
+        a.sectors[0],
+        a.token("agriculture")
     );
     println!("Press Ctrl-C to stop.");
 }
@@ -74,6 +90,11 @@ fn print_results(results: &[citydash_proto::v1::WriteResult]) {
             .unwrap_or("?");
         println!("{} {} version {}", r.key, outcome, r.version);
     }
+}
+
+#[allow(clippy::print_stdout)]
+fn print_token(token: &str) {
+    println!("{token}");
 }
 
 async fn serve(service: Service) -> anyhow::Result<()> {
@@ -116,6 +137,12 @@ fn main() -> anyhow::Result<()> {
             } => {
                 let reply = citydash::push::progress(&args).await?;
                 print_results(&reply.results);
+                Ok(())
+            }
+            Command::Token {
+                action: TokenAction::Issue(args),
+            } => {
+                print_token(&citydash::token::issue(&args)?);
                 Ok(())
             }
         }

@@ -25,6 +25,9 @@ pub struct ProgressArgs {
     /// Idempotency key; a fresh one when omitted. Reuse it to retry safely.
     #[arg(long)]
     pub request_id: Option<String>,
+    /// The agency's token (`citydash token issue`, or printed by the demo).
+    #[arg(long, env = "CITYDASH_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
 }
 
 fn parse_period(text: &str) -> anyhow::Result<v1::Period> {
@@ -39,15 +42,19 @@ fn parse_period(text: &str) -> anyhow::Result<v1::Period> {
 
 /// Pushes one progress report and returns the service's answer.
 pub async fn progress(args: &ProgressArgs) -> anyhow::Result<v1::ReportProgressResponse> {
-    let mut client = SectorServiceClient::connect(args.url.clone())
+    let channel = tonic::transport::Endpoint::from_shared(args.url.clone())?
+        .connect()
         .await
         .with_context(|| format!("connecting to {}", args.url))?;
+    let channel = citydash_runtime::auth::authed(channel, args.token.as_deref()).map_err(anyhow::Error::msg)?;
+    let mut client = SectorServiceClient::new(channel);
     let request = v1::ReportProgressRequest {
         request_id: args
             .request_id
             .clone()
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
         validate_only: false,
+        correction_reason: String::new(),
         reports: vec![v1::ProgressReport {
             project_code: args.project.clone(),
             period: Some(parse_period(&args.period)?),

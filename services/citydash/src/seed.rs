@@ -12,9 +12,10 @@ use citydash_proto::v1::{
     industry_service_client::IndustryServiceClient, sector_service_client::SectorServiceClient,
     tourism_service_client::TourismServiceClient, welfare_service_client::WelfareServiceClient,
 };
-use tonic::transport::Channel;
+use citydash_runtime::auth::AuthedChannel as Channel;
 
-/// Channels to the five services.
+/// Channels to the five services, each carrying the token of the agency
+/// that owns the data (the statistics bureau for the city level).
 pub struct Endpoints {
     /// Agriculture.
     pub agriculture: Channel,
@@ -184,6 +185,7 @@ async fn push_shared(
             c.upsert_projects(v1::UpsertProjectsRequest {
                 request_id: format!("demo-{tag}-{}-{i}", p.code),
                 validate_only: false,
+                correction_reason: String::new(),
                 projects: vec![v],
             })
             .await?;
@@ -193,6 +195,7 @@ async fn push_shared(
         c.report_progress(v1::ReportProgressRequest {
             request_id: format!("demo-{tag}-progress"),
             validate_only: false,
+            correction_reason: String::new(),
             reports,
         })
         .await?;
@@ -201,6 +204,7 @@ async fn push_shared(
         c.report_indicators(v1::ReportIndicatorsRequest {
             request_id: format!("demo-{tag}-values"),
             validate_only: false,
+            correction_reason: String::new(),
             values,
         })
         .await?;
@@ -209,6 +213,7 @@ async fn push_shared(
         c.set_targets(v1::SetTargetsRequest {
             request_id: format!("demo-{tag}-targets"),
             validate_only: false,
+            correction_reason: String::new(),
             targets,
         })
         .await?;
@@ -367,6 +372,7 @@ async fn agriculture(ch: &Channel) -> anyhow::Result<()> {
         .upsert_production_bases(v1::UpsertProductionBasesRequest {
             request_id: "demo-agri-bases".into(),
             validate_only: false,
+            correction_reason: String::new(),
             bases: vec![
                 base(
                     "BASE-QK-01",
@@ -405,6 +411,7 @@ async fn agriculture(ch: &Channel) -> anyhow::Result<()> {
         .upsert_leading_enterprises(v1::UpsertLeadingEnterprisesRequest {
             request_id: "demo-agri-leading".into(),
             validate_only: false,
+            correction_reason: String::new(),
             enterprises: vec![
                 firm("LE-01", "高原青稞食品有限公司", v1::EnterpriseLevel::National, 260 * M),
                 firm(
@@ -502,6 +509,7 @@ async fn industry(ch: &Channel) -> anyhow::Result<()> {
         .upsert_enterprises(v1::UpsertEnterprisesRequest {
             request_id: "demo-industry-register".into(),
             validate_only: false,
+            correction_reason: String::new(),
             enterprises: vec![
                 firm("IE-01", "高原青稞酒业", v1::ScaleStatus::AboveScale, date(2018, 1, 1)),
                 firm("IE-02", "雪域矿泉水", v1::ScaleStatus::AboveScale, date(2020, 1, 1)),
@@ -531,6 +539,7 @@ async fn industry(ch: &Channel) -> anyhow::Result<()> {
         .report_enterprise_months(v1::ReportEnterpriseMonthsRequest {
             request_id: "demo-industry-months".into(),
             validate_only: false,
+            correction_reason: String::new(),
             months,
         })
         .await?;
@@ -605,6 +614,7 @@ async fn tourism(ch: &Channel) -> anyhow::Result<()> {
         .upsert_scenic_areas(v1::UpsertScenicAreasRequest {
             request_id: "demo-tourism-areas".into(),
             validate_only: false,
+            correction_reason: String::new(),
             areas: vec![
                 area("SA-01", "雪山圣湖景区", v1::ScenicLevel::A4, v1::ScenicLevel::A5),
                 area("SA-02", "古城文化街区", v1::ScenicLevel::A3, v1::ScenicLevel::A4),
@@ -636,6 +646,7 @@ async fn tourism(ch: &Channel) -> anyhow::Result<()> {
         .report_scenic_months(v1::ReportScenicMonthsRequest {
             request_id: "demo-tourism-months".into(),
             validate_only: false,
+            correction_reason: String::new(),
             months,
         })
         .await?;
@@ -730,6 +741,7 @@ async fn welfare(ch: &Channel) -> anyhow::Result<()> {
         .upsert_tasks(v1::UpsertTasksRequest {
             request_id: "demo-welfare-tasks".into(),
             validate_only: false,
+            correction_reason: String::new(),
             tasks: vec![
                 task(
                     "BR3-01",

@@ -35,6 +35,42 @@ pub struct ServerArgs {
     /// Log format on stdout.
     #[arg(long, env = "CITYDASH_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// The token signing key (at least 32 bytes). Without a key (here or in
+    /// --token-key-file) the service runs open: every caller is `anonymous`.
+    #[arg(long, env = "CITYDASH_TOKEN_KEY", hide_env_values = true)]
+    pub token_key: Option<Secret>,
+    /// A file holding the token signing key (a container secret).
+    #[arg(long, env = "CITYDASH_TOKEN_KEY_FILE")]
+    pub token_key_file: Option<std::path::PathBuf>,
+    /// Requests a second each agency may make (0: no limit).
+    #[arg(long, env = "CITYDASH_RATE_LIMIT_PER_SECOND", default_value_t = 200.0)]
+    pub rate_limit_per_second: f64,
+    /// Requests an agency may burst above its rate.
+    #[arg(long, env = "CITYDASH_RATE_LIMIT_BURST", default_value_t = 400.0)]
+    pub rate_limit_burst: f64,
+    /// Requests one agency may have in flight at once (0: no limit); more are shed.
+    #[arg(long, env = "CITYDASH_MAX_INFLIGHT_PER_AGENCY", default_value_t = 16)]
+    pub max_inflight_per_agency: usize,
+    /// Requests the service has in flight at once; more are shed.
+    #[arg(long, env = "CITYDASH_MAX_INFLIGHT", default_value_t = 512)]
+    pub max_inflight: usize,
+}
+
+/// A secret from the command line or the environment; `Debug` hides it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_owned()))
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 impl ServerArgs {
@@ -44,7 +80,38 @@ impl ServerArgs {
             max_message_bytes: self.max_message_bytes,
             max_concurrent_streams: self.max_concurrent_streams,
             request_timeout: Duration::from_secs(self.request_timeout_secs),
+            rate_per_second: self.rate_limit_per_second,
+            rate_burst: self.rate_limit_burst,
+            max_inflight_per_agency: self.max_inflight_per_agency,
+            max_inflight: self.max_inflight,
         }
+    }
+
+    /// The token signing key, if one is configured.
+    pub fn token_key(&self) -> anyhow::Result<Option<crate::auth::TokenKey>> {
+        use anyhow::Context as _;
+        let bytes = match (&self.token_key, &self.token_key_file) {
+            (Some(k), _) => k.0.trim().as_bytes().to_vec(),
+            (None, Some(path)) => std::fs::read_to_string(path)
+                .with_context(|| format!("reading the token key {}", path.display()))?
+                .trim()
+                .as_bytes()
+                .to_vec(),
+            (None, None) => return Ok(None),
+        };
+        crate::auth::TokenKey::new(bytes).map(Some).map_err(anyhow::Error::msg)
+    }
+
+    /// The authenticator these settings ask for: signed tokens when a key is
+    /// configured, else open (anonymous) with a warning.
+    pub fn authenticator(&self) -> anyhow::Result<std::sync::Arc<dyn crate::Authenticator>> {
+        Ok(match self.token_key()? {
+            Some(key) => std::sync::Arc::new(crate::auth::Tokens::new(key)),
+            None => {
+                tracing::warn!("no token key configured: authentication is OFF, every caller is anonymous");
+                std::sync::Arc::new(crate::principal::Anonymous)
+            }
+        })
     }
 }
 
@@ -57,6 +124,14 @@ pub struct ServerLimits {
     pub max_concurrent_streams: u32,
     /// Deadline for unary requests.
     pub request_timeout: Duration,
+    /// Requests a second per agency (0: none).
+    pub rate_per_second: f64,
+    /// Burst above the rate.
+    pub rate_burst: f64,
+    /// In-flight requests per agency (0: no limit).
+    pub max_inflight_per_agency: usize,
+    /// In-flight requests per service.
+    pub max_inflight: usize,
 }
 
 impl Default for ServerLimits {
@@ -65,6 +140,10 @@ impl Default for ServerLimits {
             max_message_bytes: 16 * 1024 * 1024,
             max_concurrent_streams: 256,
             request_timeout: Duration::from_secs(30),
+            rate_per_second: 200.0,
+            rate_burst: 400.0,
+            max_inflight_per_agency: 16,
+            max_inflight: 512,
         }
     }
 }

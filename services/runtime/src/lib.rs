@@ -5,13 +5,15 @@
 //! principal attached to each request, and the one table that maps domain
 //! errors to gRPC status codes.
 
+pub mod auth;
 pub mod config;
 pub mod error;
+pub mod layer;
 pub mod principal;
 pub mod server;
 pub mod telemetry;
 
 pub use config::{LogFormat, ServerArgs, ServerLimits};
 pub use error::{Error, FieldViolation, Violations};
-pub use principal::{Authenticator, Principal};
+pub use principal::{Authenticator, Identity, Principal};
 pub use server::{health, serve, shutdown_signal};

@@ -1,73 +1,125 @@
-//! Who is calling. Every request that reaches a handler carries a
-//! [`Principal`] in its extensions, put there by the service's
-//! [`Authenticator`]. Identity comes only from what the authenticator verified,
-//! never from a field of the request. Today the only authenticator is
-//! [`Anonymous`]; signed agency tokens plug in here.
+//! Who is calling. The [`crate::layer::AuthLayer`] runs the service's
+//! [`Authenticator`] on every request and attaches an [`Identity`]: a verified
+//! [`Principal`], or why there is none. Handlers read it with
+//! [`Identity::of`]; nothing in a request message can change it.
 
-use std::sync::Arc;
+use tonic::Request;
 
-use tonic::metadata::MetadataMap;
-use tonic::{Request, Status};
+use crate::auth::Role;
 
 /// The verified identity behind a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    /// Stable name of the agency or user, written into every record it pushes.
+    /// The agency or user, written into every record it pushes.
     pub name: String,
+    /// What it may do.
+    pub role: Role,
+    /// Sectors it may write (agencies); `*` for all.
+    pub sectors: Vec<String>,
+    /// Regions it may write; empty for all.
+    pub regions: Vec<String>,
 }
 
 impl Principal {
-    /// The identity used when no authentication is configured.
+    /// The caller when a service runs without a token key (development):
+    /// everyone is `anonymous` and may do everything.
     pub fn anonymous() -> Self {
         Self {
             name: "anonymous".to_owned(),
+            role: Role::Admin,
+            sectors: vec!["*".to_owned()],
+            regions: Vec::new(),
         }
     }
 
-    /// The principal the authenticator attached to `request`; anonymous when
-    /// none was (a handler called directly in a unit test).
-    pub fn of<T>(request: &Request<T>) -> Principal {
-        request
-            .extensions()
-            .get::<Principal>()
-            .cloned()
-            .unwrap_or_else(Principal::anonymous)
+    /// Whether it may write records of `sector` (a `SectorSpec::NAME`; the
+    /// city level is "city").
+    pub fn may_write_sector(&self, sector: &str) -> bool {
+        match self.role {
+            Role::Admin => true,
+            Role::Agency => self.sectors.iter().any(|s| s == sector || s == "*"),
+            Role::Statistics | Role::Finance => sector == "city",
+            Role::Viewer => false,
+        }
+    }
+
+    /// Whether it may write records of `region`.
+    pub fn may_write_region(&self, region: &str) -> bool {
+        self.regions.is_empty() || self.regions.iter().any(|r| r == region)
+    }
+
+    /// Whether it is an admin.
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
     }
 }
 
-/// Turns request metadata into a verified principal, or refuses the request.
-pub trait Authenticator: Send + Sync + 'static {
-    /// Verifies the caller's credentials.
-    fn authenticate(&self, metadata: &MetadataMap) -> Result<Principal, Status>;
+/// What authentication made of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identity {
+    /// A verified principal.
+    Verified(Principal),
+    /// No valid credentials, and why. Only state-changing requests get this
+    /// far (to be audited and refused); others are refused at the door.
+    Unauthenticated(String),
 }
 
-/// Accepts every caller as [`Principal::anonymous`].
+impl Identity {
+    /// The identity attached to `request`; a handler called without the
+    /// layer (a unit test) is anonymous.
+    pub fn of<T>(request: &Request<T>) -> Identity {
+        request
+            .extensions()
+            .get::<Identity>()
+            .cloned()
+            .unwrap_or_else(|| Identity::Verified(Principal::anonymous()))
+    }
+}
+
+/// Turns request headers into a verified principal, or says why not.
+pub trait Authenticator: Send + Sync + 'static {
+    /// Verifies the caller's credentials.
+    fn authenticate(&self, headers: &http::HeaderMap) -> Result<Principal, String>;
+    /// Whether callers must present credentials at all.
+    fn requires_credentials(&self) -> bool;
+}
+
+/// Accepts every caller as [`Principal::anonymous`]: a service without a
+/// token key, for development only.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Anonymous;
 
 impl Authenticator for Anonymous {
-    fn authenticate(&self, _metadata: &MetadataMap) -> Result<Principal, Status> {
+    fn authenticate(&self, _headers: &http::HeaderMap) -> Result<Principal, String> {
         Ok(Principal::anonymous())
     }
-}
 
-/// A tonic interceptor that runs an [`Authenticator`] and attaches the principal.
-#[derive(Clone)]
-pub struct AuthInterceptor {
-    authenticator: Arc<dyn Authenticator>,
-}
-
-impl AuthInterceptor {
-    /// Wraps an authenticator.
-    pub fn new(authenticator: Arc<dyn Authenticator>) -> Self {
-        Self { authenticator }
+    fn requires_credentials(&self) -> bool {
+        false
     }
 }
 
-impl tonic::service::Interceptor for AuthInterceptor {
-    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        let principal = self.authenticator.authenticate(request.metadata())?;
-        request.extensions_mut().insert(principal);
-        Ok(request)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(role: Role, sectors: &[&str], regions: &[&str]) -> Principal {
+        Principal {
+            name: "x".into(),
+            role,
+            sectors: sectors.iter().map(|s| s.to_string()).collect(),
+            regions: regions.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn roles_write_only_their_scope() {
+        let agri = p(Role::Agency, &["agriculture"], &["chengguan"]);
+        assert!(agri.may_write_sector("agriculture") && !agri.may_write_sector("industry"));
+        assert!(agri.may_write_region("chengguan") && !agri.may_write_region("dongcheng"));
+        assert!(p(Role::Statistics, &[], &[]).may_write_sector("city"));
+        assert!(!p(Role::Statistics, &[], &[]).may_write_sector("agriculture"));
+        assert!(!p(Role::Viewer, &["agriculture"], &[]).may_write_sector("agriculture"));
+        assert!(p(Role::Admin, &[], &[]).may_write_sector("tourism"));
     }
 }

@@ -12,6 +12,7 @@ use tonic::service::Routes;
 use tonic::transport::Server;
 
 use crate::config::ServerLimits;
+use crate::layer::AuthLayer;
 
 pub use tonic_health::ServingStatus;
 pub use tonic_health::server::HealthReporter;
@@ -24,11 +25,12 @@ pub fn health() -> (
     tonic_health::server::health_reporter()
 }
 
-/// Serves `routes` (plus reflection) on `listener` until `shutdown` resolves,
-/// then lets in-flight requests finish.
+/// Serves `routes` (plus reflection) on `listener` behind `auth` until
+/// `shutdown` resolves, then lets in-flight requests finish.
 pub async fn serve(
     routes: Routes,
     limits: ServerLimits,
+    auth: AuthLayer,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
@@ -46,6 +48,7 @@ pub async fn serve(
     let addr = listener.local_addr().context("reading listener address")?;
     tracing::info!(%addr, ?limits, "gRPC server listening");
     Server::builder()
+        .layer(auth)
         .timeout(limits.request_timeout)
         .max_concurrent_streams(limits.max_concurrent_streams)
         .tcp_nodelay(true)

@@ -11,7 +11,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use citydash_proto::WriteRequest;
 use citydash_proto::v1;
-use citydash_runtime::{Error, Principal};
+use citydash_runtime::{Error, Identity, Principal};
 use prost::Message;
 use sha2::{Digest, Sha256};
 use tokio::sync::{Mutex, mpsc, watch};
@@ -21,7 +21,7 @@ use crate::domain::Regions;
 use crate::entity::{self, EntityType, SectorEntity};
 use crate::plan::{Context, Planner, Snapshot};
 use crate::records;
-use crate::store::{Commit, CommitBatch, Index, ListQuery, Store, StoredRecord, StoredRequest};
+use crate::store::{AuditRow, Commit, CommitBatch, Index, ListQuery, PeriodLock, Store, StoredRecord, StoredRequest};
 use crate::validate;
 
 /// Default page size of list calls.
@@ -38,6 +38,8 @@ const CONFLICT_RETRIES: usize = 5;
 pub struct SectorInfo {
     /// The sector.
     pub sector: v1::Sector,
+    /// Its short name ("agriculture", "city"), as tokens scope it.
+    pub name: String,
     /// The agency that owns it.
     pub agency: String,
     /// Its indicator catalog.
@@ -165,24 +167,56 @@ impl<S: Store> Engine<S> {
         &self.inner.store
     }
 
-    /// Runs a planned write: replays the first answer for a known request_id,
-    /// otherwise validates the whole batch and commits it with its change-feed
-    /// entries and its answer in one transaction.
+    /// Runs a planned write for `identity`: refuses (and audits) callers
+    /// without valid credentials or outside their sector and regions; replays
+    /// the first answer for a known request_id; otherwise validates the whole
+    /// batch and commits it with its change-feed entries, its audit rows and
+    /// its answer in one transaction. Every refusal leaves an audit row;
+    /// replays and validate-only requests leave none.
     pub async fn write<R: WriteRequest>(
         &self,
-        principal: &Principal,
+        identity: &Identity,
         request: &R,
         planner: &dyn Planner,
     ) -> Result<Vec<v1::WriteResult>, Error> {
         let (request_id, validate_only) = (request.request_id(), request.validate_only());
-        validate::request_id(request_id)?;
         // Request message names are unique per RPC, so they name the method.
         let method = R::full_name();
-        let method = method.as_str();
-        let fingerprint = fingerprint(method, request);
+        let audit = |principal: Option<&Principal>| AuditRow {
+            at: now_micros(),
+            principal: principal.map(|p| p.name.clone()).unwrap_or_default(),
+            role: principal.map(|p| p.role.as_str().to_owned()).unwrap_or_default(),
+            method: method.clone(),
+            request_id: request_id.to_owned(),
+            ..AuditRow::default()
+        };
+        let principal = match identity {
+            Identity::Verified(p) => p,
+            Identity::Unauthenticated(why) => {
+                return Err(self.refuse(audit(None), Error::Unauthenticated(why.clone())).await);
+            }
+        };
+        if !principal.may_write_sector(&self.inner.info.name) {
+            let err = Error::PermissionDenied(format!(
+                "{} ({}) may not write the {} sector",
+                principal.name,
+                principal.role.as_str(),
+                self.inner.info.name
+            ));
+            return Err(self.refuse(audit(Some(principal)), err).await);
+        }
+        let correction = request.correction_reason().trim().to_owned();
+        if !correction.is_empty() && !principal.is_admin() {
+            let err = Error::PermissionDenied("only an admin may correct a locked period".to_owned());
+            return Err(self.refuse(audit(Some(principal)), err).await);
+        }
+        if let Err(err) = validate::request_id(request_id) {
+            return Err(self.refuse(audit(Some(principal)), err).await);
+        }
+        let fingerprint = fingerprint(&method, request);
         let store = &self.inner.store;
         if !validate_only && let Some(previous) = store.request(request_id).await? {
-            return replay(&previous, method, &fingerprint);
+            return replay(&previous, &method, &fingerprint);
         }
         let ctx = Context {
             sector: self.inner.info.sector,
@@ -192,7 +226,15 @@ impl<S: Store> Engine<S> {
         let _guard = self.inner.write_lock.lock().await;
         for attempt in 0..CONFLICT_RETRIES {
             let snapshot = self.snapshot(&planner.keys()).await?;
-            let planned = planner.plan(&ctx, &snapshot)?;
+            let planned = match planner.plan(&ctx, &snapshot) {
+                Ok(planned) => planned,
+                Err(err) if validate_only => return Err(err),
+                Err(err) => return Err(self.refuse(audit(Some(principal)), err).await),
+            };
+            if let Some(region) = planned.regions.iter().find(|r| !principal.may_write_region(r)) {
+                let err = Error::PermissionDenied(format!("{} may not write region {region:?}", principal.name));
+                return Err(self.refuse(audit(Some(principal)), err).await);
+            }
             if validate_only {
                 return Ok(planned.results);
             }
@@ -202,13 +244,20 @@ impl<S: Store> Engine<S> {
             let batch = CommitBatch {
                 request: StoredRequest {
                     request_id: request_id.to_owned(),
-                    method: method.to_owned(),
+                    method: method.clone(),
                     fingerprint: fingerprint.clone(),
                     response: response.encode_to_vec(),
                 },
                 updated_by: principal.name.clone(),
                 updated_at: now_micros(),
                 writes: planned.writes,
+                periods: planned.periods.iter().copied().collect(),
+                audit: AuditRow {
+                    outcome: "accepted".to_owned(),
+                    reason: correction.clone(),
+                    ..audit(Some(principal))
+                },
+                correction: correction.clone(),
             };
             let written = batch.writes.len();
             match store.commit(batch).await? {
@@ -220,6 +269,7 @@ impl<S: Store> Engine<S> {
                         items = planned.results.len(),
                         written,
                         last_seq,
+                        corrected = !correction.is_empty(),
                         "write committed"
                     );
                     self.inner.feed.send_if_modified(|seq| {
@@ -231,7 +281,15 @@ impl<S: Store> Engine<S> {
                     });
                     return Ok(planned.results);
                 }
-                Commit::Duplicate(previous) => return replay(&previous, method, &fingerprint),
+                Commit::Duplicate(previous) => return replay(&previous, &method, &fingerprint),
+                Commit::Locked(periods) => {
+                    let list: Vec<String> = periods.iter().map(|(y, m)| format!("{y}-{m:02}")).collect();
+                    let err = Error::FailedPrecondition(format!(
+                        "period {} is locked: its statistics are published; an admin may correct it with a correction_reason",
+                        list.join(", ")
+                    ));
+                    return Err(self.refuse(audit(Some(principal)), err).await);
+                }
                 Commit::Conflict => {
                     tracing::warn!(method, request_id, attempt, "write conflict, retrying");
                 }
@@ -242,17 +300,175 @@ impl<S: Store> Engine<S> {
         ))
     }
 
-    /// Serves a write RPC: the principal from the request, the planner that
-    /// `plan` builds from the message, then [`Engine::write`].
+    /// Audits a refused write and returns the error to send. When the audit
+    /// row cannot be written the caller gets UNAVAILABLE (retryable), never a
+    /// refusal without its row.
+    async fn refuse(&self, row: AuditRow, err: Error) -> Error {
+        let status = tonic::Status::from(err_clone(&err));
+        let row = AuditRow {
+            outcome: "refused".to_owned(),
+            code: format!("{:?}", status.code()),
+            reason: status.message().to_owned(),
+            ..row
+        };
+        tracing::info!(principal = %row.principal, method = %row.method, code = %row.code, reason = %row.reason, "write refused");
+        match self.inner.store.append_audit(row).await {
+            Ok(()) => err,
+            Err(e) => e.into(),
+        }
+    }
+
+    /// Serves a write RPC: the identity the auth layer attached, the planner
+    /// that `plan` builds from the message, then [`Engine::write`].
     pub async fn handle<R: WriteRequest>(
         &self,
         request: Request<R>,
         plan: for<'a> fn(&'a R) -> Box<dyn Planner + 'a>,
     ) -> Result<Vec<v1::WriteResult>, Error> {
-        let principal = Principal::of(&request);
+        let identity = Identity::of(&request);
         let req = request.into_inner();
         let planner = plan(&req);
-        self.write(&principal, &req, planner.as_ref()).await
+        self.write(&identity, &req, planner.as_ref()).await
+    }
+
+    /// The verified admin behind `identity`, or the refusal (audited).
+    async fn admin(&self, identity: &Identity, method: &str) -> Result<Principal, Error> {
+        let row = |p: Option<&Principal>| AuditRow {
+            at: now_micros(),
+            principal: p.map(|p| p.name.clone()).unwrap_or_default(),
+            role: p.map(|p| p.role.as_str().to_owned()).unwrap_or_default(),
+            method: method.to_owned(),
+            ..AuditRow::default()
+        };
+        match identity {
+            Identity::Unauthenticated(why) => Err(self.refuse(row(None), Error::Unauthenticated(why.clone())).await),
+            Identity::Verified(p) if !p.is_admin() => {
+                let err = Error::PermissionDenied(format!("{} is not an admin", p.name));
+                Err(self.refuse(row(Some(p)), err).await)
+            }
+            Identity::Verified(p) => Ok(p.clone()),
+        }
+    }
+
+    /// Locks (`lock`) or unlocks a period; admin only; audited.
+    pub async fn set_lock(
+        &self,
+        identity: &Identity,
+        method: &str,
+        period: Option<&v1::Period>,
+        reason: &str,
+        lock: bool,
+    ) -> Result<Option<PeriodLock>, Error> {
+        let admin = self.admin(identity, method).await?;
+        let Some(period) = period.filter(|p| crate::domain::period_is_valid(p)) else {
+            return Err(Error::invalid("period", "a valid month is required"));
+        };
+        if lock && reason.trim().is_empty() {
+            return Err(Error::invalid("reason", "required: say why the period is locked"));
+        }
+        let entry = lock.then(|| PeriodLock {
+            year: period.year,
+            month: period.month,
+            locked_by: admin.name.clone(),
+            reason: reason.trim().to_owned(),
+            locked_at: now_micros(),
+        });
+        let audit = AuditRow {
+            at: now_micros(),
+            principal: admin.name.clone(),
+            role: admin.role.as_str().to_owned(),
+            method: method.to_owned(),
+            outcome: "accepted".to_owned(),
+            reason: reason.trim().to_owned(),
+            record_type: "period_lock".to_owned(),
+            key: format!("{:04}-{:02}", period.year, period.month),
+            ..AuditRow::default()
+        };
+        self.inner
+            .store
+            .set_lock(period.year, period.month, entry.clone(), audit)
+            .await?;
+        tracing::info!(admin = %admin.name, year = period.year, month = period.month, lock, "period lock changed");
+        Ok(entry)
+    }
+
+    /// The proto form of an audit row, its payloads decoded as records.
+    pub fn audit_entry(&self, row: AuditRow) -> v1::AuditEntry {
+        let record = |payload: Option<Vec<u8>>| {
+            let stored = StoredRecord {
+                kind: row.record_type.clone(),
+                key: row.key.clone(),
+                version: 0,
+                seq: 0,
+                payload: payload?,
+                updated_by: row.principal.clone(),
+                request_id: row.request_id.clone(),
+                updated_at: row.at,
+                note: String::new(),
+            };
+            self.to_record(&stored).ok()
+        };
+        v1::AuditEntry {
+            id: row.id,
+            time: Some(records::timestamp(row.at)),
+            principal: row.principal.clone(),
+            role: row.role.clone(),
+            method: row.method.clone(),
+            request_id: row.request_id.clone(),
+            outcome: match row.outcome.as_str() {
+                "accepted" => v1::AuditOutcome::Accepted,
+                "refused" => v1::AuditOutcome::Refused,
+                _ => v1::AuditOutcome::Unspecified,
+            } as i32,
+            code: row.code.clone(),
+            reason: row.reason.clone(),
+            record_type: row.record_type.clone(),
+            key: row.key.clone(),
+            before: record(row.before.clone()),
+            after: record(row.after.clone()),
+        }
+    }
+
+    /// Every locked period.
+    pub async fn locks(&self) -> Result<Vec<PeriodLock>, Error> {
+        Ok(self.inner.store.locks().await?)
+    }
+
+    /// A page of the audit trail; admin only.
+    pub async fn audit(
+        &self,
+        identity: &Identity,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<(Vec<AuditRow>, String), Error> {
+        match identity {
+            Identity::Verified(p) if p.is_admin() => {}
+            Identity::Verified(p) => {
+                return Err(Error::PermissionDenied(format!(
+                    "{} may not read the audit trail",
+                    p.name
+                )));
+            }
+            Identity::Unauthenticated(why) => return Err(Error::Unauthenticated(why.clone())),
+        }
+        let (limit, after) = page_bounds(page_size, page_token)?;
+        let after: i64 = if after.is_empty() {
+            0
+        } else {
+            after
+                .parse()
+                .map_err(|_| Error::invalid("page_token", "not a token this service issued"))?
+        };
+        let mut rows = self.inner.store.audit_after(after, limit + 1).await?;
+        let next = if rows.len() as i64 > limit {
+            rows.truncate(limit as usize);
+            rows.last()
+                .map(|r| URL_SAFE_NO_PAD.encode(r.id.to_string()))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok((rows, next))
     }
 
     async fn snapshot(&self, keys: &[(String, String)]) -> Result<Snapshot, Error> {
@@ -431,4 +647,18 @@ fn replay(previous: &StoredRequest, method: &str, fingerprint: &[u8]) -> Result<
         .map_err(|e| Error::Internal(format!("stored response: {e}")))?;
     tracing::info!(method, request_id = %previous.request_id, "replayed a retried request");
     Ok(response.results)
+}
+
+/// A copy of an error for the audit row (errors are not `Clone`: the
+/// original is what the caller gets).
+fn err_clone(err: &Error) -> Error {
+    match err {
+        Error::Invalid(v) => Error::Invalid(v.clone()),
+        Error::NotFound(s) => Error::NotFound(s.clone()),
+        Error::FailedPrecondition(s) => Error::FailedPrecondition(s.clone()),
+        Error::Unauthenticated(s) => Error::Unauthenticated(s.clone()),
+        Error::PermissionDenied(s) => Error::PermissionDenied(s.clone()),
+        Error::Unavailable(s) => Error::Unavailable(s.clone()),
+        Error::Internal(s) => Error::Internal(s.clone()),
+    }
 }

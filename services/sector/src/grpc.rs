@@ -5,7 +5,7 @@
 use std::pin::Pin;
 
 use citydash_proto::v1::{self, sector_service_server::SectorService};
-use citydash_runtime::Error;
+use citydash_runtime::{Error, Identity};
 use futures::Stream;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
@@ -25,6 +25,18 @@ impl<S: Store> SectorGrpc<S> {
     /// Serves `engine`.
     pub fn new(engine: Engine<S>) -> Self {
         Self { engine }
+    }
+}
+
+fn lock_to_proto(l: crate::store::PeriodLock) -> v1::PeriodLock {
+    v1::PeriodLock {
+        period: Some(v1::Period {
+            year: l.year,
+            month: l.month,
+        }),
+        locked_by: l.locked_by,
+        reason: l.reason,
+        lock_time: Some(records::timestamp(l.locked_at)),
     }
 }
 
@@ -231,6 +243,67 @@ impl<S: Store> SectorService for SectorGrpc<S> {
             regions: info.regions.all().to_vec(),
             entity_types: info.entity_types.iter().map(|t| t.type_name.clone()).collect(),
             agency_zh: info.agency.clone(),
+        }))
+    }
+
+    async fn lock_period(
+        &self,
+        request: Request<v1::LockPeriodRequest>,
+    ) -> Result<Response<v1::LockPeriodResponse>, Status> {
+        let identity = Identity::of(&request);
+        let req = request.into_inner();
+        let lock = self
+            .engine
+            .set_lock(
+                &identity,
+                "citydash.v1.LockPeriodRequest",
+                req.period.as_ref(),
+                &req.reason,
+                true,
+            )
+            .await?;
+        Ok(Response::new(v1::LockPeriodResponse {
+            lock: lock.map(lock_to_proto),
+        }))
+    }
+
+    async fn unlock_period(
+        &self,
+        request: Request<v1::UnlockPeriodRequest>,
+    ) -> Result<Response<v1::UnlockPeriodResponse>, Status> {
+        let identity = Identity::of(&request);
+        let req = request.into_inner();
+        self.engine
+            .set_lock(
+                &identity,
+                "citydash.v1.UnlockPeriodRequest",
+                req.period.as_ref(),
+                &req.reason,
+                false,
+            )
+            .await?;
+        Ok(Response::new(v1::UnlockPeriodResponse {}))
+    }
+
+    async fn list_period_locks(
+        &self,
+        _request: Request<v1::ListPeriodLocksRequest>,
+    ) -> Result<Response<v1::ListPeriodLocksResponse>, Status> {
+        let locks = self.engine.locks().await?.into_iter().map(lock_to_proto).collect();
+        Ok(Response::new(v1::ListPeriodLocksResponse { locks }))
+    }
+
+    async fn list_audit(
+        &self,
+        request: Request<v1::ListAuditRequest>,
+    ) -> Result<Response<v1::ListAuditResponse>, Status> {
+        let identity = Identity::of(&request);
+        let req = request.into_inner();
+        let (rows, next_page_token) = self.engine.audit(&identity, req.page_size, &req.page_token).await?;
+        let entries = rows.into_iter().map(|r| self.engine.audit_entry(r)).collect();
+        Ok(Response::new(v1::ListAuditResponse {
+            entries,
+            next_page_token,
         }))
     }
 

@@ -5,12 +5,11 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use citydash_proto::v1::sector_service_server::SectorServiceServer;
-use citydash_runtime::principal::{Anonymous, Authenticator};
+use citydash_runtime::layer::AuthLayer;
 use citydash_runtime::server::{HealthReporter, ServingStatus};
 use citydash_runtime::{ServerArgs, ServerLimits};
 use tokio::net::TcpListener;
@@ -99,6 +98,7 @@ async fn run_with<Spec: SectorSpec, S: Store>(
     let regions = Regions::parse(&args.regions).map_err(anyhow::Error::msg)?;
     let info = SectorInfo {
         sector: Spec::SECTOR,
+        name: Spec::NAME.to_owned(),
         agency: Spec::AGENCY.to_owned(),
         catalog: Spec::catalog(),
         regions,
@@ -123,8 +123,8 @@ async fn run_with<Spec: SectorSpec, S: Store>(
                 .with_context(|| format!("binding {addr}"))?
         }
     };
-    let authenticator: Arc<dyn Authenticator> = Arc::new(Anonymous);
-    let (routes, health, own) = routes::<Spec, S>(engine.clone(), limits, authenticator);
+    let auth = AuthLayer::new(args.server.authenticator()?, &limits);
+    let (routes, health, own) = routes::<Spec, S>(engine.clone(), limits);
     let names = vec!["", citydash_proto::v1::sector_service_server::SERVICE_NAME, own];
     let monitor = tokio::spawn(watch_health(engine.store().clone(), health, names));
     let closing = engine.clone();
@@ -132,7 +132,7 @@ async fn run_with<Spec: SectorSpec, S: Store>(
         shutdown.await;
         closing.close();
     };
-    let result = citydash_runtime::serve(routes.routes(), limits, listener, shutdown).await;
+    let result = citydash_runtime::serve(routes.routes(), limits, auth, listener, shutdown).await;
     monitor.abort();
     result
 }
@@ -142,18 +142,15 @@ async fn run_with<Spec: SectorSpec, S: Store>(
 pub fn routes<Spec: SectorSpec, S: Store>(
     engine: Engine<S>,
     limits: ServerLimits,
-    authenticator: Arc<dyn Authenticator>,
 ) -> (RoutesBuilder, HealthReporter, &'static str) {
-    let ctx = ServiceContext::new(limits, authenticator);
+    let ctx = ServiceContext { limits };
     let (reporter, health_service) = citydash_runtime::health();
     let mut routes = RoutesBuilder::default();
     routes.add_service(health_service);
     routes.add_service(
-        ctx.intercept(
-            SectorServiceServer::new(SectorGrpc::new(engine.clone()))
-                .max_decoding_message_size(limits.max_message_bytes)
-                .max_encoding_message_size(limits.max_message_bytes),
-        ),
+        SectorServiceServer::new(SectorGrpc::new(engine.clone()))
+            .max_decoding_message_size(limits.max_message_bytes)
+            .max_encoding_message_size(limits.max_message_bytes),
     );
     let own = Spec::add_own_service(engine, &ctx, &mut routes);
     (routes, reporter, own)

@@ -4,7 +4,9 @@
 //! the writes and per-item results, or every violation found. Planning is
 //! pure: nothing is written until the whole batch is known to be valid.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use chrono::Datelike;
 
 use chrono::NaiveDate;
 use citydash_proto::v1::{self, ProjectStage, WriteOutcome, project_event};
@@ -53,6 +55,11 @@ pub struct Planned {
     pub writes: Vec<RecordWrite>,
     /// One result per request item, in order.
     pub results: Vec<v1::WriteResult>,
+    /// Regions the changed records belong (or belonged) to: the writer must
+    /// be allowed to write every one.
+    pub regions: BTreeSet<String>,
+    /// Periods (year, month) the changes fall in: a locked one refuses them.
+    pub periods: BTreeSet<(i32, i32)>,
 }
 
 /// A write request that knows which records it touches and how it changes them.
@@ -66,8 +73,10 @@ pub trait Planner: Send + Sync {
 /// Records staged during planning: the latest content of each touched key.
 struct Staging<'s> {
     snapshot: &'s Snapshot,
-    staged: HashMap<(String, String), (Index, Vec<u8>)>,
+    staged: HashMap<(String, String), (Index, Vec<u8>, BTreeSet<(i32, i32)>)>,
     order: Vec<(String, String)>,
+    /// Regions a changed record leaves (a project moved to another region).
+    left_regions: BTreeSet<String>,
 }
 
 impl<'s> Staging<'s> {
@@ -76,6 +85,7 @@ impl<'s> Staging<'s> {
             snapshot,
             staged: HashMap::new(),
             order: Vec::new(),
+            left_regions: BTreeSet::new(),
         }
     }
 
@@ -83,13 +93,25 @@ impl<'s> Staging<'s> {
     fn current(&self, kind: &str, key: &str) -> Option<&[u8]> {
         let k = (kind.to_owned(), key.to_owned());
         match self.staged.get(&k) {
-            Some((_, payload)) => Some(payload),
+            Some((_, payload, _)) => Some(payload),
             None => self.snapshot.get(kind, key).map(|r| r.payload.as_slice()),
         }
     }
 
     /// Stages new content and tells how it compares with the stored version.
     fn put(&mut self, kind: &str, key: &str, index: Index, payload: Vec<u8>) -> (WriteOutcome, i64) {
+        self.put_dated(kind, key, index, payload, [])
+    }
+
+    /// Stages new content that falls in `periods` (year, month).
+    fn put_dated(
+        &mut self,
+        kind: &str,
+        key: &str,
+        index: Index,
+        payload: Vec<u8>,
+        periods: impl IntoIterator<Item = (i32, i32)>,
+    ) -> (WriteOutcome, i64) {
         let k = (kind.to_owned(), key.to_owned());
         let original = self.snapshot.get(kind, key);
         let result = match original {
@@ -97,36 +119,46 @@ impl<'s> Staging<'s> {
             Some(r) if r.payload == payload => (WriteOutcome::Unchanged, r.version),
             Some(r) => (WriteOutcome::Updated, r.version + 1),
         };
+        let mut dated: BTreeSet<(i32, i32)> = self.staged.get(&k).map(|(_, _, p)| p.clone()).unwrap_or_default();
+        dated.extend(periods);
         if !self.staged.contains_key(&k) {
             self.order.push(k.clone());
         }
-        self.staged.insert(k, (index, payload));
+        self.staged.insert(k, (index, payload, dated));
         result
     }
 
-    fn into_writes(self) -> Vec<RecordWrite> {
+    /// The changed records, the regions and the periods they touch.
+    fn into_writes(self) -> (Vec<RecordWrite>, BTreeSet<String>, BTreeSet<(i32, i32)>) {
         let Staging {
             snapshot,
             mut staged,
             order,
+            left_regions,
         } = self;
-        order
+        let mut regions = left_regions;
+        let mut periods = BTreeSet::new();
+        let writes = order
             .into_iter()
             .filter_map(|k| {
-                let (index, payload) = staged.remove(&k)?;
+                let (index, payload, dated) = staged.remove(&k)?;
                 let original = snapshot.get(&k.0, &k.1);
                 if original.is_some_and(|r| r.payload == payload) {
                     return None;
                 }
+                regions.insert(index.region.clone());
+                periods.extend(dated);
                 Some(RecordWrite {
                     kind: k.0,
                     key: k.1,
                     index,
                     payload,
                     expected_version: original.map_or(0, |r| r.version),
+                    before: original.map(|r| r.payload.clone()),
                 })
             })
-            .collect()
+            .collect();
+        (writes, regions, periods)
     }
 }
 
@@ -141,9 +173,12 @@ fn result(index: usize, key: String, (outcome, version): (WriteOutcome, i64)) ->
 
 fn finish(violations: Violations, staging: Staging<'_>, results: Vec<v1::WriteResult>) -> Result<Planned, Error> {
     violations.into_result()?;
+    let (writes, regions, periods) = staging.into_writes();
     Ok(Planned {
-        writes: staging.into_writes(),
+        writes,
         results,
+        regions,
+        periods,
     })
 }
 
@@ -222,8 +257,10 @@ fn last_date_of(p: &v1::Project, is_kind: impl Fn(&project_event::Event) -> bool
         .max()
 }
 
-/// Applies stage and statistics events to `p`, recording violations on `item`.
-fn apply_events(item: &mut Item<'_>, p: &mut v1::Project, req: &EventRequest) {
+/// Applies stage and statistics events to `p`, recording violations on
+/// `item`; returns the (year, month) of each event added.
+fn apply_events(item: &mut Item<'_>, p: &mut v1::Project, req: &EventRequest) -> Vec<(i32, i32)> {
+    let mut added = Vec::new();
     let current = ProjectStage::try_from(p.stage).unwrap_or(ProjectStage::Reserve);
     let wanted = req.stage;
     if wanted != ProjectStage::Unspecified && wanted != current {
@@ -255,6 +292,7 @@ fn apply_events(item: &mut Item<'_>, p: &mut v1::Project, req: &EventRequest) {
                     item.add("stage_date", format!("{date} is after the reported period"));
                 } else {
                     insert_event(p, event, date);
+                    added.push((date.year(), date.month() as i32));
                     p.stage = wanted as i32;
                     p.stage_date = Some(domain::from_date(date));
                 }
@@ -278,12 +316,14 @@ fn apply_events(item: &mut Item<'_>, p: &mut v1::Project, req: &EventRequest) {
                     item.add("statistics_date", format!("{date} is after the reported period"));
                 } else {
                     insert_event(p, event, date);
+                    added.push((date.year(), date.month() as i32));
                     p.in_statistics_database = Some(wanted);
                     p.statistics_date = Some(domain::from_date(date));
                 }
             }
         }
     }
+    added
 }
 
 /// Plans `UpsertProjects`.
@@ -367,14 +407,18 @@ impl Planner for UpsertProjects<'_> {
                 meta: None,
             };
             if let Some(old) = stored {
+                if old.region_code != next.region_code {
+                    // Moving a project out of a region is a write to that region too.
+                    staging.left_regions.insert(old.region_code.clone());
+                }
                 next.stage = old.stage;
                 next.stage_date = old.stage_date;
                 next.in_statistics_database = old.in_statistics_database;
                 next.statistics_date = old.statistics_date;
                 next.events = old.events;
             }
-            if let Some(stage) = stage {
-                apply_events(
+            let added = match stage {
+                Some(stage) => apply_events(
                     &mut item,
                     &mut next,
                     &EventRequest {
@@ -384,10 +428,11 @@ impl Planner for UpsertProjects<'_> {
                         statistics_date,
                         not_after: None,
                     },
-                );
-            }
+                ),
+                None => Vec::new(),
+            };
             let index = project_index(&next);
-            let outcome = staging.put(PROJECT, &p.code, index, next.encode_to_vec());
+            let outcome = staging.put_dated(PROJECT, &p.code, index, next.encode_to_vec(), added);
             results.push(result(i, p.code.clone(), outcome));
         }
         finish(violations, staging, results)
@@ -446,8 +491,8 @@ impl Planner for ReportProgress<'_> {
             };
             let mut project = decode_project(bytes)?;
             let before = project.clone();
-            if let Some(stage) = stage {
-                apply_events(
+            let added = match stage {
+                Some(stage) => apply_events(
                     &mut item,
                     &mut project,
                     &EventRequest {
@@ -457,11 +502,12 @@ impl Planner for ReportProgress<'_> {
                         statistics_date,
                         not_after: Some(domain::period_end(&period)),
                     },
-                );
-            }
+                ),
+                None => Vec::new(),
+            };
             if project != before {
                 let index = project_index(&project);
-                staging.put(PROJECT, &project.code, index, project.encode_to_vec());
+                staging.put_dated(PROJECT, &project.code, index, project.encode_to_vec(), added);
             }
             let stored = v1::ProgressReport {
                 meta: None,
@@ -474,7 +520,13 @@ impl Planner for ReportProgress<'_> {
                 parent: r.project_code.clone(),
                 year: period.year,
             };
-            let outcome = staging.put(PROGRESS, &key, index, stored.encode_to_vec());
+            let outcome = staging.put_dated(
+                PROGRESS,
+                &key,
+                index,
+                stored.encode_to_vec(),
+                [(period.year, period.month)],
+            );
             results.push(result(i, key, outcome));
         }
         finish(violations, staging, results)
@@ -550,7 +602,13 @@ impl Planner for ReportIndicators<'_> {
                 meta: None,
                 ..v.clone()
             };
-            let outcome = staging.put(INDICATOR_VALUE, &key, index, stored.encode_to_vec());
+            let outcome = staging.put_dated(
+                INDICATOR_VALUE,
+                &key,
+                index,
+                stored.encode_to_vec(),
+                [(period.year, period.month)],
+            );
             results.push(result(i, key, outcome));
         }
         finish(violations, staging, results)
@@ -661,7 +719,7 @@ impl<E: SectorEntity> Planner for UpsertEntities<'_, E> {
                 },
                 year: E::year(e),
             };
-            let outcome = staging.put(&kind, &key, index, stored.encode_to_vec());
+            let outcome = staging.put_dated(&kind, &key, index, stored.encode_to_vec(), E::period(e));
             results.push(result(i, key, outcome));
         }
         finish(violations, staging, results)

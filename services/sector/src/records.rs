@@ -30,17 +30,23 @@ pub fn target_key(indicator: &str, region: &str, year: i32) -> String {
     format!("{indicator}/{region}/{year:04}")
 }
 
+/// A timestamp from unix microseconds.
+pub fn timestamp(micros: i64) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: micros.div_euclid(1_000_000),
+        nanos: (micros.rem_euclid(1_000_000) * 1000) as i32,
+    }
+}
+
 /// The meta of a stored version.
 pub fn meta(stored: &StoredRecord) -> v1::RecordMeta {
     v1::RecordMeta {
         version: stored.version,
-        update_time: Some(prost_types::Timestamp {
-            seconds: stored.updated_at.div_euclid(1_000_000),
-            nanos: (stored.updated_at.rem_euclid(1_000_000) * 1000) as i32,
-        }),
+        update_time: Some(timestamp(stored.updated_at)),
         updated_by: stored.updated_by.clone(),
         request_id: stored.request_id.clone(),
         sequence: stored.seq,
+        correction_reason: stored.note.clone(),
     }
 }
 

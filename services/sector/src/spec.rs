@@ -4,13 +4,9 @@
 //! `SectorService`, the process around it) comes from this crate, so adding a
 //! fifth sector is one small crate implementing this trait.
 
-use std::sync::Arc;
-
 use citydash_proto::v1;
 use citydash_runtime::ServerLimits;
-use citydash_runtime::principal::{AuthInterceptor, Authenticator};
 use tonic::service::RoutesBuilder;
-use tonic::service::interceptor::InterceptedService;
 
 use crate::engine::Engine;
 use crate::entity::EntityType;
@@ -39,28 +35,13 @@ pub trait SectorSpec: Send + Sync + 'static {
     }
 }
 
-/// What every gRPC service of a process is wrapped with: message limits and
-/// the authenticator that attaches the principal.
+/// What every gRPC service of a process is built with: its message limits.
+/// (Authentication and the other limits sit in front of all routes, in the
+/// runtime's `AuthLayer`.)
 #[derive(Clone)]
 pub struct ServiceContext {
     /// The process's limits.
     pub limits: ServerLimits,
-    interceptor: AuthInterceptor,
-}
-
-impl ServiceContext {
-    /// A context with these limits and this authenticator.
-    pub fn new(limits: ServerLimits, authenticator: Arc<dyn Authenticator>) -> Self {
-        Self {
-            limits,
-            interceptor: AuthInterceptor::new(authenticator),
-        }
-    }
-
-    /// Wraps a generated server in the authenticator.
-    pub fn intercept<T>(&self, server: T) -> InterceptedService<T, AuthInterceptor> {
-        InterceptedService::new(server, self.interceptor.clone())
-    }
 }
 
 /// One entry of a sector's indicator catalog, written as a constant table in

@@ -85,6 +85,8 @@ pub struct StoredRecord {
     pub request_id: String,
     /// Unix time in microseconds.
     pub updated_at: i64,
+    /// An admin's correction reason, when this version corrected a locked period.
+    pub note: String,
 }
 
 /// One record to write in a commit.
@@ -101,6 +103,54 @@ pub struct RecordWrite {
     /// The version this write replaces; 0 for a new record. The commit fails
     /// with [`Commit::Conflict`] if the stored version differs.
     pub expected_version: i64,
+    /// The stored payload it replaces, for the audit trail.
+    pub before: Option<Vec<u8>>,
+}
+
+/// One row of the audit trail.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditRow {
+    /// Increasing id (assigned by the store).
+    pub id: i64,
+    /// Unix time in microseconds.
+    pub at: i64,
+    /// The verified principal; empty without valid credentials.
+    pub principal: String,
+    /// Its role.
+    pub role: String,
+    /// The request message type.
+    pub method: String,
+    /// The request id.
+    pub request_id: String,
+    /// "accepted" or "refused".
+    pub outcome: String,
+    /// The gRPC code of a refusal, empty when accepted.
+    pub code: String,
+    /// Why refused, or the correction reason.
+    pub reason: String,
+    /// The record written.
+    pub record_type: String,
+    /// Its key.
+    pub key: String,
+    /// Payload before.
+    pub before: Option<Vec<u8>>,
+    /// Payload after.
+    pub after: Option<Vec<u8>>,
+}
+
+/// A locked period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeriodLock {
+    /// Year.
+    pub year: i32,
+    /// Month.
+    pub month: i32,
+    /// Who locked it.
+    pub locked_by: String,
+    /// Why.
+    pub reason: String,
+    /// Unix time in microseconds.
+    pub locked_at: i64,
 }
 
 /// The remembered answer to a write request.
@@ -127,6 +177,15 @@ pub struct CommitBatch {
     pub updated_at: i64,
     /// The records, in order; each gets the next sequence number.
     pub writes: Vec<RecordWrite>,
+    /// The periods the writes touch: refused with [`Commit::Locked`] if any
+    /// is locked, unless `correction` is set.
+    pub periods: Vec<(i32, i32)>,
+    /// An admin's correction reason: writes to locked periods are accepted
+    /// and the reason kept with each version.
+    pub correction: String,
+    /// The audit row written for each record (its record fields are filled in
+    /// per write; one row alone when nothing changed).
+    pub audit: AuditRow,
 }
 
 /// How a commit ended.
@@ -141,6 +200,8 @@ pub enum Commit {
     Duplicate(StoredRequest),
     /// Another writer changed one of the records first; nothing was written.
     Conflict,
+    /// These periods are locked; nothing was written.
+    Locked(Vec<(i32, i32)>),
 }
 
 /// A filtered, keyset-paged list of current records of one kind.
@@ -179,4 +240,18 @@ pub trait Store: Clone + Send + Sync + 'static {
     fn commit(&self, batch: CommitBatch) -> impl Future<Output = Result<Commit, StoreError>> + Send;
     /// Checks the database answers.
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Appends an audit row on its own (a refused write).
+    fn append_audit(&self, row: AuditRow) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Audit rows with an id above `after`, oldest first.
+    fn audit_after(&self, after: i64, limit: i64) -> impl Future<Output = Result<Vec<AuditRow>, StoreError>> + Send;
+    /// Every locked period.
+    fn locks(&self) -> impl Future<Output = Result<Vec<PeriodLock>, StoreError>> + Send;
+    /// Locks (`Some`) or unlocks (`None`) a period, with its audit row, in one transaction.
+    fn set_lock(
+        &self,
+        year: i32,
+        month: i32,
+        lock: Option<PeriodLock>,
+        audit: AuditRow,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

@@ -7,7 +7,7 @@
 pub(crate) const CHUNK: usize = 400;
 
 /// Columns of a current record, in the order `record_from_row` reads them.
-pub(crate) const RECORD_COLUMNS: &str = "kind, key, version, seq, payload, updated_by, request_id, updated_at";
+pub(crate) const RECORD_COLUMNS: &str = "kind, key, version, seq, payload, updated_by, request_id, updated_at, note";
 
 /// Implements [`super::Store`] for a store type wrapping a `sqlx::Pool<$db>`.
 /// `$begin` is a closure from the pool to a future of a transaction that
@@ -26,7 +26,34 @@ macro_rules! sql_store {
                     updated_by: row.try_get(5)?,
                     request_id: row.try_get(6)?,
                     updated_at: row.try_get(7)?,
+                    note: row.try_get(8)?,
                 })
+            }
+
+            async fn insert_audit(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                rows: &[$crate::store::AuditRow],
+            ) -> Result<(), sqlx::Error> {
+                let mut qb = sqlx::QueryBuilder::<$db>::new(
+                    "INSERT INTO audit (at, principal, role, method, request_id, outcome, code, reason, \
+                     record_type, key, before, after) ",
+                );
+                qb.push_values(rows, |mut b, r| {
+                    b.push_bind(r.at)
+                        .push_bind(r.principal.clone())
+                        .push_bind(r.role.clone())
+                        .push_bind(r.method.clone())
+                        .push_bind(r.request_id.clone())
+                        .push_bind(r.outcome.clone())
+                        .push_bind(r.code.clone())
+                        .push_bind(r.reason.clone())
+                        .push_bind(r.record_type.clone())
+                        .push_bind(r.key.clone())
+                        .push_bind(r.before.clone())
+                        .push_bind(r.after.clone());
+                });
+                qb.build().execute(&mut **tx).await?;
+                Ok(())
             }
 
             fn records_from_rows(
@@ -67,7 +94,7 @@ macro_rules! sql_store {
                 q: &$crate::store::ListQuery,
             ) -> Result<Vec<$crate::store::StoredRecord>, $crate::store::StoreError> {
                 let rows = sqlx::query(
-                    "SELECT kind, key, version, seq, payload, updated_by, request_id, updated_at \
+                    "SELECT kind, key, version, seq, payload, updated_by, request_id, updated_at, note \
                      FROM records WHERE kind = $1 \
                      AND ($2 = '' OR region = $2) AND ($3 = '' OR unit = $3) \
                      AND ($4 = '' OR stage = $4) AND ($5 = '' OR parent = $5) \
@@ -93,7 +120,7 @@ macro_rules! sql_store {
                 key: &str,
             ) -> Result<Vec<$crate::store::StoredRecord>, $crate::store::StoreError> {
                 let rows = sqlx::query(
-                    "SELECT kind, key, version, seq, payload, updated_by, request_id, updated_at \
+                    "SELECT kind, key, version, seq, payload, updated_by, request_id, updated_at, note \
                      FROM record_versions WHERE kind = $1 AND key = $2 ORDER BY version",
                 )
                 .bind(kind.to_owned())
@@ -109,7 +136,7 @@ macro_rules! sql_store {
                 limit: i64,
             ) -> Result<Vec<$crate::store::StoredRecord>, $crate::store::StoreError> {
                 let rows = sqlx::query(
-                    "SELECT kind, key, version, seq, payload, updated_by, request_id, updated_at \
+                    "SELECT kind, key, version, seq, payload, updated_by, request_id, updated_at, note \
                      FROM record_versions WHERE seq > $1 ORDER BY seq LIMIT $2",
                 )
                 .bind(after)
@@ -178,6 +205,22 @@ macro_rules! sql_store {
                     tx.rollback().await?;
                     return Ok($crate::store::Commit::Duplicate(previous));
                 }
+                if !batch.periods.is_empty() && batch.correction.is_empty() {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new("SELECT year, month FROM period_locks WHERE ");
+                    let mut sep = qb.separated(" OR ");
+                    for (y, m) in &batch.periods {
+                        sep.push("(year = ");
+                        sep.push_bind_unseparated(*y);
+                        sep.push_unseparated(" AND month = ");
+                        sep.push_bind_unseparated(*m);
+                        sep.push_unseparated(")");
+                    }
+                    let locked: Vec<(i32, i32)> = qb.build_query_as().fetch_all(&mut *tx).await?;
+                    if !locked.is_empty() {
+                        tx.rollback().await?;
+                        return Ok($crate::store::Commit::Locked(locked));
+                    }
+                }
                 let mut seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM record_versions")
                     .fetch_one(&mut *tx)
                     .await?;
@@ -186,7 +229,7 @@ macro_rules! sql_store {
                     seq += chunk.len() as i64;
                     let mut qb = sqlx::QueryBuilder::<$db>::new(
                         "INSERT INTO records (kind, key, region, unit, stage, parent, year, \
-                         version, seq, payload, updated_by, request_id, updated_at) ",
+                         version, seq, payload, updated_by, request_id, updated_at, note) ",
                     );
                     qb.push_values(chunk.iter().enumerate(), |mut b, (i, w)| {
                         b.push_bind(w.kind.clone())
@@ -201,15 +244,16 @@ macro_rules! sql_store {
                             .push_bind(w.payload.clone())
                             .push_bind(batch.updated_by.clone())
                             .push_bind(batch.request.request_id.clone())
-                            .push_bind(batch.updated_at);
+                            .push_bind(batch.updated_at)
+                            .push_bind(batch.correction.clone());
                     });
                     qb.push(
                         " ON CONFLICT (kind, key) DO UPDATE SET region = excluded.region, \
                          unit = excluded.unit, stage = excluded.stage, parent = excluded.parent, \
                          year = excluded.year, version = excluded.version, seq = excluded.seq, \
                          payload = excluded.payload, updated_by = excluded.updated_by, \
-                         request_id = excluded.request_id, updated_at = excluded.updated_at \
-                         WHERE records.version = excluded.version - 1",
+                         request_id = excluded.request_id, updated_at = excluded.updated_at, \
+                         note = excluded.note WHERE records.version = excluded.version - 1",
                     );
                     let done = qb.build().execute(&mut *tx).await?;
                     if done.rows_affected() != chunk.len() as u64 {
@@ -218,7 +262,7 @@ macro_rules! sql_store {
                     }
                     let mut qb = sqlx::QueryBuilder::<$db>::new(
                         "INSERT INTO record_versions (seq, kind, key, version, payload, \
-                         updated_by, request_id, updated_at) ",
+                         updated_by, request_id, updated_at, note) ",
                     );
                     qb.push_values(chunk.iter().enumerate(), |mut b, (i, w)| {
                         b.push_bind(first + i as i64)
@@ -228,9 +272,29 @@ macro_rules! sql_store {
                             .push_bind(w.payload.clone())
                             .push_bind(batch.updated_by.clone())
                             .push_bind(batch.request.request_id.clone())
-                            .push_bind(batch.updated_at);
+                            .push_bind(batch.updated_at)
+                            .push_bind(batch.correction.clone());
                     });
                     qb.build().execute(&mut *tx).await?;
+                }
+                // One audit row per record written, or one for a request that changed nothing.
+                let rows: Vec<$crate::store::AuditRow> = if batch.writes.is_empty() {
+                    vec![batch.audit.clone()]
+                } else {
+                    batch
+                        .writes
+                        .iter()
+                        .map(|w| $crate::store::AuditRow {
+                            record_type: w.kind.clone(),
+                            key: w.key.clone(),
+                            before: w.before.clone(),
+                            after: Some(w.payload.clone()),
+                            ..batch.audit.clone()
+                        })
+                        .collect()
+                };
+                for chunk in rows.chunks($crate::store::sql::CHUNK) {
+                    Self::insert_audit(&mut tx, chunk).await?;
                 }
                 sqlx::query(
                     "INSERT INTO requests (request_id, method, fingerprint, response, created_at) \
@@ -249,6 +313,105 @@ macro_rules! sql_store {
 
             async fn ping(&self) -> Result<(), $crate::store::StoreError> {
                 sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn append_audit(&self, row: $crate::store::AuditRow) -> Result<(), $crate::store::StoreError> {
+                let begin = $begin;
+                let mut tx = begin(&self.pool).await?;
+                Self::insert_audit(&mut tx, std::slice::from_ref(&row)).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn audit_after(
+                &self,
+                after: i64,
+                limit: i64,
+            ) -> Result<Vec<$crate::store::AuditRow>, $crate::store::StoreError> {
+                use sqlx::Row as _;
+                let rows = sqlx::query(
+                    "SELECT id, at, principal, role, method, request_id, outcome, code, reason, \
+                     record_type, key, before, after FROM audit WHERE id > $1 ORDER BY id LIMIT $2",
+                )
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok($crate::store::AuditRow {
+                            id: r.try_get(0)?,
+                            at: r.try_get(1)?,
+                            principal: r.try_get(2)?,
+                            role: r.try_get(3)?,
+                            method: r.try_get(4)?,
+                            request_id: r.try_get(5)?,
+                            outcome: r.try_get(6)?,
+                            code: r.try_get(7)?,
+                            reason: r.try_get(8)?,
+                            record_type: r.try_get(9)?,
+                            key: r.try_get(10)?,
+                            before: r.try_get(11)?,
+                            after: r.try_get(12)?,
+                        })
+                    })
+                    .collect::<Result<_, sqlx::Error>>()
+                    .map_err(Into::into)
+            }
+
+            async fn locks(&self) -> Result<Vec<$crate::store::PeriodLock>, $crate::store::StoreError> {
+                let rows: Vec<(i32, i32, String, String, i64)> = sqlx::query_as(
+                    "SELECT year, month, locked_by, reason, locked_at FROM period_locks ORDER BY year, month",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(year, month, locked_by, reason, locked_at)| $crate::store::PeriodLock {
+                        year,
+                        month,
+                        locked_by,
+                        reason,
+                        locked_at,
+                    })
+                    .collect())
+            }
+
+            async fn set_lock(
+                &self,
+                year: i32,
+                month: i32,
+                lock: Option<$crate::store::PeriodLock>,
+                audit: $crate::store::AuditRow,
+            ) -> Result<(), $crate::store::StoreError> {
+                let begin = $begin;
+                let mut tx = begin(&self.pool).await?;
+                match lock {
+                    Some(l) => {
+                        sqlx::query(
+                            "INSERT INTO period_locks (year, month, locked_by, reason, locked_at) \
+                             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (year, month) DO UPDATE SET \
+                             locked_by = excluded.locked_by, reason = excluded.reason, locked_at = excluded.locked_at",
+                        )
+                        .bind(year)
+                        .bind(month)
+                        .bind(l.locked_by)
+                        .bind(l.reason)
+                        .bind(l.locked_at)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    None => {
+                        sqlx::query("DELETE FROM period_locks WHERE year = $1 AND month = $2")
+                            .bind(year)
+                            .bind(month)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                Self::insert_audit(&mut tx, std::slice::from_ref(&audit)).await?;
+                tx.commit().await?;
                 Ok(())
             }
         }

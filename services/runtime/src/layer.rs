@@ -1,0 +1,188 @@
+//! The door of every service: authentication, then per-agency rate and
+//! concurrency limits and a global in-flight limit, as one tower layer in
+//! front of all gRPC (and grpc-web) routes. Health and reflection stay open.
+//! A request without valid credentials is refused here with UNAUTHENTICATED,
+//! except state-changing ones, which go on marked unauthenticated so the
+//! engine can audit the refusal. Over a limit a request is shed at once with
+//! RESOURCE_EXHAUSTED: no queue grows.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tonic::Status;
+use tower::{Layer, Service};
+
+use crate::config::ServerLimits;
+use crate::principal::{Authenticator, Identity};
+
+/// Per-principal token buckets.
+#[derive(Debug)]
+struct Buckets {
+    per_second: f64,
+    burst: f64,
+    state: Mutex<HashMap<String, (f64, Instant)>>,
+}
+
+impl Buckets {
+    fn allow(&self, who: &str) -> bool {
+        if self.per_second <= 0.0 {
+            return true;
+        }
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        let (tokens, last) = state.entry(who.to_owned()).or_insert((self.burst, now));
+        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * self.per_second).min(self.burst);
+        *last = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+struct Shared {
+    authenticator: Arc<dyn Authenticator>,
+    audited: HashSet<String>,
+    buckets: Buckets,
+    per_agency: usize,
+    agencies: Mutex<HashMap<String, Arc<Semaphore>>>,
+    global: Arc<Semaphore>,
+}
+
+/// The authentication and limits layer.
+#[derive(Clone)]
+pub struct AuthLayer {
+    shared: Arc<Shared>,
+}
+
+impl AuthLayer {
+    /// A layer authenticating with `authenticator` under `limits`.
+    pub fn new(authenticator: Arc<dyn Authenticator>, limits: &ServerLimits) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                authenticator,
+                audited: citydash_proto::audited_methods(),
+                buckets: Buckets {
+                    per_second: limits.rate_per_second,
+                    burst: limits.rate_burst.max(1.0),
+                    state: Mutex::new(HashMap::new()),
+                },
+                per_agency: limits.max_inflight_per_agency,
+                agencies: Mutex::new(HashMap::new()),
+                global: Arc::new(Semaphore::new(limits.max_inflight.max(1))),
+            }),
+        }
+    }
+}
+
+impl<S> Layer<S> for AuthLayer {
+    type Service = AuthService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        AuthService {
+            inner,
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+/// The service the layer wraps around a router.
+#[derive(Clone)]
+pub struct AuthService<S> {
+    inner: S,
+    shared: Arc<Shared>,
+}
+
+type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
+
+fn refuse<B: Default>(status: Status) -> http::Response<B> {
+    status.into_http()
+}
+
+impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for AuthService<S>
+where
+    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    ReqBody: Send + 'static,
+    ResBody: Default + Send + 'static,
+{
+    type Response = http::Response<ResBody>;
+    type Error = S::Error;
+    type Future = BoxFuture<Self::Response, Self::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
+        let path = request.uri().path().to_owned();
+        if path.starts_with("/grpc.health.") || path.starts_with("/grpc.reflection.") {
+            return Box::pin(self.inner.call(request));
+        }
+        let shared = Arc::clone(&self.shared);
+        let identity = match shared.authenticator.authenticate(request.headers()) {
+            Ok(p) => Identity::Verified(p),
+            Err(why) if shared.audited.contains(&path) => Identity::Unauthenticated(why),
+            Err(why) => {
+                tracing::info!(%path, reason = %why, "refused: unauthenticated");
+                return Box::pin(async move { Ok(refuse(Status::unauthenticated(why))) });
+            }
+        };
+        let mut permits: Vec<OwnedSemaphorePermit> = Vec::with_capacity(2);
+        if let Identity::Verified(p) = &identity {
+            if !shared.buckets.allow(&p.name) {
+                tracing::warn!(principal = %p.name, %path, "rate limited");
+                return Box::pin(async move {
+                    Ok(refuse(Status::resource_exhausted(
+                        "rate limit of this agency exceeded; retry later",
+                    )))
+                });
+            }
+            if shared.per_agency > 0 {
+                let semaphore = {
+                    let mut agencies = shared.agencies.lock().unwrap_or_else(|e| e.into_inner());
+                    Arc::clone(
+                        agencies
+                            .entry(p.name.clone())
+                            .or_insert_with(|| Arc::new(Semaphore::new(shared.per_agency))),
+                    )
+                };
+                match semaphore.try_acquire_owned() {
+                    Ok(permit) => permits.push(permit),
+                    Err(_) => {
+                        tracing::warn!(principal = %p.name, %path, "shed: too many requests in flight for this agency");
+                        return Box::pin(async move {
+                            Ok(refuse(Status::resource_exhausted(
+                                "too many requests in flight for this agency; retry later",
+                            )))
+                        });
+                    }
+                }
+            }
+        }
+        match Arc::clone(&shared.global).try_acquire_owned() {
+            Ok(permit) => permits.push(permit),
+            Err(_) => {
+                tracing::warn!(%path, "shed: service at its in-flight limit");
+                return Box::pin(async move { Ok(refuse(Status::resource_exhausted("service busy; retry later"))) });
+            }
+        }
+        request.extensions_mut().insert(identity);
+        // Take the clone that was made ready, leave a fresh one for the next call.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(async move {
+            let response = inner.call(request).await;
+            drop(permits);
+            response
+        })
+    }
+}
