@@ -70,10 +70,13 @@ pub trait Planner: Send + Sync {
     fn plan(&self, ctx: &Context<'_>, snapshot: &Snapshot) -> Result<Planned, Error>;
 }
 
+/// A staged record: filter columns, payload, the periods it falls in.
+type Staged = (Index, Vec<u8>, BTreeSet<(i32, i32)>);
+
 /// Records staged during planning: the latest content of each touched key.
 struct Staging<'s> {
     snapshot: &'s Snapshot,
-    staged: HashMap<(String, String), (Index, Vec<u8>, BTreeSet<(i32, i32)>)>,
+    staged: HashMap<(String, String), Staged>,
     order: Vec<(String, String)>,
     /// Regions a changed record leaves (a project moved to another region).
     left_regions: BTreeSet<String>,
