@@ -64,3 +64,17 @@ def money_zh(yuan):
     sign = "-" if yuan < 0 and rounded else ""
     text = f"{sign}{rounded // 100}.{rounded % 100:02d}"
     return text + ("亿元" if scale == 8 else "万元")
+
+
+KEY = "python-test-signing-key-0123456789abcdef"
+
+
+def issue_token(key_file, subject, role, *sectors):
+    """A token from `citydash token issue`, as an operator would make one."""
+    import subprocess
+
+    args = [str(binary("citydash")), "token", "issue", "--key-file", str(key_file), "--subject", subject, "--role", role]
+    for s in sectors:
+        args += ["--sector", s]
+    out = subprocess.run(args, capture_output=True, text=True, timeout=30, check=True)
+    return out.stdout.strip()

@@ -13,7 +13,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from citydash_stubs import binary, free_port, generate
+from citydash_stubs import KEY, binary, free_port, generate, issue_token
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +35,7 @@ def service(sector):
             os.environ,
             CITYDASH_LISTEN=f"127.0.0.1:{port}",
             CITYDASH_DATABASE_URL=f"sqlite://{data}/{sector}.db?mode=rwc",
+            CITYDASH_TOKEN_KEY=KEY,
         )
         proc = subprocess.Popen([str(path)], env=env)
         try:
@@ -74,7 +75,15 @@ def test_each_sector_binary_serves_reflection_and_health(sector):
             assert reply.status == health_pb2.HealthCheckResponse.SERVING, name
 
 
-def test_push_one_project_and_read_it_back(channel, stubs):
+@pytest.fixture(scope="module")
+def agency(tmp_path_factory):
+    """The agriculture bureau's credentials, signed with the services' key."""
+    key_file = tmp_path_factory.mktemp("key") / "token.key"
+    key_file.write_text(KEY)
+    return [("authorization", "Bearer " + issue_token(key_file, "市农业农村局", "agency", "agriculture"))]
+
+
+def test_push_one_project_and_read_it_back(channel, stubs, agency):
     common_pb2, sector_pb2, sector_pb2_grpc = stubs
     stub = sector_pb2_grpc.SectorServiceStub(channel)
     project = common_pb2.Project(
@@ -87,21 +96,25 @@ def test_push_one_project_and_read_it_back(channel, stubs):
         stage_date=common_pb2.Date(year=2026, month=3, day=2),
     )
     request = sector_pb2.UpsertProjectsRequest(request_id=str(uuid.uuid4()), projects=[project])
-    reply = stub.UpsertProjects(request, timeout=10)
+    with pytest.raises(grpc.RpcError) as err:
+        stub.UpsertProjects(request, timeout=10)
+    assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    reply = stub.UpsertProjects(request, timeout=10, metadata=agency)
     assert reply.results[0].outcome == common_pb2.WRITE_OUTCOME_CREATED
-    again = stub.UpsertProjects(request, timeout=10)
+    again = stub.UpsertProjects(request, timeout=10, metadata=agency)
     assert again == reply
-    got = stub.GetProject(sector_pb2.GetProjectRequest(code="PY-001"), timeout=10).project
+    got = stub.GetProject(sector_pb2.GetProjectRequest(code="PY-001"), timeout=10, metadata=agency).project
     assert got.name == "青稞加工园区"
     assert got.stage == common_pb2.PROJECT_STAGE_FUNDED
     assert got.meta.version == 1
+    assert got.meta.updated_by == "市农业农村局"
 
 
-def test_bad_input_names_the_field(channel, stubs):
+def test_bad_input_names_the_field(channel, stubs, agency):
     common_pb2, sector_pb2, sector_pb2_grpc = stubs
     stub = sector_pb2_grpc.SectorServiceStub(channel)
     bad = common_pb2.Project(code="PY-002", name="x", region_code="nowhere", responsible_unit="u")
     with pytest.raises(grpc.RpcError) as err:
-        stub.UpsertProjects(sector_pb2.UpsertProjectsRequest(request_id=str(uuid.uuid4()), projects=[bad]))
+        stub.UpsertProjects(sector_pb2.UpsertProjectsRequest(request_id=str(uuid.uuid4()), projects=[bad]), metadata=agency)
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "projects[0].region_code" in err.value.details()

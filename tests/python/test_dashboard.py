@@ -48,11 +48,17 @@ class Demo:
         )
         deadline = time.time() + 120
         lines = []
+        self.tokens = {}
         while time.time() < deadline:
             line = self.proc.stdout.readline()
             if not line:
                 break
             lines.append(line)
+            words = line.split()
+            if len(words) == 2 and words[1].count(".") == 2:
+                self.tokens[words[0]] = words[1]
+            if line.strip().startswith("dashboard"):
+                self.dashboard_url = words[1]
             if "Press Ctrl-C to stop." in line:
                 return
         self.stop()
@@ -60,7 +66,11 @@ class Demo:
 
     @property
     def url(self):
-        return f"http://127.0.0.1:{self.http_port}/"
+        """The dashboard with the viewer token, as the demo prints it."""
+        return self.dashboard_url
+
+    def metadata(self, label="viewer"):
+        return [("authorization", "Bearer " + self.tokens[label])]
 
     def channel(self):
         return grpc.insecure_channel(f"127.0.0.1:{self.grpc_port}")
@@ -76,7 +86,7 @@ def overview_when_settled(stubs, demo):
     stub = city_pb2_grpc.CityServiceStub(demo.channel())
     last, same = None, 0
     for _ in range(200):
-        o = stub.GetOverview(city_pb2.GetOverviewRequest(), timeout=10).overview
+        o = stub.GetOverview(city_pb2.GetOverviewRequest(), timeout=10, metadata=demo.metadata()).overview
         if not o.stale_feeds and last is not None and o.data_version == last.data_version:
             same += 1
             if same >= 5:
@@ -108,6 +118,11 @@ def test_the_demo_dashboard_renders_follows_pushes_and_restarts_with_the_same_nu
         try:
             o = overview_when_settled(stubs, demo)
             assert (o.period.year, o.period.month) == (2026, 6)
+            assert demo.url.startswith(f"http://127.0.0.1:{demo.http_port}/?token=")
+            stub = city_pb2_grpc.CityServiceStub(demo.channel())
+            with pytest.raises(grpc.RpcError) as err:
+                stub.GetOverview(city_pb2.GetOverviewRequest(), timeout=10)
+            assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
             gdp = next(s for s in o.city_indicators if s.definition.code == "city.gdp")
             counted_before = o.investment.counted_yuan
             with sync_playwright() as p:
@@ -151,6 +166,8 @@ def test_the_demo_dashboard_renders_follows_pushes_and_restarts_with_the_same_nu
                         "7900000",
                         "--request-id",
                         "dashboard-test-1",
+                        "--token",
+                        demo.tokens["agriculture"],
                     ],
                     capture_output=True,
                     text=True,

@@ -270,7 +270,12 @@ pub async fn spawn_sector<Spec: SectorSpec>(db: &TestDb) -> Running {
 /// Starts the sector service `Spec` on `db` at `addr` (a restart on the port
 /// the aggregator already follows).
 pub async fn spawn_sector_at<Spec: SectorSpec>(db: &TestDb, addr: SocketAddr) -> Running {
-    let cli = SectorCli::parse_from([
+    spawn_sector_with::<Spec>(db, addr, &[]).await
+}
+
+/// Starts the sector service `Spec` on `db` at `addr` with extra flags.
+pub async fn spawn_sector_with<Spec: SectorSpec>(db: &TestDb, addr: SocketAddr, extra: &[&str]) -> Running {
+    let mut argv = vec![
         "test",
         "--database-url",
         &db.url,
@@ -278,7 +283,9 @@ pub async fn spawn_sector_at<Spec: SectorSpec>(db: &TestDb, addr: SocketAddr) ->
         "50",
         "--token-key",
         TEST_KEY,
-    ]);
+    ];
+    argv.extend_from_slice(extra);
+    let cli = SectorCli::parse_from(argv);
     let default = token(agency_of(Spec::NAME), Role::Agency, &[Spec::NAME], &[]);
     Running::start(addr, default, move |listener, stop| {
         citydash_sector::launch::run::<Spec>(cli.args, Some(listener), async {
