@@ -63,6 +63,10 @@ fn upsert(code: &str, region: &str) -> v1::UpsertProjectsRequest {
     }
 }
 
+/// A caller, its token (none: no credentials), the region it writes, and
+/// what should happen.
+type Case = (&'static str, Option<String>, &'static str, Result<(), Code>);
+
 #[tokio::test]
 async fn every_role_and_credential_against_a_sector_write() {
     let db = TestDb::new().await;
@@ -87,7 +91,7 @@ async fn every_role_and_credential_against_a_sector_write() {
             Duration::from_secs(60),
         ))
         .expect("forged");
-    let cases: Vec<(&str, Option<String>, &str, Result<(), Code>)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "own agency",
             Some(token("市农业农村局", Role::Agency, &["agriculture"], &[])),
@@ -436,7 +440,7 @@ async fn a_flood_from_one_agency_is_shed_while_another_still_pushes() {
     let other = token("东城区农业农村局", Role::Agency, &["agriculture"], &["dongcheng"]);
     let flood_client = client(&svc, &flooder).await;
     let flood = tokio::spawn(async move {
-        let results = futures::future::join_all((0..300).map(|i| {
+        futures::future::join_all((0..300).map(|i| {
             let mut c = flood_client.clone();
             async move {
                 c.upsert_projects(upsert(&format!("CG-{i:03}"), "chengguan"))
@@ -445,7 +449,6 @@ async fn a_flood_from_one_agency_is_shed_while_another_still_pushes() {
             }
         }))
         .await;
-        results
     });
     let mut c = client(&svc, &other).await;
     for i in 0..5 {
