@@ -448,7 +448,7 @@ async fn a_flood_from_one_agency_is_shed_while_another_still_pushes() {
                     .map(|_| ())
             }
         }))
-        .await;
+        .await
     });
     let mut c = client(&svc, &other).await;
     for i in 0..5 {
