@@ -171,6 +171,18 @@ impl Running {
         F: FnOnce(TcpListener, oneshot::Receiver<()>) -> Fut + Send + 'static,
         Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
     {
+        let running = Self::start_unchecked(addr, token, serve).await;
+        wait_serving(&running, "").await;
+        running
+    }
+
+    /// Starts like [`Running::start`] without waiting for health (a TLS
+    /// service, whose caller checks health over TLS itself).
+    async fn start_unchecked<F, Fut>(addr: SocketAddr, token: String, serve: F) -> Running
+    where
+        F: FnOnce(TcpListener, oneshot::Receiver<()>) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
         let listener = bind(addr).await;
         let addr = listener.local_addr().expect("local addr");
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -183,15 +195,13 @@ impl Running {
             let listener = TcpListener::from_std(listener).expect("listener");
             serve(listener, rx).await
         });
-        let running = Running {
+        Running {
             addr,
             token,
             shutdown: Some(tx),
             handle: Some(handle),
             runtime: Some(runtime),
-        };
-        wait_serving(&running, "").await;
-        running
+        }
     }
 
     /// A channel to the service without credentials.
@@ -292,6 +302,24 @@ pub async fn spawn_sector_with<Spec: SectorSpec>(db: &TestDb, addr: SocketAddr, 
             let _ = stop.await;
         })
     })
+    .await
+}
+
+/// Starts the sector service `Spec` on `db` on a free port with `extra`
+/// flags (TLS, say), without waiting for it to be healthy.
+pub async fn spawn_sector_unchecked<Spec: SectorSpec>(db: &TestDb, extra: &[&str]) -> Running {
+    let mut argv = vec!["test", "--database-url", &db.url];
+    argv.extend_from_slice(extra);
+    let cli = SectorCli::parse_from(argv);
+    Running::start_unchecked(
+        "127.0.0.1:0".parse().expect("address"),
+        String::new(),
+        move |listener, stop| {
+            citydash_sector::launch::run::<Spec>(cli.args, Some(listener), async {
+                let _ = stop.await;
+            })
+        },
+    )
     .await
 }
 

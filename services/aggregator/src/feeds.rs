@@ -47,10 +47,20 @@ pub struct GrpcSource {
 }
 
 impl GrpcSource {
-    /// A lazily connecting source for `sector` at `url` (`http://host:port`),
-    /// signing its own read token with `key` when there is one.
-    pub fn new(sector: v1::Sector, url: &str, key: Option<TokenKey>) -> anyhow::Result<Self> {
-        let channel = Endpoint::from_shared(url.to_owned())?
+    /// A lazily connecting source for `sector` at `url` (`http://host:port`,
+    /// or `https://` with `tls`), signing its own read token with `key` when
+    /// there is one.
+    pub fn new(
+        sector: v1::Sector,
+        url: &str,
+        key: Option<TokenKey>,
+        tls: Option<tonic::transport::ClientTlsConfig>,
+    ) -> anyhow::Result<Self> {
+        let mut endpoint = Endpoint::from_shared(url.to_owned())?;
+        if let Some(tls) = tls {
+            endpoint = endpoint.tls_config(tls)?;
+        }
+        let channel = endpoint
             .connect_timeout(CALL_DEADLINE)
             .http2_keep_alive_interval(Duration::from_secs(10))
             .keep_alive_timeout(Duration::from_secs(5))

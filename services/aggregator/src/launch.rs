@@ -43,6 +43,15 @@ pub struct AggregatorArgs {
     /// The social-welfare service.
     #[arg(long, env = "CITYDASH_WELFARE_URL", default_value = "http://127.0.0.1:50064")]
     pub welfare_url: String,
+    /// The CA of the sector services' TLS certificates (PEM), for https:// sector URLs.
+    #[arg(long, env = "CITYDASH_FEED_TLS_CA")]
+    pub feed_tls_ca: Option<std::path::PathBuf>,
+    /// The aggregator's client certificate (PEM) for sectors that require mutual TLS.
+    #[arg(long, env = "CITYDASH_FEED_TLS_CERT", requires = "feed_tls_key")]
+    pub feed_tls_cert: Option<std::path::PathBuf>,
+    /// Its private key (PEM).
+    #[arg(long, env = "CITYDASH_FEED_TLS_KEY", requires = "feed_tls_cert")]
+    pub feed_tls_key: Option<std::path::PathBuf>,
     /// Address of the web dashboard (and grpc-web); `off` for none.
     #[arg(long, env = "CITYDASH_HTTP_LISTEN", default_value = "127.0.0.1:8080")]
     pub http_listen: String,
@@ -52,6 +61,22 @@ pub struct AggregatorArgs {
     /// A gap at or below this many percentage points is red.
     #[arg(long, env = "CITYDASH_VERDICT_RED_PP", default_value_t = -30.0, allow_negative_numbers = true)]
     pub red_pp: f64,
+}
+
+/// The TLS settings for the sector feeds, when any are given.
+fn feed_tls(args: &AggregatorArgs) -> anyhow::Result<Option<tonic::transport::ClientTlsConfig>> {
+    let read = |p: &std::path::Path| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
+    if args.feed_tls_ca.is_none() && args.feed_tls_cert.is_none() {
+        return Ok(None);
+    }
+    let mut config = tonic::transport::ClientTlsConfig::new();
+    if let Some(ca) = &args.feed_tls_ca {
+        config = config.ca_certificate(tonic::transport::Certificate::from_pem(read(ca)?));
+    }
+    if let (Some(cert), Some(key)) = (&args.feed_tls_cert, &args.feed_tls_key) {
+        config = config.identity(tonic::transport::Identity::from_pem(read(cert)?, read(key)?));
+    }
+    Ok(Some(config))
 }
 
 /// The default database of the aggregator.
@@ -116,17 +141,18 @@ async fn run_with<S: Store, R: ReadStore>(
         },
         regions,
     };
-    // With a shared signing key the aggregator signs its own read token.
+    // With a shared signing key the aggregator signs its own read token;
+    // with a client certificate it presents that to mutual-TLS sectors.
     let key = args.city.server.token_key()?;
+    let tls = feed_tls(&args)?;
+    let source = |sector, url: &str| -> anyhow::Result<Arc<dyn FeedSource>> {
+        Ok(Arc::new(GrpcSource::new(sector, url, key.clone(), tls.clone())?))
+    };
     let sources: Vec<Arc<dyn FeedSource>> = vec![
-        Arc::new(GrpcSource::new(
-            v1::Sector::Agriculture,
-            &args.agriculture_url,
-            key.clone(),
-        )?),
-        Arc::new(GrpcSource::new(v1::Sector::Industry, &args.industry_url, key.clone())?),
-        Arc::new(GrpcSource::new(v1::Sector::Tourism, &args.tourism_url, key.clone())?),
-        Arc::new(GrpcSource::new(v1::Sector::Welfare, &args.welfare_url, key)?),
+        source(v1::Sector::Agriculture, &args.agriculture_url)?,
+        source(v1::Sector::Industry, &args.industry_url)?,
+        source(v1::Sector::Tourism, &args.tourism_url)?,
+        source(v1::Sector::Welfare, &args.welfare_url)?,
         Arc::new(LocalSource::new(engine.clone())),
     ];
     let sectors: Vec<v1::Sector> = sources.iter().map(|s| s.sector()).collect();
@@ -155,6 +181,7 @@ async fn run_with<S: Store, R: ReadStore>(
         }
     };
     let auth = AuthLayer::new(args.city.server.authenticator()?, &limits);
+    let tls = args.city.server.tls()?;
     let (mut routes, health, _) = citydash_sector::launch::routes::<City, S>(engine.clone(), limits);
     routes.add_service(
         CityServiceServer::new(CityGrpc::new(Arc::clone(&agg)))
@@ -191,7 +218,7 @@ async fn run_with<S: Store, R: ReadStore>(
         closing.close();
         closing_agg.close();
     };
-    let result = citydash_runtime::serve(routes.routes(), limits, auth, listener, shutdown).await;
+    let result = citydash_runtime::serve(routes.routes(), limits, auth, tls, listener, shutdown).await;
     if let Some(web) = web {
         match web.await {
             Ok(Err(err)) => tracing::error!(error = %err, "dashboard server failed"),

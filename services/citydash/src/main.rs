@@ -15,6 +15,8 @@ struct Cli {
     command: Option<Command>,
 }
 
+// Parsed once at start-up: the size of the variants does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Start every service in one process on SQLite, seed the demo city, open the dashboard.
@@ -42,6 +44,7 @@ enum TokenAction {
     Issue(citydash::token::IssueArgs),
 }
 
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Service {
     /// The agriculture sector service.

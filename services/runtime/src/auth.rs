@@ -136,10 +136,9 @@ impl Tokens {
     pub fn new(key: TokenKey) -> Self {
         Self { key }
     }
-}
 
-impl Authenticator for Tokens {
-    fn authenticate(&self, headers: &http::HeaderMap) -> Result<Principal, String> {
+    /// The principal a request's bearer token names.
+    pub fn verify(&self, headers: &http::HeaderMap) -> Result<Principal, String> {
         let value = headers
             .get(http::header::AUTHORIZATION)
             .ok_or_else(|| "missing credentials: send `authorization: Bearer <token>`".to_owned())?;
@@ -155,6 +154,75 @@ impl Authenticator for Tokens {
             sectors: claims.sectors,
             regions: claims.regions,
         })
+    }
+}
+
+/// The URI SAN prefix naming a sector a certificate may write.
+pub const SAN_SECTOR: &str = "urn:citydash:sector:";
+/// The URI SAN prefix naming a region a certificate may write.
+pub const SAN_REGION: &str = "urn:citydash:region:";
+
+/// The principal a verified client certificate names: the agency in its
+/// common name, the role in its organizational unit, the scope in URI SANs.
+pub fn principal_of_certificate(der: &[u8]) -> Result<Principal, String> {
+    use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
+    let (_, cert) = X509Certificate::from_der(der).map_err(|e| format!("unreadable client certificate: {e}"))?;
+    let subject = cert.subject();
+    let name = subject
+        .iter_common_name()
+        .next()
+        .and_then(|cn| cn.as_str().ok())
+        .ok_or_else(|| "the client certificate has no common name".to_owned())?
+        .to_owned();
+    let unit = subject
+        .iter_organizational_unit()
+        .next()
+        .and_then(|ou| ou.as_str().ok())
+        .ok_or_else(|| "the client certificate names no role (OU)".to_owned())?;
+    let role = <Role as clap::ValueEnum>::from_str(unit, true)
+        .map_err(|_| format!("the client certificate's role {unit:?} is not a citydash role"))?;
+    let (mut sectors, mut regions) = (Vec::new(), Vec::new());
+    if let Ok(Some(san)) = cert.subject_alternative_name() {
+        for general in &san.value.general_names {
+            if let GeneralName::URI(uri) = general {
+                if let Some(s) = uri.strip_prefix(SAN_SECTOR) {
+                    sectors.push(s.to_owned());
+                } else if let Some(r) = uri.strip_prefix(SAN_REGION) {
+                    regions.push(r.to_owned());
+                }
+            }
+        }
+    }
+    Ok(Principal {
+        name,
+        role,
+        sectors,
+        regions,
+    })
+}
+
+/// The credentials a deployment accepts: a client certificate verified by
+/// mutual TLS (when a client CA is configured), else a signed token (when a
+/// key is configured).
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    /// Signed tokens, when a key is configured.
+    pub tokens: Option<Tokens>,
+    /// Whether client certificates name agencies (mutual TLS).
+    pub certificates: bool,
+}
+
+impl Authenticator for Credentials {
+    fn authenticate(&self, headers: &http::HeaderMap, client_cert: Option<&[u8]>) -> Result<Principal, String> {
+        if self.certificates
+            && let Some(der) = client_cert
+        {
+            return principal_of_certificate(der);
+        }
+        match &self.tokens {
+            Some(tokens) => tokens.verify(headers),
+            None => Err("missing credentials: present a client certificate".to_owned()),
+        }
     }
 
     fn requires_credentials(&self) -> bool {
@@ -186,11 +254,11 @@ mod tests {
             Duration::from_secs(60),
         );
         let token = key(1).issue(&claims).unwrap();
-        let p = Tokens::new(key(1)).authenticate(&headers(&token)).unwrap();
+        let p = Tokens::new(key(1)).verify(&headers(&token)).unwrap();
         assert_eq!((p.name.as_str(), p.role), ("市农业农村局", Role::Agency));
         assert!(
             Tokens::new(key(2))
-                .authenticate(&headers(&token))
+                .verify(&headers(&token))
                 .unwrap_err()
                 .contains("signature")
         );
@@ -198,12 +266,12 @@ mod tests {
         old.exp = old.iat - 3600;
         let expired = key(1).issue(&old).unwrap();
         assert_eq!(
-            Tokens::new(key(1)).authenticate(&headers(&expired)).unwrap_err(),
+            Tokens::new(key(1)).verify(&headers(&expired)).unwrap_err(),
             "token expired"
         );
         assert!(
             Tokens::new(key(1))
-                .authenticate(&http::HeaderMap::new())
+                .verify(&http::HeaderMap::new())
                 .unwrap_err()
                 .contains("missing")
         );

@@ -54,6 +54,17 @@ pub struct ServerArgs {
     /// Requests the service has in flight at once; more are shed.
     #[arg(long, env = "CITYDASH_MAX_INFLIGHT", default_value_t = 512)]
     pub max_inflight: usize,
+    /// The server's TLS certificate (PEM); with --tls-key, the service speaks TLS.
+    #[arg(long, env = "CITYDASH_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The server's TLS private key (PEM).
+    #[arg(long, env = "CITYDASH_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
+    /// The CA that signs agencies' client certificates (PEM): mutual TLS,
+    /// where the certificate names the agency (CN), its role (OU) and its
+    /// scope (URI SANs `urn:citydash:sector:…`, `urn:citydash:region:…`).
+    #[arg(long, env = "CITYDASH_TLS_CLIENT_CA", requires = "tls_cert")]
+    pub tls_client_ca: Option<std::path::PathBuf>,
 }
 
 /// A secret from the command line or the environment; `Debug` hides it.
@@ -102,16 +113,34 @@ impl ServerArgs {
         crate::auth::TokenKey::new(bytes).map(Some).map_err(anyhow::Error::msg)
     }
 
-    /// The authenticator these settings ask for: signed tokens when a key is
-    /// configured, else open (anonymous) with a warning.
+    /// The authenticator these settings ask for: client certificates (mutual
+    /// TLS) and/or signed tokens; open (anonymous, with a warning) when
+    /// neither is configured.
     pub fn authenticator(&self) -> anyhow::Result<std::sync::Arc<dyn crate::Authenticator>> {
-        Ok(match self.token_key()? {
-            Some(key) => std::sync::Arc::new(crate::auth::Tokens::new(key)),
-            None => {
-                tracing::warn!("no token key configured: authentication is OFF, every caller is anonymous");
-                std::sync::Arc::new(crate::principal::Anonymous)
-            }
-        })
+        let tokens = self.token_key()?.map(crate::auth::Tokens::new);
+        let certificates = self.tls_client_ca.is_some();
+        if tokens.is_none() && !certificates {
+            tracing::warn!(
+                "no token key and no client CA configured: authentication is OFF, every caller is anonymous"
+            );
+            return Ok(std::sync::Arc::new(crate::principal::Anonymous));
+        }
+        Ok(std::sync::Arc::new(crate::auth::Credentials { tokens, certificates }))
+    }
+
+    /// The server's TLS configuration, when one is asked for.
+    pub fn tls(&self) -> anyhow::Result<Option<tonic::transport::ServerTlsConfig>> {
+        use anyhow::Context as _;
+        let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) else {
+            return Ok(None);
+        };
+        let read = |p: &std::path::Path| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
+        let mut config = tonic::transport::ServerTlsConfig::new()
+            .identity(tonic::transport::Identity::from_pem(read(cert)?, read(key)?));
+        if let Some(ca) = &self.tls_client_ca {
+            config = config.client_ca_root(tonic::transport::Certificate::from_pem(read(ca)?));
+        }
+        Ok(Some(config))
     }
 }
 

@@ -128,7 +128,15 @@ where
             return Box::pin(self.inner.call(request));
         }
         let shared = Arc::clone(&self.shared);
-        let identity = match shared.authenticator.authenticate(request.headers()) {
+        let client_cert = request
+            .extensions()
+            .get::<tonic::transport::server::TlsConnectInfo<tonic::transport::server::TcpConnectInfo>>()
+            .and_then(|info| info.peer_certs())
+            .and_then(|certs| certs.first().map(|c| c.to_vec()));
+        let identity = match shared
+            .authenticator
+            .authenticate(request.headers(), client_cert.as_deref())
+        {
             Ok(p) => Identity::Verified(p),
             Err(why) if shared.audited.contains(&path) => Identity::Unauthenticated(why),
             Err(why) => {

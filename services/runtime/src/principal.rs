@@ -76,10 +76,11 @@ impl Identity {
     }
 }
 
-/// Turns request headers into a verified principal, or says why not.
+/// Turns a caller's credentials into a verified principal, or says why not.
 pub trait Authenticator: Send + Sync + 'static {
-    /// Verifies the caller's credentials.
-    fn authenticate(&self, headers: &http::HeaderMap) -> Result<Principal, String>;
+    /// Verifies the caller's credentials: the request headers, and the client
+    /// certificate (DER) the TLS handshake already verified, if any.
+    fn authenticate(&self, headers: &http::HeaderMap, client_cert: Option<&[u8]>) -> Result<Principal, String>;
     /// Whether callers must present credentials at all.
     fn requires_credentials(&self) -> bool;
 }
@@ -90,7 +91,7 @@ pub trait Authenticator: Send + Sync + 'static {
 pub struct Anonymous;
 
 impl Authenticator for Anonymous {
-    fn authenticate(&self, _headers: &http::HeaderMap) -> Result<Principal, String> {
+    fn authenticate(&self, _headers: &http::HeaderMap, _client_cert: Option<&[u8]>) -> Result<Principal, String> {
         Ok(Principal::anonymous())
     }
 

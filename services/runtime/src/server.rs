@@ -31,6 +31,7 @@ pub async fn serve(
     routes: Routes,
     limits: ServerLimits,
     auth: AuthLayer,
+    tls: Option<tonic::transport::ServerTlsConfig>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
@@ -46,8 +47,12 @@ pub async fn serve(
         .context("building reflection v1alpha")?;
     let routes = routes.add_service(reflection_v1).add_service(reflection_v1alpha);
     let addr = listener.local_addr().context("reading listener address")?;
-    tracing::info!(%addr, ?limits, "gRPC server listening");
-    Server::builder()
+    tracing::info!(%addr, ?limits, tls = tls.is_some(), "gRPC server listening");
+    let mut builder = Server::builder();
+    if let Some(tls) = tls {
+        builder = builder.tls_config(tls).context("configuring TLS")?;
+    }
+    builder
         .layer(auth)
         .timeout(limits.request_timeout)
         .max_concurrent_streams(limits.max_concurrent_streams)

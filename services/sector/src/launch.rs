@@ -124,6 +124,7 @@ async fn run_with<Spec: SectorSpec, S: Store>(
         }
     };
     let auth = AuthLayer::new(args.server.authenticator()?, &limits);
+    let tls = args.server.tls()?;
     let (routes, health, own) = routes::<Spec, S>(engine.clone(), limits);
     let names = vec!["", citydash_proto::v1::sector_service_server::SERVICE_NAME, own];
     let monitor = tokio::spawn(watch_health(engine.store().clone(), health, names));
@@ -132,7 +133,7 @@ async fn run_with<Spec: SectorSpec, S: Store>(
         shutdown.await;
         closing.close();
     };
-    let result = citydash_runtime::serve(routes.routes(), limits, auth, listener, shutdown).await;
+    let result = citydash_runtime::serve(routes.routes(), limits, auth, tls, listener, shutdown).await;
     monitor.abort();
     result
 }
