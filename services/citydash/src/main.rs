@@ -31,11 +31,28 @@ enum Command {
         #[command(subcommand)]
         record: Record,
     },
+    /// Import an agency's spreadsheet (CSV or XLSX); a dry run first, always.
+    Import(citydash::import::ImportArgs),
+    /// Write an empty sheet to fill in, with the Chinese headers of a kind.
+    Template(citydash::import::TemplateArgs),
+    /// Export the overview, alerts, supervision report or projects (XLSX/CSV), or the brief (Markdown).
+    Export(citydash::export::ExportArgs),
+    /// Benchmarks (loopback only, bounded).
+    Bench {
+        #[command(subcommand)]
+        what: Bench,
+    },
     /// Agency tokens.
     Token {
         #[command(subcommand)]
         action: TokenAction,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum Bench {
+    /// A progress file of N rows through `citydash import`: rows/s and memory.
+    Import(citydash::bench::ImportBenchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -100,6 +117,19 @@ fn print_token(token: &str) {
     println!("{token}");
 }
 
+#[allow(clippy::print_stdout)]
+fn print_text(text: &str) {
+    print!("{text}");
+}
+
+async fn connect(url: &str, token: Option<&str>) -> anyhow::Result<citydash_runtime::auth::AuthedChannel> {
+    let channel = tonic::transport::Endpoint::from_shared(url.to_owned())?
+        .connect()
+        .await
+        .with_context(|| format!("connecting to {url}"))?;
+    citydash_runtime::auth::authed(channel, token).map_err(anyhow::Error::msg)
+}
+
 async fn serve(service: Service) -> anyhow::Result<()> {
     use citydash_sector::launch::run;
     let stop = citydash_runtime::shutdown_signal;
@@ -141,6 +171,31 @@ fn main() -> anyhow::Result<()> {
                 let reply = citydash::push::progress(&args).await?;
                 print_results(&reply.results);
                 Ok(())
+            }
+            Command::Import(args) => {
+                let channel = connect(&args.url, args.token.as_deref()).await?;
+                let summary = citydash::import::run(&args, channel).await?;
+                let kind = citydash::import::kinds::kind(&args.kind).context("kind")?;
+                print_text(&summary.render(kind, &args.file));
+                if !summary.written && !args.dry_run && !summary.refused.is_empty() {
+                    anyhow::bail!(
+                        "{} rows refused: nothing was imported; fix them, or pass --accept-good-rows",
+                        summary.refused_rows()
+                    );
+                }
+                Ok(())
+            }
+            Command::Template(args) => citydash::import::template(&args),
+            Command::Bench {
+                what: Bench::Import(args),
+            } => {
+                let runs = citydash::bench::import(&args).await?;
+                print_text(&citydash::bench::render(&runs));
+                Ok(())
+            }
+            Command::Export(args) => {
+                let channel = connect(&args.url, args.token.as_deref()).await?;
+                citydash::export::run(&args, channel).await
             }
             Command::Token {
                 action: TokenAction::Issue(args),

@@ -1,0 +1,375 @@
+//! `citydash export`: the overview, the alerts, the supervision report and
+//! project lists as XLSX or CSV for the meeting papers (Chinese headers,
+//! amounts in 万元), and the brief as Markdown. Everything is read through the
+//! public API with the caller's token.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use citydash_proto::v1::{self, city_service_client::CityServiceClient, sector_service_client::SectorServiceClient};
+use citydash_runtime::auth::AuthedChannel;
+
+use crate::import::values;
+
+/// `citydash export`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ExportArgs {
+    /// What: overview, alerts, supervision, projects, brief.
+    pub what: String,
+    /// Where: .xlsx or .csv (.md for the brief).
+    pub out: PathBuf,
+    /// The aggregator (or, for projects, the sector service).
+    #[arg(long, env = "CITYDASH_URL", default_value = "http://127.0.0.1:50060")]
+    pub url: String,
+    /// A token (a viewer's is enough).
+    #[arg(long, env = "CITYDASH_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// The month, as 2026-06; the current period when omitted.
+    #[arg(long)]
+    pub period: Option<String>,
+    /// zh (default) or en, for the brief.
+    #[arg(long, default_value = "zh")]
+    pub language: String,
+}
+
+/// A cell of an exported table.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Out {
+    /// Text.
+    Text(String),
+    /// A number shown with two decimals (万元, percentages).
+    Number(f64),
+    /// A whole number.
+    Int(i64),
+}
+
+/// A table to export.
+#[derive(Debug, Clone, Default)]
+pub struct Table {
+    /// Sheet name.
+    pub name: String,
+    /// Chinese headers.
+    pub headers: Vec<String>,
+    /// Rows.
+    pub rows: Vec<Vec<Out>>,
+}
+
+fn wan(yuan: i64) -> Out {
+    Out::Number(yuan as f64 / 10_000.0)
+}
+
+fn opt_percent(v: Option<f64>) -> Out {
+    v.map_or(Out::Text("不适用".to_owned()), |v| Out::Number(v * 100.0))
+}
+
+fn verdict_zh(v: i32) -> &'static str {
+    match v1::Verdict::try_from(v).unwrap_or(v1::Verdict::Unspecified) {
+        v1::Verdict::Green => "绿",
+        v1::Verdict::Yellow => "黄",
+        v1::Verdict::Red => "红",
+        _ => "—",
+    }
+}
+
+fn date_text(d: Option<&v1::Date>) -> String {
+    d.map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
+        .unwrap_or_default()
+}
+
+/// The overview as a table: one row per indicator.
+pub fn overview_table(o: &v1::Overview) -> Table {
+    let mut rows = Vec::new();
+    let sectors = o.sectors.iter().flat_map(|s| s.indicators.iter());
+    for s in o.city_indicators.iter().chain(sectors) {
+        let d = s.definition.clone().unwrap_or_default();
+        let money = d.unit == "yuan";
+        let amount = |v: Option<i64>| match v {
+            None => Out::Text("数据缺失".to_owned()),
+            Some(v) if money => wan(v),
+            Some(v) => Out::Int(v),
+        };
+        rows.push(vec![
+            Out::Text(d.name_zh.clone()),
+            Out::Text(if money { "万元".to_owned() } else { d.unit_zh.clone() }),
+            amount(s.actual),
+            amount(s.target),
+            opt_percent(s.official_yoy_growth.or(s.yoy_growth.as_ref().and_then(|r| r.value))),
+            opt_percent(s.completion.as_ref().and_then(|r| r.value)),
+            Out::Number(s.time_progress * 100.0),
+            s.gap_pp.map_or(Out::Text("不适用".to_owned()), Out::Number),
+            Out::Text(verdict_zh(s.verdict).to_owned()),
+            Out::Text(s.responsible_unit.clone()),
+        ]);
+    }
+    Table {
+        name: "指标完成情况".to_owned(),
+        headers: [
+            "指标",
+            "单位",
+            "本期累计",
+            "全年目标",
+            "同比增长(%)",
+            "完成率(%)",
+            "时序进度(%)",
+            "进度差(百分点)",
+            "研判",
+            "责任单位",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+        rows,
+    }
+}
+
+/// Alerts as a table.
+pub fn alerts_table(alerts: &[v1::Alert]) -> Table {
+    let rows = alerts
+        .iter()
+        .map(|a| {
+            vec![
+                Out::Text(
+                    if a.color == v1::AlertColor::Red as i32 {
+                        "红"
+                    } else {
+                        "黄"
+                    }
+                    .to_owned(),
+                ),
+                Out::Text(crate::import::kinds::alert_code_zh(a.code).to_owned()),
+                Out::Text(citydash_aggregator::compute::sector_zh(a.sector).to_owned()),
+                Out::Text(a.region_code.clone()),
+                Out::Text(a.responsible_unit.clone()),
+                Out::Text(a.subject_code.clone()),
+                Out::Text(a.subject_name.clone()),
+                Out::Text(a.detail_zh.clone()),
+                Out::Text(date_text(a.since.as_ref())),
+            ]
+        })
+        .collect();
+    Table {
+        name: "滞后预警".to_owned(),
+        headers: [
+            "颜色",
+            "类型",
+            "行业",
+            "地区",
+            "责任单位",
+            "编号",
+            "名称",
+            "说明",
+            "起始日期",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+        rows,
+    }
+}
+
+/// The supervision report as a table.
+pub fn supervision_table(r: &v1::SupervisionReport) -> Table {
+    let rows = r
+        .units
+        .iter()
+        .map(|u| {
+            vec![
+                Out::Int(i64::from(u.rank)),
+                Out::Text(u.responsible_unit.clone()),
+                Out::Int(i64::from(u.open)),
+                Out::Int(i64::from(u.red)),
+                Out::Int(i64::from(u.new_since_last)),
+                Out::Int(i64::from(u.cleared_since_last)),
+            ]
+        })
+        .collect();
+    Table {
+        name: format!("督查通报{}", date_text(r.date.as_ref())),
+        headers: ["排名", "责任单位", "未销号预警", "其中红色", "新增", "销号"]
+            .map(str::to_owned)
+            .to_vec(),
+        rows,
+    }
+}
+
+/// Projects as a table.
+pub fn projects_table(projects: &[v1::Project]) -> Table {
+    let rows = projects
+        .iter()
+        .map(|p| {
+            let stage = v1::ProjectStage::try_from(p.stage).unwrap_or(v1::ProjectStage::Unspecified);
+            vec![
+                Out::Text(p.code.clone()),
+                Out::Text(p.name.clone()),
+                Out::Text(p.region_code.clone()),
+                Out::Text(p.responsible_unit.clone()),
+                wan(p.planned_total_investment_yuan),
+                Out::Text(citydash_sector::domain::stage_zh(stage).to_owned()),
+                Out::Text(
+                    if p.in_statistics_database.unwrap_or(false) {
+                        "是"
+                    } else {
+                        "否"
+                    }
+                    .to_owned(),
+                ),
+                Out::Text(date_text(p.planned_start_date.as_ref())),
+            ]
+        })
+        .collect();
+    Table {
+        name: "项目清单".to_owned(),
+        headers: [
+            "项目编号",
+            "项目名称",
+            "所属区域",
+            "责任单位",
+            "计划总投资(万元)",
+            "项目阶段",
+            "是否入库",
+            "计划开工日期",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+        rows,
+    }
+}
+
+/// Writes `table` as CSV (UTF-8 with BOM, for Excel) or XLSX, by extension.
+pub fn write(table: &Table, path: &Path) -> anyhow::Result<()> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    match ext.as_str() {
+        "csv" => {
+            let mut w = csv::Writer::from_path(path).with_context(|| format!("writing {}", path.display()))?;
+            let mut headers = table.headers.clone();
+            if let Some(first) = headers.first_mut() {
+                *first = format!("\u{feff}{first}");
+            }
+            w.write_record(&headers)?;
+            for row in &table.rows {
+                w.write_record(row.iter().map(|c| match c {
+                    Out::Text(t) => t.clone(),
+                    Out::Number(n) => format!("{n:.2}"),
+                    Out::Int(i) => i.to_string(),
+                }))?;
+            }
+            w.flush()?;
+        }
+        "xlsx" => {
+            let mut book = rust_xlsxwriter::Workbook::new();
+            let sheet = book.add_worksheet();
+            let name: String = table
+                .name
+                .chars()
+                .filter(|c| !"[]:*?/\\".contains(*c))
+                .take(31)
+                .collect();
+            sheet.set_name(&name)?;
+            let bold = rust_xlsxwriter::Format::new().set_bold();
+            let two = rust_xlsxwriter::Format::new().set_num_format("0.00");
+            for (i, h) in table.headers.iter().enumerate() {
+                sheet.write_string_with_format(0, i as u16, h, &bold)?;
+                sheet.set_column_width(i as u16, 14)?;
+            }
+            for (r, row) in table.rows.iter().enumerate() {
+                let r = r as u32 + 1;
+                for (c, cell) in row.iter().enumerate() {
+                    let c = c as u16;
+                    match cell {
+                        Out::Text(t) => sheet.write_string(r, c, t)?,
+                        Out::Number(n) => sheet.write_number_with_format(r, c, *n, &two)?,
+                        Out::Int(i) => sheet.write_number(r, c, *i as f64)?,
+                    };
+                }
+            }
+            book.save(path).with_context(|| format!("writing {}", path.display()))?;
+        }
+        other => anyhow::bail!("{}: write .xlsx or .csv, not {other:?}", path.display()),
+    }
+    Ok(())
+}
+
+/// Runs an export.
+pub async fn run(args: &ExportArgs, channel: AuthedChannel) -> anyhow::Result<()> {
+    let period = args
+        .period
+        .as_deref()
+        .map(values::period)
+        .transpose()
+        .map_err(anyhow::Error::msg)?
+        .map(|(year, month)| v1::Period { year, month });
+    let mut city = CityServiceClient::new(channel.clone());
+    match args.what.as_str() {
+        "overview" => {
+            let o = city
+                .get_overview(v1::GetOverviewRequest { period })
+                .await?
+                .into_inner()
+                .overview
+                .unwrap_or_default();
+            write(&overview_table(&o), &args.out)
+        }
+        "alerts" => {
+            let alerts = city
+                .list_alerts(v1::ListAlertsRequest {
+                    period,
+                    ..Default::default()
+                })
+                .await?
+                .into_inner()
+                .alerts;
+            write(&alerts_table(&alerts), &args.out)
+        }
+        "supervision" => {
+            let date = period.map(|p| citydash_sector::domain::from_date(citydash_sector::domain::period_end(&p)));
+            let report = city
+                .get_supervision_report(v1::GetSupervisionReportRequest { date })
+                .await?
+                .into_inner()
+                .report
+                .unwrap_or_default();
+            write(&supervision_table(&report), &args.out)
+        }
+        "projects" => {
+            let mut sector = SectorServiceClient::new(channel);
+            let mut all = Vec::new();
+            let mut page_token = String::new();
+            loop {
+                let page = sector
+                    .list_projects(v1::ListProjectsRequest {
+                        page_size: 1000,
+                        page_token,
+                        ..Default::default()
+                    })
+                    .await?
+                    .into_inner();
+                all.extend(page.projects);
+                if page.next_page_token.is_empty() {
+                    break;
+                }
+                page_token = page.next_page_token;
+            }
+            write(&projects_table(&all), &args.out)
+        }
+        "brief" => {
+            let brief = city
+                .get_brief(v1::GetBriefRequest {
+                    period,
+                    language: args.language.clone(),
+                })
+                .await?
+                .into_inner();
+            let p = brief.period.unwrap_or_default();
+            let title = if brief.language == "en" {
+                format!("# Economic briefing, January–{} {}\n\n", p.month, p.year)
+            } else {
+                format!("# {}年1—{}月经济运行情况\n\n", p.year, p.month)
+            };
+            std::fs::write(&args.out, format!("{title}{}\n", brief.text))
+                .with_context(|| format!("writing {}", args.out.display()))
+        }
+        other => anyhow::bail!("unknown export {other:?}: overview, alerts, supervision, projects or brief"),
+    }
+}

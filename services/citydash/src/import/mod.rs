@@ -1,0 +1,463 @@
+//! `citydash import`: an agency's own spreadsheet (CSV or XLSX) pushed
+//! through the public API with its token, in batches. Every import is first
+//! a dry run (`validate_only` on the service): the summary says what would be
+//! created, updated, left unchanged and refused (line, column, reason). A
+//! file with refused rows imports nothing unless the user accepts the good
+//! rows. Batch request ids are hashes of their content, so re-running the
+//! same file changes nothing. Rows stream: memory does not grow with the file.
+
+pub mod kinds;
+pub mod table;
+pub mod values;
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use citydash_proto::v1::{self, sector_service_client::SectorServiceClient};
+use citydash_runtime::auth::AuthedChannel;
+use prost_reflect::DynamicMessage;
+use sha2::{Digest, Sha256};
+use tonic::Code;
+use tonic_types::StatusExt;
+
+use kinds::{Column, Kind, Lookup};
+use table::Row;
+
+/// Rows per request.
+pub const BATCH: usize = 500;
+
+/// `citydash import`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ImportArgs {
+    /// What the file holds: projects, progress, indicators, targets, bases,
+    /// leading-enterprises, enterprises, enterprise-months, scenic-areas,
+    /// scenic-months, tasks.
+    pub kind: String,
+    /// The file, .csv or .xlsx.
+    pub file: PathBuf,
+    /// The service that owns the data (the aggregator for city indicators).
+    #[arg(long, env = "CITYDASH_SECTOR_URL", default_value = "http://127.0.0.1:50061")]
+    pub url: String,
+    /// The agency's token.
+    #[arg(long, env = "CITYDASH_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Validate every row and print the summary; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Import the good rows even when some are refused.
+    #[arg(long)]
+    pub accept_good_rows: bool,
+}
+
+/// A refused row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// Line in the file.
+    pub line: usize,
+    /// The column's header (empty for the whole row).
+    pub column: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// What an import did or would do.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Data rows read.
+    pub rows: usize,
+    /// Would be or were created.
+    pub created: usize,
+    /// Would be or were updated.
+    pub updated: usize,
+    /// Identical to what is stored.
+    pub unchanged: usize,
+    /// Refused rows, each reason.
+    pub refused: Vec<Refusal>,
+    /// Whether anything was written.
+    pub written: bool,
+}
+
+impl Summary {
+    /// Refused rows (a row may have several reasons).
+    pub fn refused_rows(&self) -> usize {
+        self.refused.iter().map(|r| r.line).collect::<HashSet<_>>().len()
+    }
+
+    /// The summary as the clerk reads it.
+    pub fn render(&self, kind: &Kind, file: &Path) -> String {
+        let mut out = format!(
+            "{}（{}） {}: {} 行 — 新增 {}，更新 {}，未变 {}，拒绝 {}{}\n",
+            kind.zh,
+            kind.name,
+            file.display(),
+            self.rows,
+            self.created,
+            self.updated,
+            self.unchanged,
+            self.refused_rows(),
+            if self.written {
+                "（已写入）"
+            } else {
+                "（未写入）"
+            }
+        );
+        for r in &self.refused {
+            let column = if r.column.is_empty() {
+                String::new()
+            } else {
+                format!("「{}」", r.column)
+            };
+            out += &format!("  第 {} 行 {column}: {}\n", r.line, r.reason);
+        }
+        out
+    }
+}
+
+/// Where each known column sits in the file, and the money unit its header names.
+struct Layout {
+    columns: Vec<(usize, &'static Column, String)>,
+}
+
+fn header_matches(cell: &str, c: &Column) -> Option<String> {
+    let h: String = values::normalize(cell)
+        .chars()
+        .filter(|ch| !ch.is_whitespace())
+        .collect();
+    let unit = if h.contains("亿元") {
+        "亿元"
+    } else if h.contains("万元") {
+        "万元"
+    } else {
+        ""
+    };
+    let bare: String = h.split(['（', '(']).next().unwrap_or(&h).to_owned();
+    let names = std::iter::once(c.zh)
+        .chain(std::iter::once(c.en))
+        .chain(c.aliases.iter().copied());
+    names
+        .map(|n| n.replace(' ', ""))
+        .any(|n| n.eq_ignore_ascii_case(&h) || n.eq_ignore_ascii_case(&bare))
+        .then(|| unit.to_owned())
+}
+
+/// The header row: the first row naming at least two known columns. Rows
+/// above it (a merged title, a note) are skipped.
+fn find_layout(kind: &'static Kind, row: &Row) -> Option<Layout> {
+    let mut columns = Vec::new();
+    let mut used = HashSet::new();
+    for (i, cell) in row.cells.iter().enumerate() {
+        let text = cell.text();
+        if let Some((c, unit)) = kind
+            .columns
+            .iter()
+            .filter(|c| !used.contains(c.field))
+            .find_map(|c| header_matches(&text, c).map(|u| (c, u)))
+        {
+            used.insert(c.field);
+            columns.push((i, c, unit));
+        }
+    }
+    (columns.len() >= 2).then_some(Layout { columns })
+}
+
+/// Builds the item of one data row, or the reasons it cannot be read.
+fn item(kind: &Kind, layout: &Layout, row: &Row, lookup: &Lookup) -> Result<DynamicMessage, Vec<Refusal>> {
+    let desc = kinds::message(kind.item);
+    let mut msg = DynamicMessage::new(desc.clone());
+    let mut refusals = Vec::new();
+    for (i, c, unit) in &layout.columns {
+        let cell = row.cells.get(*i).cloned().unwrap_or(table::Cell::Empty);
+        if cell.is_blank() {
+            if c.required {
+                refusals.push(Refusal {
+                    line: row.line,
+                    column: c.zh.to_owned(),
+                    reason: "required".to_owned(),
+                });
+            }
+            continue;
+        }
+        let text = match (&cell, c.ty) {
+            // A date cell Excel stored as a serial number.
+            (table::Cell::Number(n), kinds::Ty::Date) => format!("{}", *n as i64),
+            _ => cell.text(),
+        };
+        let Some(fk) = kinds::field_kind(&desc, c.field) else {
+            continue;
+        };
+        match kinds::read(c, &text, unit, &fk, lookup).and_then(|v| kinds::set_path(&mut msg, c.field, v)) {
+            Ok(()) => {}
+            Err(reason) => refusals.push(Refusal {
+                line: row.line,
+                column: c.zh.to_owned(),
+                reason,
+            }),
+        }
+    }
+    if refusals.is_empty() { Ok(msg) } else { Err(refusals) }
+}
+
+/// The header of the column that fills `field` (a violation's field path).
+fn column_of(kind: &Kind, layout: &Layout, field: &str) -> String {
+    layout
+        .columns
+        .iter()
+        .find(|(_, c, _)| field == c.field || field.starts_with(&format!("{}.", c.field)))
+        .map(|(_, c, _)| c.zh.to_owned())
+        .or_else(|| kind.columns.iter().find(|c| c.field == field).map(|c| c.zh.to_owned()))
+        .unwrap_or_else(|| field.to_owned())
+}
+
+/// The service's regions and indicators.
+async fn lookup(channel: AuthedChannel) -> anyhow::Result<Lookup> {
+    let catalog = SectorServiceClient::new(channel)
+        .get_catalog(v1::GetCatalogRequest {})
+        .await
+        .context("reading the service's catalog")?
+        .into_inner();
+    Ok(Lookup::from_catalog(&catalog))
+}
+
+/// The batch's request id: a hash of its content, so the same rows retried
+/// or re-imported are the same request.
+fn batch_id(kind: &Kind, items: &[DynamicMessage]) -> String {
+    let mut h = Sha256::new();
+    h.update(kind.name.as_bytes());
+    for i in items {
+        h.update(prost::Message::encode_to_vec(i));
+    }
+    format!("import-{}", &hex::encode(h.finalize())[..32])
+}
+
+/// Validates (or writes) one batch; adds its outcomes or refusals to `summary`.
+async fn flush(
+    kind: &Kind,
+    channel: &AuthedChannel,
+    layout: &Layout,
+    batch: &mut Vec<(usize, DynamicMessage)>,
+    validate_only: bool,
+    summary: &mut Summary,
+) -> anyhow::Result<()> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let mut rows = std::mem::take(batch);
+    loop {
+        let items: Vec<DynamicMessage> = rows.iter().map(|(_, m)| m.clone()).collect();
+        let id = batch_id(kind, &items);
+        let request = kinds::request(kind, &id, validate_only, items);
+        match (kind.send)(channel.clone(), request).await {
+            Ok(results) => {
+                for r in results {
+                    match v1::WriteOutcome::try_from(r.outcome) {
+                        Ok(v1::WriteOutcome::Created) => summary.created += 1,
+                        Ok(v1::WriteOutcome::Updated) => summary.updated += 1,
+                        _ => summary.unchanged += 1,
+                    }
+                }
+                return Ok(());
+            }
+            Err(status) if status.code() == Code::InvalidArgument => {
+                let violations = status
+                    .get_details_bad_request()
+                    .map(|b| b.field_violations)
+                    .unwrap_or_default();
+                let mut bad = HashSet::new();
+                for v in &violations {
+                    // `projects[3].region_code` → item 3, field region_code.
+                    let parsed = v
+                        .field
+                        .strip_prefix(kind.list)
+                        .and_then(|rest| rest.strip_prefix('['))
+                        .and_then(|rest| {
+                            let (index, field) = rest.split_once(']')?;
+                            Some((index.parse::<usize>().ok()?, field.trim_start_matches('.').to_owned()))
+                        });
+                    let Some((index, field)) = parsed else {
+                        anyhow::bail!("the service refused the batch: {}", status.message());
+                    };
+                    let Some((line, _)) = rows.get(index) else { continue };
+                    bad.insert(index);
+                    summary.refused.push(Refusal {
+                        line: *line,
+                        column: column_of(kind, layout, &field),
+                        reason: v.description.clone(),
+                    });
+                }
+                if bad.is_empty() {
+                    anyhow::bail!("the service refused the batch: {}", status.message());
+                }
+                // Validate the rest again, without the refused rows.
+                rows = rows
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(i, _)| !bad.contains(i))
+                    .map(|(_, r)| r)
+                    .collect();
+                if rows.is_empty() {
+                    return Ok(());
+                }
+                if !validate_only {
+                    anyhow::bail!("rows the dry run accepted were refused; nothing more was written");
+                }
+            }
+            Err(status) => anyhow::bail!("{}: {}", status.code(), status.message()),
+        }
+    }
+}
+
+/// One pass over the file: validate (`validate_only`) or write, skipping
+/// the lines in `skip`.
+async fn pass(
+    kind: &'static Kind,
+    path: &Path,
+    channel: &AuthedChannel,
+    lookup: &Lookup,
+    validate_only: bool,
+    skip: &HashSet<usize>,
+    progress: &indicatif::ProgressBar,
+) -> anyhow::Result<Summary> {
+    let mut summary = Summary::default();
+    let mut layout: Option<Layout> = None;
+    // Rows are read synchronously; batches are sent as they fill.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Row>(BATCH * 2);
+    let reader_path = path.to_owned();
+    let reader =
+        tokio::task::spawn_blocking(move || table::for_each_row(&reader_path, |row| Ok(tx.blocking_send(row).is_ok())));
+    let mut batch = Vec::with_capacity(BATCH);
+    while let Some(row) = rx.recv().await {
+        if row.cells.iter().all(table::Cell::is_blank) {
+            continue;
+        }
+        let Some(l) = &layout else {
+            layout = find_layout(kind, &row);
+            continue;
+        };
+        summary.rows += 1;
+        progress.inc(1);
+        if skip.contains(&row.line) {
+            continue;
+        }
+        match item(kind, l, &row, lookup) {
+            Ok(msg) => batch.push((row.line, msg)),
+            Err(refusals) => summary.refused.extend(refusals),
+        }
+        if batch.len() >= BATCH {
+            flush(kind, channel, l, &mut batch, validate_only, &mut summary).await?;
+        }
+    }
+    reader.await.context("reading the file")??;
+    let Some(l) = &layout else {
+        let expected: Vec<&str> = kind.columns.iter().filter(|c| c.required).map(|c| c.zh).collect();
+        anyhow::bail!(
+            "{}: no header row found (expected columns such as {})",
+            path.display(),
+            expected.join("、")
+        );
+    };
+    flush(kind, channel, l, &mut batch, validate_only, &mut summary).await?;
+    summary.refused.sort_by_key(|r| r.line);
+    Ok(summary)
+}
+
+/// Runs an import; returns its summary. Refused rows without
+/// `accept_good_rows` write nothing.
+pub async fn run(args: &ImportArgs, channel: AuthedChannel) -> anyhow::Result<Summary> {
+    let kind = kinds::kind(&args.kind).with_context(|| {
+        let names: Vec<&str> = kinds::KINDS.iter().map(|k| k.name).collect();
+        format!("unknown kind {:?}: one of {}", args.kind, names.join(", "))
+    })?;
+    let lookup = lookup(channel.clone()).await?;
+    let progress = indicatif::ProgressBar::new_spinner();
+    progress.set_message(format!("{} {}", kind.zh, args.file.display()));
+    let checked = pass(kind, &args.file, &channel, &lookup, true, &HashSet::new(), &progress).await?;
+    let refused: HashSet<usize> = checked.refused.iter().map(|r| r.line).collect();
+    if args.dry_run || (!refused.is_empty() && !args.accept_good_rows) {
+        progress.finish_and_clear();
+        return Ok(checked);
+    }
+    progress.set_position(0);
+    pass(kind, &args.file, &channel, &lookup, false, &refused, &progress).await?;
+    progress.finish_and_clear();
+    // The dry run says what changes; the write pass may replay batches an
+    // earlier run already wrote (same content, same request id), whose
+    // stored answers describe that first run.
+    Ok(Summary {
+        written: true,
+        ..checked
+    })
+}
+
+/// `citydash template`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TemplateArgs {
+    /// The kind (as for import).
+    pub kind: String,
+    /// Where to write it: .csv or .xlsx.
+    pub out: PathBuf,
+}
+
+/// Writes an empty sheet with the kind's Chinese headers (required ones
+/// marked with *) and no data, as clerks fill them in.
+pub fn template(args: &TemplateArgs) -> anyhow::Result<()> {
+    let kind = kinds::kind(&args.kind).with_context(|| format!("unknown kind {:?}", args.kind))?;
+    let headers: Vec<String> = kind
+        .columns
+        .iter()
+        .map(|c| {
+            let unit = if c.ty == kinds::Ty::Money { "（元）" } else { "" };
+            format!("{}{unit}", c.zh)
+        })
+        .collect();
+    let notes: Vec<String> = kind
+        .columns
+        .iter()
+        .map(|c| {
+            if c.required {
+                "必填".to_owned()
+            } else {
+                "选填".to_owned()
+            }
+        })
+        .collect();
+    let ext = args
+        .out
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    match ext.as_str() {
+        "csv" => {
+            let mut w = csv::Writer::from_path(&args.out)?;
+            let mut first = headers.clone();
+            first[0] = format!("\u{feff}{}", first[0]);
+            w.write_record(&first)?;
+            w.flush()?;
+        }
+        "xlsx" => {
+            let mut book = rust_xlsxwriter::Workbook::new();
+            let sheet = book.add_worksheet();
+            sheet.set_name(kind.zh)?;
+            let bold = rust_xlsxwriter::Format::new().set_bold();
+            for (i, h) in headers.iter().enumerate() {
+                sheet.write_string_with_format(0, i as u16, h, &bold)?;
+                sheet.insert_note(0, i as u16, &rust_xlsxwriter::Note::new(&notes[i]))?;
+                sheet.set_column_width(i as u16, 16)?;
+            }
+            book.save(&args.out)?;
+        }
+        other => anyhow::bail!("{}: write .csv or .xlsx, not {other:?}", args.out.display()),
+    }
+    Ok(())
+}
+
+/// Counts by outcome, for tests and callers that print their own summary.
+pub fn counts(s: &Summary) -> BTreeMap<&'static str, usize> {
+    BTreeMap::from([
+        ("created", s.created),
+        ("updated", s.updated),
+        ("unchanged", s.unchanged),
+        ("refused", s.refused_rows()),
+    ])
+}

@@ -1,0 +1,387 @@
+//! Agencies' own spreadsheets in and reports out, through the public API:
+//! messy sheets (merged title rows, blank lines, full-width digits, amounts
+//! in 万元 or with commas, dates as Excel serials) import with a line-by-line
+//! summary, bad rows import nothing unless accepted, a re-run changes nothing,
+//! and exports read back.
+
+use std::path::{Path, PathBuf};
+
+use citydash::import::{ImportArgs, Summary, TemplateArgs, counts};
+use citydash_agriculture::Agriculture;
+use citydash_e2e::{Running, Sectors, TestDb, spawn_aggregator, spawn_sector};
+use citydash_proto::v1::{self, sector_service_client::SectorServiceClient};
+
+fn args(kind: &str, file: &Path, dry_run: bool, accept: bool) -> ImportArgs {
+    ImportArgs {
+        kind: kind.into(),
+        file: file.to_owned(),
+        url: String::new(),
+        token: None,
+        dry_run,
+        accept_good_rows: accept,
+    }
+}
+
+async fn import(svc: &Running, kind: &str, file: &Path, dry_run: bool, accept: bool) -> Summary {
+    citydash::import::run(&args(kind, file, dry_run, accept), svc.channel().await)
+        .await
+        .unwrap_or_else(|e| panic!("import {kind}: {e:#}"))
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write");
+    path
+}
+
+async fn feed_len(svc: &Running) -> usize {
+    use tokio_stream::StreamExt;
+    let mut c = SectorServiceClient::new(svc.channel().await);
+    let mut s = c
+        .watch_changes(v1::WatchChangesRequest { after_sequence: 0 })
+        .await
+        .expect("watch")
+        .into_inner();
+    let mut n = 0;
+    while let Ok(Some(_)) = tokio::time::timeout(std::time::Duration::from_millis(300), s.next()).await {
+        n += 1;
+    }
+    n
+}
+
+const PROJECTS: &str = "\u{feff}2026年农业重点项目清单,,,,,,,
+,,,,,,,
+项目编号,项目名称,所属区域,责任单位,计划总投资（万元）,计划开工日期,项目阶段,阶段日期
+AG-X1,青稞加工园,城关区,市农业农村局,\"1,200\",2026-03-01,资金已下达,2026年2月10日
+AG-X2,中药材基地,dongcheng,市农业农村局,８００,46082,已开工,46097
+
+AG-X3,冷链中心,乡镇片区,市农业农村局,0.35亿元,2026/8/1,储备,
+";
+
+const PROGRESS: &str = "项目编号,报告期,当月完成投资（万元）,是否入库,入库日期,备注
+AG-X2,2026年3月,１２０.５,,,
+AG-X2,2026-04,\"1,300\",是,2026-04-20,
+AG-X2,2026-13,10,,,月份写错
+AG-NOPE,2026-04,10,,,没有这个项目
+AG-X1,202604,abc,,,金额写错
+AG-X1,2026年1-5月,0,,,
+";
+
+#[tokio::test]
+async fn messy_sheets_import_with_a_line_by_line_summary_and_rerun_changes_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = TestDb::new().await;
+    let svc = spawn_sector::<Agriculture>(&db).await;
+
+    // Projects: a merged title row and a blank row above the header, Chinese
+    // region names, 万元 in the header, 亿元 in a cell, full-width digits,
+    // Excel serial dates and Chinese dates, Chinese stage names.
+    let projects = write(dir.path(), "projects.csv", PROJECTS);
+    let dry = import(&svc, "projects", &projects, true, false).await;
+    assert_eq!(
+        counts(&dry)["created"],
+        3,
+        "{}",
+        dry.render(citydash::import::kinds::kind("projects").unwrap(), &projects)
+    );
+    assert!(!dry.written);
+    assert_eq!(feed_len(&svc).await, 0, "a dry run writes nothing");
+    let done = import(&svc, "projects", &projects, false, false).await;
+    assert!(done.written && done.created == 3 && done.refused.is_empty());
+    let c = SectorServiceClient::new(svc.channel().await);
+    let get = |code: &str| {
+        let mut c = c.clone();
+        let code = code.to_owned();
+        async move {
+            c.get_project(v1::GetProjectRequest { code })
+                .await
+                .expect("get")
+                .into_inner()
+                .project
+                .expect("project")
+        }
+    };
+    let x1 = get("AG-X1").await;
+    assert_eq!(
+        (x1.region_code.as_str(), x1.planned_total_investment_yuan),
+        ("chengguan", 12_000_000)
+    );
+    assert_eq!(x1.stage, v1::ProjectStage::Funded as i32);
+    assert_eq!(
+        x1.stage_date,
+        Some(v1::Date {
+            year: 2026,
+            month: 2,
+            day: 10
+        })
+    );
+    let x2 = get("AG-X2").await;
+    assert_eq!(x2.planned_total_investment_yuan, 8_000_000);
+    // 46082 and 46097 are Excel's 2026-03-01 and 2026-03-16.
+    assert_eq!(
+        x2.planned_start_date,
+        Some(v1::Date {
+            year: 2026,
+            month: 3,
+            day: 1
+        })
+    );
+    assert_eq!(
+        x2.stage_date,
+        Some(v1::Date {
+            year: 2026,
+            month: 3,
+            day: 16
+        })
+    );
+    assert_eq!(get("AG-X3").await.planned_total_investment_yuan, 35_000_000);
+
+    // Re-running the same file changes nothing.
+    let again = import(&svc, "projects", &projects, false, false).await;
+    assert_eq!((again.created, again.updated, again.unchanged), (0, 0, 3));
+    let feed_after_projects = feed_len(&svc).await;
+    assert_eq!(feed_after_projects, 3);
+
+    // Progress with bad rows: the summary names line, column and reason; nothing is written.
+    let progress = write(dir.path(), "progress.csv", PROGRESS);
+    let dry = import(&svc, "progress", &progress, true, false).await;
+    let refused: Vec<(usize, String)> = dry.refused.iter().map(|r| (r.line, r.column.clone())).collect();
+    assert_eq!(
+        refused,
+        [
+            (4, "报告期".to_owned()),
+            (5, "项目编号".to_owned()),
+            (6, "当月完成投资".to_owned())
+        ],
+        "{:?}",
+        dry.refused
+    );
+    assert!(dry.refused[0].reason.contains("2026-13"), "{}", dry.refused[0].reason);
+    assert!(dry.refused[1].reason.contains("AG-NOPE"), "{}", dry.refused[1].reason);
+    assert_eq!((dry.created, dry.rows), (3, 6));
+    let refused_run = import(&svc, "progress", &progress, false, false).await;
+    assert!(!refused_run.written);
+    assert_eq!(feed_len(&svc).await, feed_after_projects, "bad rows: nothing imported");
+
+    // Accepting the good rows imports them, and only them.
+    let accepted = import(&svc, "progress", &progress, false, true).await;
+    assert!(accepted.written);
+    assert_eq!((accepted.created, accepted.refused_rows()), (3, 3));
+    let reports = c
+        .clone()
+        .list_progress(v1::ListProgressRequest {
+            project_code: "AG-X2".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner()
+        .reports;
+    let amounts: Vec<i64> = reports.iter().map(|r| r.investment_completed_yuan).collect();
+    assert_eq!(amounts, [1_205_000, 13_000_000]);
+    let x2 = get("AG-X2").await;
+    assert_eq!(x2.in_statistics_database, Some(true));
+    let n = feed_len(&svc).await;
+    let again = import(&svc, "progress", &progress, false, true).await;
+    assert_eq!(again.unchanged, 3);
+    assert_eq!(feed_len(&svc).await, n, "the re-run wrote nothing");
+    svc.stop().await;
+}
+
+#[tokio::test]
+async fn an_xlsx_sheet_with_merged_titles_and_date_cells_imports() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = TestDb::new().await;
+    let svc = spawn_sector::<Agriculture>(&db).await;
+    // A template from the command, filled the way a clerk would in Excel.
+    let template = dir.path().join("bases-template.xlsx");
+    citydash::import::template(&TemplateArgs {
+        kind: "bases".into(),
+        out: template.clone(),
+    })
+    .expect("template");
+    // An empty template is a valid file: its header row is recognised, no rows.
+    let empty = import(&svc, "bases", &template, true, false).await;
+    assert_eq!((empty.rows, empty.refused_rows()), (0, 0));
+    for kind in citydash::import::kinds::KINDS {
+        let csv = dir.path().join(format!("{}.csv", kind.name));
+        citydash::import::template(&TemplateArgs {
+            kind: kind.name.into(),
+            out: csv.clone(),
+        })
+        .expect("template");
+        let header = std::fs::read_to_string(&csv).expect("read");
+        assert!(header.starts_with('\u{feff}'), "{} has a BOM for Excel", kind.name);
+        assert!(header.contains(kind.columns[0].zh), "{}: {header}", kind.name);
+    }
+
+    let path = dir.path().join("bases.xlsx");
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet
+        .merge_range(0, 0, 0, 6, "2026年特色种养殖基地台账", &rust_xlsxwriter::Format::new())
+        .expect("merge");
+    let headers = [
+        "基地编号",
+        "基地名称",
+        "所属区域",
+        "责任单位",
+        "产品",
+        "面积（亩）",
+        "存栏（头）",
+        "产值（万元）",
+    ];
+    for (i, h) in headers.iter().enumerate() {
+        sheet.write_string(1, i as u16, *h).expect("header");
+    }
+    let rows: [[&str; 8]; 2] = [
+        [
+            "BASE-A",
+            "青稞基地",
+            "城关区",
+            "市农业农村局",
+            "青稞",
+            "12,000",
+            "",
+            "1,800",
+        ],
+        [
+            "BASE-B",
+            "藏香猪基地",
+            "xiang",
+            "乡镇农业服务中心",
+            "藏香猪",
+            "",
+            "８５００",
+            "900.5",
+        ],
+    ];
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            sheet.write_string(r as u32 + 2, c as u16, *v).expect("cell");
+        }
+    }
+    sheet
+        .write_number(4, 0, 1.0)
+        .expect("a stray number below the table is a row too");
+    book.save(&path).expect("save");
+    let summary = import(&svc, "bases", &path, false, true).await;
+    assert_eq!(summary.created, 2, "{:?}", summary.refused);
+    assert_eq!(
+        summary.refused_rows(),
+        1,
+        "the stray row is refused, not silently dropped"
+    );
+    let bases = citydash_proto::v1::agriculture_service_client::AgricultureServiceClient::new(svc.channel().await)
+        .list_production_bases(v1::ListProductionBasesRequest::default())
+        .await
+        .expect("list")
+        .into_inner()
+        .bases;
+    let got: Vec<(String, i64, i64, i64)> = bases
+        .iter()
+        .map(|b| (b.code.clone(), b.area_mu, b.head_count, b.output_value_yuan))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("BASE-A".to_owned(), 12_000, 0, 18_000_000),
+            ("BASE-B".to_owned(), 0, 8_500, 9_005_000)
+        ]
+    );
+    svc.stop().await;
+}
+
+#[tokio::test]
+async fn exports_read_back() {
+    let dir = tempfile::tempdir().expect("dir");
+    let sectors = Sectors::start().await;
+    let agg_db = TestDb::new().await;
+    let agg = spawn_aggregator(&agg_db, &sectors).await;
+    let projects = write(dir.path(), "projects.csv", PROJECTS);
+    import(&sectors.services[0], "projects", &projects, false, false).await;
+    let indicators = write(
+        dir.path(),
+        "gdp.csv",
+        "指标,地区,报告期,累计值,官方增速\n地区生产总值,全市,2026年1-6月,60亿元,5.2%\n地区生产总值,甲县,2026-06,\"7,000,000,000\",6.1\n",
+    );
+    import(&agg, "indicators", &indicators, false, false).await;
+    let targets = write(
+        dir.path(),
+        "targets.csv",
+        "指标,地区,年度,目标值（亿元）,责任单位\ncity.gdp,city,2026,130,市发改委\n",
+    );
+    import(&agg, "targets", &targets, false, false).await;
+    // Wait until the aggregator shows the imported GDP.
+    let mut city = citydash_proto::v1::city_service_client::CityServiceClient::new(agg.channel().await);
+    let june = Some(v1::Period { year: 2026, month: 6 });
+    for _ in 0..200 {
+        let o = city
+            .get_overview(v1::GetOverviewRequest { period: june })
+            .await
+            .expect("overview")
+            .into_inner();
+        let gdp = o.overview.as_ref().and_then(|o| {
+            o.city_indicators
+                .iter()
+                .find(|s| s.definition.as_ref().is_some_and(|d| d.code == "city.gdp"))
+                .cloned()
+        });
+        if gdp.is_some_and(|g| g.actual == Some(6_000_000_000) && g.target == Some(13_000_000_000)) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let export = |what: &str, file: &str, url: String| citydash::export::ExportArgs {
+        what: what.into(),
+        out: dir.path().join(file),
+        url,
+        token: None,
+        period: Some("2026-06".into()),
+        language: "zh".into(),
+    };
+    citydash::export::run(&export("overview", "overview.csv", String::new()), agg.channel().await)
+        .await
+        .expect("overview csv");
+    let text = std::fs::read_to_string(dir.path().join("overview.csv")).expect("read");
+    assert!(text.starts_with("\u{feff}指标,单位,本期累计,全年目标"), "{text}");
+    assert!(
+        text.contains("地区生产总值,万元,600000.00,1300000.00,5.20,46.15,50.00,-3.85,绿,市发改委"),
+        "{text}"
+    );
+    citydash::export::run(&export("overview", "overview.xlsx", String::new()), agg.channel().await)
+        .await
+        .expect("overview xlsx");
+    use calamine::Reader;
+    let mut book: calamine::Xlsx<_> = calamine::open_workbook(dir.path().join("overview.xlsx")).expect("open");
+    let range = book.worksheet_range("指标完成情况").expect("sheet");
+    assert_eq!(range.get_value((0, 0)), Some(&calamine::Data::String("指标".into())));
+    assert_eq!(range.get_value((1, 2)), Some(&calamine::Data::Float(600_000.0)));
+    citydash::export::run(
+        &export("projects", "projects.xlsx", String::new()),
+        sectors.services[0].channel().await,
+    )
+    .await
+    .expect("projects");
+    let mut book: calamine::Xlsx<_> = calamine::open_workbook(dir.path().join("projects.xlsx")).expect("open");
+    let range = book.worksheet_range("项目清单").expect("sheet");
+    assert_eq!(range.height(), 4, "header and three projects");
+    citydash::export::run(&export("alerts", "alerts.csv", String::new()), agg.channel().await)
+        .await
+        .expect("alerts");
+    let alerts = std::fs::read_to_string(dir.path().join("alerts.csv")).expect("read");
+    assert!(
+        alerts.contains("资金已下达未开工") || alerts.contains("未按期开工"),
+        "{alerts}"
+    );
+    citydash::export::run(&export("brief", "brief.md", String::new()), agg.channel().await)
+        .await
+        .expect("brief");
+    let brief = std::fs::read_to_string(dir.path().join("brief.md")).expect("read");
+    assert!(brief.starts_with("# 2026年1—6月经济运行情况"), "{brief}");
+    assert!(
+        brief.contains("地区生产总值完成60.00亿元，同比增长5.2%，完成了全年目标任务的46.2%"),
+        "{brief}"
+    );
+    agg.stop().await;
+}
