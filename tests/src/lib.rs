@@ -9,7 +9,6 @@ use std::time::Duration;
 use citydash_runtime::auth::{AuthedChannel, Claims, Role, TokenKey, authed};
 use citydash_sector::launch::SectorArgs;
 use citydash_sector::spec::SectorSpec;
-use clap::Parser;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -108,18 +107,6 @@ impl Drop for TestDb {
         })
         .join();
     }
-}
-
-#[derive(Parser)]
-struct SectorCli {
-    #[command(flatten)]
-    args: SectorArgs,
-}
-
-#[derive(Parser)]
-struct AggregatorCli {
-    #[command(flatten)]
-    args: citydash_aggregator::launch::AggregatorArgs,
 }
 
 /// The signing key every test service is started with.
@@ -295,10 +282,10 @@ pub async fn spawn_sector_with<Spec: SectorSpec>(db: &TestDb, addr: SocketAddr, 
         TEST_KEY,
     ];
     argv.extend_from_slice(extra);
-    let cli = SectorCli::parse_from(argv);
+    let args = SectorArgs::from_flags(argv);
     let default = token(agency_of(Spec::NAME), Role::Agency, &[Spec::NAME], &[]);
     Running::start(addr, default, move |listener, stop| {
-        citydash_sector::launch::run::<Spec>(cli.args, Some(listener), async {
+        citydash_sector::launch::run::<Spec>(args, Some(listener), async {
             let _ = stop.await;
         })
     })
@@ -310,12 +297,12 @@ pub async fn spawn_sector_with<Spec: SectorSpec>(db: &TestDb, addr: SocketAddr, 
 pub async fn spawn_sector_unchecked<Spec: SectorSpec>(db: &TestDb, extra: &[&str]) -> Running {
     let mut argv = vec!["test", "--database-url", &db.url];
     argv.extend_from_slice(extra);
-    let cli = SectorCli::parse_from(argv);
+    let args = SectorArgs::from_flags(argv);
     Running::start_unchecked(
         "127.0.0.1:0".parse().expect("address"),
         String::new(),
         move |listener, stop| {
-            citydash_sector::launch::run::<Spec>(cli.args, Some(listener), async {
+            citydash_sector::launch::run::<Spec>(args, Some(listener), async {
                 let _ = stop.await;
             })
         },
@@ -376,13 +363,13 @@ pub async fn spawn_aggregator(db: &TestDb, sectors: &Sectors) -> Running {
         TEST_KEY.to_owned(),
     ];
     argv.extend(sectors.flags());
-    let cli = AggregatorCli::parse_from(argv);
+    let args = citydash_aggregator::launch::AggregatorArgs::from_flags(argv);
     let default = token("市统计局", Role::Statistics, &[], &[]);
     Running::start(
         "127.0.0.1:0".parse().expect("address"),
         default,
         move |listener, stop| {
-            citydash_aggregator::launch::run(cli.args, Some(listener), async {
+            citydash_aggregator::launch::run(args, Some(listener), async {
                 let _ = stop.await;
             })
         },

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use citydash_proto::v1::{self, sector_service_client::SectorServiceClient};
 use citydash_sector::launch::SectorArgs;
-use clap::Parser;
 use tokio::net::TcpListener;
 
 /// `citydash bench import`.
@@ -19,12 +18,6 @@ pub struct ImportBenchArgs {
     /// Row counts to time, in order.
     #[arg(long, value_delimiter = ',', default_value = "10000,100000")]
     pub rows: Vec<usize>,
-}
-
-#[derive(Parser)]
-struct SectorCli {
-    #[command(flatten)]
-    args: SectorArgs,
 }
 
 /// The resident set size of this process, in KiB.
@@ -60,12 +53,12 @@ pub async fn import(args: &ImportBenchArgs) -> anyhow::Result<Vec<ImportRun>> {
     let dir = std::env::temp_dir().join(format!("citydash-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let url = format!("sqlite://{}/agriculture.db?mode=rwc", dir.display());
-    let cli = SectorCli::parse_from(["bench", "--database-url", &url, "--rate-limit-per-second", "0"]);
+    let service_args = SectorArgs::from_flags(["bench", "--database-url", &url, "--rate-limit-per-second", "0"]);
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(citydash_sector::launch::run::<citydash_agriculture::Agriculture>(
-        cli.args,
+        service_args,
         Some(listener),
         async {
             let _ = stop_rx.await;

@@ -11,7 +11,6 @@ use std::time::Duration;
 use anyhow::Context as _;
 use citydash_aggregator::launch::AggregatorArgs;
 use citydash_sector::launch::SectorArgs;
-use clap::Parser;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -37,18 +36,6 @@ pub struct DemoArgs {
     /// Start without seeding the demo city.
     #[arg(long)]
     pub no_seed: bool,
-}
-
-#[derive(Parser)]
-struct SectorCli {
-    #[command(flatten)]
-    args: SectorArgs,
-}
-
-#[derive(Parser)]
-struct AggregatorCli {
-    #[command(flatten)]
-    args: AggregatorArgs,
 }
 
 const SECTORS: [&str; 4] = ["agriculture", "industry", "tourism", "welfare"];
@@ -155,7 +142,7 @@ pub async fn run(
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("binding {addr} for {name}"))?;
-        let cli = SectorCli::parse_from([
+        let sector_args = SectorArgs::from_flags([
             "demo",
             "--database-url",
             &sqlite_url(&args.data_dir, name),
@@ -163,25 +150,25 @@ pub async fn run(
             &key_file,
         ]);
         let stopped = stop();
-        let args = cli.args;
+
         match *name {
             "agriculture" => tasks.spawn(citydash_sector::launch::run::<citydash_agriculture::Agriculture>(
-                args,
+                sector_args,
                 Some(listener),
                 stopped,
             )),
             "industry" => tasks.spawn(citydash_sector::launch::run::<citydash_industry::Industry>(
-                args,
+                sector_args,
                 Some(listener),
                 stopped,
             )),
             "tourism" => tasks.spawn(citydash_sector::launch::run::<citydash_tourism::Tourism>(
-                args,
+                sector_args,
                 Some(listener),
                 stopped,
             )),
             _ => tasks.spawn(citydash_sector::launch::run::<citydash_welfare::Welfare>(
-                args,
+                sector_args,
                 Some(listener),
                 stopped,
             )),
@@ -206,8 +193,12 @@ pub async fn run(
         argv.push(format!("--{name}-url"));
         argv.push(format!("http://{addr}"));
     }
-    let cli = AggregatorCli::parse_from(argv);
-    tasks.spawn(citydash_aggregator::launch::run(cli.args, Some(listener), stop()));
+    let aggregator_args = AggregatorArgs::from_flags(argv);
+    tasks.spawn(citydash_aggregator::launch::run(
+        aggregator_args,
+        Some(listener),
+        stop(),
+    ));
 
     let started = async {
         let mut channels = Vec::new();
