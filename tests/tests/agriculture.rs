@@ -893,3 +893,35 @@ async fn concurrent_retries_of_one_request_have_exactly_one_effect() {
     drop(stream);
     svc.stop().await;
 }
+
+#[tokio::test]
+async fn two_replicas_on_one_database_share_one_change_feed() {
+    // One database, two processes serving it: a write on one reaches a
+    // WatchChanges stream served by the other, in order, with no gap. On
+    // SQLite both replicas share the file; on PostgreSQL, the database.
+    let db = TestDb::new().await;
+    let a = spawn_sector::<Agriculture>(&db).await;
+    let b = spawn_sector::<Agriculture>(&db).await;
+    let mut on_b = SectorServiceClient::new(b.channel().await);
+    let mut stream = watch(&mut on_b, 0).await;
+    let mut on_a = SectorServiceClient::new(a.channel().await);
+    for i in 0..5 {
+        upsert(&mut on_a, vec![project(&format!("AG-R{i}"), "city", 6_000_000)])
+            .await
+            .expect("write on a");
+        upsert(&mut on_b, vec![project(&format!("AG-S{i}"), "city", 6_000_000)])
+            .await
+            .expect("write on b");
+    }
+    let changes = take_changes(&mut stream, 10).await;
+    assert_eq!(
+        changes.iter().map(|c| c.sequence).collect::<Vec<_>>(),
+        (1..=10).collect::<Vec<_>>()
+    );
+    let keys: Vec<&str> = changes.iter().map(|c| c.key.as_str()).collect();
+    assert_eq!(keys.iter().filter(|k| k.starts_with("AG-R")).count(), 5, "{keys:?}");
+    assert_quiet(&mut stream).await;
+    drop(stream);
+    a.stop().await;
+    b.stop().await;
+}
