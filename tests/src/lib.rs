@@ -282,7 +282,7 @@ pub async fn spawn_sector_with<Spec: SectorSpec>(db: &TestDb, addr: SocketAddr, 
         TEST_KEY,
     ];
     argv.extend_from_slice(extra);
-    let args = SectorArgs::from_flags(argv);
+    let args = citydash_runtime::config::from_flags::<SectorArgs, _, _>(argv);
     let default = token(agency_of(Spec::NAME), Role::Agency, &[Spec::NAME], &[]);
     Running::start(addr, default, move |listener, stop| {
         citydash_sector::launch::run::<Spec>(args, Some(listener), async {
@@ -297,7 +297,7 @@ pub async fn spawn_sector_with<Spec: SectorSpec>(db: &TestDb, addr: SocketAddr, 
 pub async fn spawn_sector_unchecked<Spec: SectorSpec>(db: &TestDb, extra: &[&str]) -> Running {
     let mut argv = vec!["test", "--database-url", &db.url];
     argv.extend_from_slice(extra);
-    let args = SectorArgs::from_flags(argv);
+    let args = citydash_runtime::config::from_flags::<SectorArgs, _, _>(argv);
     Running::start_unchecked(
         "127.0.0.1:0".parse().expect("address"),
         String::new(),
@@ -363,7 +363,7 @@ pub async fn spawn_aggregator(db: &TestDb, sectors: &Sectors) -> Running {
         TEST_KEY.to_owned(),
     ];
     argv.extend(sectors.flags());
-    let args = citydash_aggregator::launch::AggregatorArgs::from_flags(argv);
+    let args = citydash_runtime::config::from_flags::<citydash_aggregator::launch::AggregatorArgs, _, _>(argv);
     let default = token("市统计局", Role::Statistics, &[], &[]);
     Running::start(
         "127.0.0.1:0".parse().expect("address"),

@@ -63,22 +63,6 @@ pub struct AggregatorArgs {
     pub red_pp: f64,
 }
 
-impl AggregatorArgs {
-    /// Settings from command-line words (the first is the program name).
-    pub fn from_flags<I, T>(argv: I) -> Self
-    where
-        I: IntoIterator<Item = T>,
-        T: Into<std::ffi::OsString> + Clone,
-    {
-        #[derive(clap::Parser)]
-        struct Cli {
-            #[command(flatten)]
-            args: AggregatorArgs,
-        }
-        <Cli as clap::Parser>::parse_from(argv).args
-    }
-}
-
 /// The TLS settings for the sector feeds, when any are given.
 fn feed_tls(args: &AggregatorArgs) -> anyhow::Result<Option<tonic::transport::ClientTlsConfig>> {
     let read = |p: &std::path::Path| std::fs::read(p).with_context(|| format!("reading {}", p.display()));

@@ -53,7 +53,13 @@ pub async fn import(args: &ImportBenchArgs) -> anyhow::Result<Vec<ImportRun>> {
     let dir = std::env::temp_dir().join(format!("citydash-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let url = format!("sqlite://{}/agriculture.db?mode=rwc", dir.display());
-    let service_args = SectorArgs::from_flags(["bench", "--database-url", &url, "--rate-limit-per-second", "0"]);
+    let service_args = citydash_runtime::config::from_flags::<SectorArgs, _, _>([
+        "bench",
+        "--database-url",
+        &url,
+        "--rate-limit-per-second",
+        "0",
+    ]);
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

@@ -142,7 +142,7 @@ pub async fn run(
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("binding {addr} for {name}"))?;
-        let sector_args = SectorArgs::from_flags([
+        let sector_args = citydash_runtime::config::from_flags::<SectorArgs, _, _>([
             "demo",
             "--database-url",
             &sqlite_url(&args.data_dir, name),
@@ -193,7 +193,7 @@ pub async fn run(
         argv.push(format!("--{name}-url"));
         argv.push(format!("http://{addr}"));
     }
-    let aggregator_args = AggregatorArgs::from_flags(argv);
+    let aggregator_args = citydash_runtime::config::from_flags::<AggregatorArgs, _, _>(argv);
     tasks.spawn(citydash_aggregator::launch::run(
         aggregator_args,
         Some(listener),

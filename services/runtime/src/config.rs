@@ -5,6 +5,20 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+/// Settings of type `A` from command-line words (the first is the program
+/// name), exactly as a binary reads them: for running a service inside
+/// another program (the demo, the tests, the benchmarks). Bad words exit
+/// with clap's message, as on the command line.
+pub fn from_flags<A, I, T>(argv: I) -> A
+where
+    A: clap::Args + clap::FromArgMatches,
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let matches = A::augment_args(clap::Command::new("citydash")).get_matches_from(argv);
+    A::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
 /// How logs are written to stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {

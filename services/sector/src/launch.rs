@@ -36,23 +36,6 @@ pub struct SectorArgs {
     pub feed_poll_ms: u64,
 }
 
-impl SectorArgs {
-    /// Settings from command-line words (the first is the program name), as
-    /// the binaries read them; for running a service inside another program.
-    pub fn from_flags<I, T>(argv: I) -> Self
-    where
-        I: IntoIterator<Item = T>,
-        T: Into<std::ffi::OsString> + Clone,
-    {
-        #[derive(clap::Parser)]
-        struct Cli {
-            #[command(flatten)]
-            args: SectorArgs,
-        }
-        <Cli as clap::Parser>::parse_from(argv).args
-    }
-}
-
 /// Which store a database URL selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
