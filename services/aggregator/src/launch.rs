@@ -63,6 +63,16 @@ pub struct AggregatorArgs {
     pub red_pp: f64,
 }
 
+/// Creates or upgrades the aggregator's tables (city engine and read model).
+pub async fn migrate(url: &str) -> anyhow::Result<()> {
+    citydash_sector::launch::migrate(url).await?;
+    match Backend::of(url)? {
+        Backend::Sqlite => drop(SqliteReadStore::connect(url).await?),
+        Backend::Postgres => drop(PgReadStore::connect(url).await?),
+    }
+    Ok(())
+}
+
 /// The TLS settings for the sector feeds, when any are given.
 fn feed_tls(args: &AggregatorArgs) -> anyhow::Result<Option<tonic::transport::ClientTlsConfig>> {
     let read = |p: &std::path::Path| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
@@ -88,12 +98,7 @@ pub async fn run(
     listener: Option<TcpListener>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
-    let url = args
-        .city
-        .server
-        .database_url
-        .clone()
-        .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+    let url = args.city.server.database(DEFAULT_DATABASE_URL)?;
     match Backend::of(&url)? {
         Backend::Sqlite => {
             let store = SqliteStore::connect(&url).await.context("opening the city database")?;

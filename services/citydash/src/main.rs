@@ -37,6 +37,20 @@ enum Command {
     Template(citydash::import::TemplateArgs),
     /// Export the overview, alerts, supervision report or projects (XLSX/CSV), or the brief (Markdown).
     Export(citydash::export::ExportArgs),
+    /// Create or upgrade a service's tables, then exit (run before the services start).
+    Migrate {
+        #[command(subcommand)]
+        service: Service,
+    },
+    /// Check a service's gRPC health; exit 0 when SERVING (for container health checks).
+    Health {
+        /// The service, e.g. http://127.0.0.1:50061.
+        #[arg(long, default_value = "http://127.0.0.1:50061")]
+        url: String,
+        /// The service name to check; the whole server when empty.
+        #[arg(long, default_value = "")]
+        service: String,
+    },
     /// Benchmarks (loopback only, bounded).
     Bench {
         #[command(subcommand)]
@@ -186,6 +200,38 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
             Command::Template(args) => citydash::import::template(&args),
+            Command::Migrate { service } => {
+                match service {
+                    Service::Aggregator(a) => {
+                        let url = a.city.server.database(citydash_aggregator::launch::DEFAULT_DATABASE_URL)?;
+                        citydash_aggregator::launch::migrate(&url).await?
+                    }
+                    Service::Agriculture(a) | Service::Industry(a) | Service::Tourism(a) | Service::Welfare(a) => {
+                        anyhow::ensure!(a.server.database_url.is_some(), "--database-url is required");
+                        citydash_sector::launch::migrate(&a.server.database("")?).await?
+                    }
+                }
+                Ok(())
+            }
+            Command::Health { url, service } => {
+                let channel = tonic::transport::Endpoint::from_shared(url.clone())?
+                    .connect_timeout(std::time::Duration::from_secs(3))
+                    .connect()
+                    .await
+                    .with_context(|| format!("connecting to {url}"))?;
+                let mut request = tonic::Request::new(tonic_health::pb::HealthCheckRequest { service });
+                request.set_timeout(std::time::Duration::from_secs(3));
+                let status = tonic_health::pb::health_client::HealthClient::new(channel)
+                    .check(request)
+                    .await?
+                    .into_inner()
+                    .status;
+                anyhow::ensure!(
+                    status == tonic_health::pb::health_check_response::ServingStatus::Serving as i32,
+                    "{url} is not serving"
+                );
+                Ok(())
+            }
             Command::Bench {
                 what: Bench::Import(args),
             } => {

@@ -37,6 +37,10 @@ pub struct ServerArgs {
     /// Database URL: `sqlite://path?mode=rwc` (the embedded default) or `postgres://…`.
     #[arg(long, env = "CITYDASH_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// A file holding the database password (a container secret), put into
+    /// the URL at start-up so it never sits in the environment.
+    #[arg(long, env = "CITYDASH_DATABASE_PASSWORD_FILE")]
+    pub database_password_file: Option<std::path::PathBuf>,
     /// Largest gRPC message accepted or sent, in bytes.
     #[arg(long, env = "CITYDASH_MAX_MESSAGE_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub max_message_bytes: usize,
@@ -110,6 +114,31 @@ impl ServerArgs {
             max_inflight_per_agency: self.max_inflight_per_agency,
             max_inflight: self.max_inflight,
         }
+    }
+
+    /// The database URL to connect to: the configured one (or `default`),
+    /// with the password from `--database-password-file` when given.
+    pub fn database(&self, default: &str) -> anyhow::Result<String> {
+        use anyhow::Context as _;
+        let url = self.database_url.clone().unwrap_or_else(|| default.to_owned());
+        let Some(path) = &self.database_password_file else {
+            return Ok(url);
+        };
+        let password = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the database password {}", path.display()))?;
+        let encoded: String = password
+            .trim()
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        // postgres://user@host/db → postgres://user:password@host/db
+        let (scheme, rest) = url.split_once("://").context("the database URL has no scheme")?;
+        let (auth, host) = rest.split_once('@').context("the database URL names no user (user@host)")?;
+        let user = auth.split(':').next().unwrap_or(auth);
+        Ok(format!("{scheme}://{user}:{encoded}@{host}"))
     }
 
     /// The token signing key, if one is configured.

@@ -58,6 +58,16 @@ impl Backend {
     }
 }
 
+/// Creates or upgrades the tables of the database at `url` and returns: the
+/// step a deployment runs before it starts the services.
+pub async fn migrate(url: &str) -> anyhow::Result<()> {
+    match Backend::of(url)? {
+        Backend::Sqlite => drop(SqliteStore::connect(url).await?),
+        Backend::Postgres => drop(PgStore::connect(url).await?),
+    }
+    Ok(())
+}
+
 /// The default database of a sector: a SQLite file under `data/`.
 pub fn default_database_url(name: &str) -> String {
     format!("sqlite://data/{name}.db?mode=rwc")
@@ -70,11 +80,7 @@ pub async fn run<Spec: SectorSpec>(
     listener: Option<TcpListener>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
-    let url = args
-        .server
-        .database_url
-        .clone()
-        .unwrap_or_else(|| default_database_url(Spec::NAME));
+    let url = args.server.database(&default_database_url(Spec::NAME))?;
     match Backend::of(&url)? {
         Backend::Sqlite => {
             let store = SqliteStore::connect(&url)
