@@ -30,8 +30,17 @@ echarts.use([BarChart, GaugeChart, PieChart, GridComponent, LegendComponent, Too
 const params = new URLSearchParams(window.location.search);
 const token = params.get("token") ?? window.localStorage.getItem("citydash-token");
 if (token) window.localStorage.setItem("citydash-token", token);
+function hex(bytes: number): string {
+  const b = new Uint8Array(bytes);
+  crypto.getRandomValues(b);
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+// Every call carries the viewer token and starts a W3C trace, which the
+// aggregator (and a sector service behind a drill-down) continue.
 const bearer: Interceptor = (next) => async (req) => {
   if (token) req.header.set("authorization", `Bearer ${token}`);
+  req.header.set("traceparent", `00-${hex(16)}-${hex(8)}-01`);
   return next(req);
 };
 const client = createClient(
@@ -211,10 +220,34 @@ function rankingTable(): string {
     .join("");
 }
 
+/** Alert codes whose subject is a project (drill-down to the sector service). */
+const PROJECT_ALERTS = new Set([1, 2, 3, 4]);
+
+async function drillDown(sector: number, code: string) {
+  const box = document.getElementById("drill");
+  if (!box) return;
+  try {
+    const res = await client.getSectorProject({ sector, code });
+    const p = res.project;
+    const rows = res.progress
+      .map(
+        (r) => `<tr><td>${r.period?.year}-${String(r.period?.month ?? 0).padStart(2, "0")}</td>
+          <td class="num">${esc(amount(r.investmentCompletedYuan, "yuan", "元", lang === "en"))}</td>
+          <td class="num">${esc(amount(r.fundsArrivedYuan, "yuan", "元", lang === "en"))}</td></tr>`,
+      )
+      .join("");
+    box.innerHTML = `<h3>${esc(p?.name ?? code)} <small>${esc(code)} · ${esc(p?.responsibleUnit ?? "")}</small></h3>
+      <table><tr><th></th><th>${esc(t().counted)}</th><th>${esc(t().fundsArrived)}</th></tr>${rows}</table>`;
+  } catch (err) {
+    box.textContent = String(err);
+  }
+}
+
 function alertList(): string {
   return extras.alerts
     .map(
-      (a) => `<li class="${a.color === AlertColor.RED ? "red" : "yellow"}" data-alert="${a.code}:${esc(a.subjectCode)}">
+      (a) => `<li class="${a.color === AlertColor.RED ? "red" : "yellow"}${PROJECT_ALERTS.has(a.code) ? " project" : ""}"
+        data-alert="${a.code}:${esc(a.subjectCode)}" data-sector="${a.sector}" data-code="${esc(a.subjectCode)}">
         <b>${esc(a.subjectName)}</b> ${esc(lang === "en" ? a.detailEn : a.detailZh)}
         <span class="unit">${esc(a.responsibleUnit)}</span></li>`,
     )
@@ -269,7 +302,7 @@ function render() {
     <div class="row">
       <section class="card" id="ranking"><h2>${esc(t().ranking)}</h2>${rankingTable()}</section>
       <section class="card" id="alerts"><h2>${esc(t().alerts)} <span class="red">${o.redAlerts}</span> / <span class="yellow">${o.yellowAlerts}</span></h2>
-        <ul class="alerts">${alertList()}</ul></section>
+        <ul class="alerts">${alertList()}</ul><div id="drill"></div></section>
       <section class="card" id="supervision"><h2>${esc(t().supervision)}</h2>${reportTable()}</section>
     </div>
     <section class="card" id="brief"><h2>${esc(t().brief)}</h2><pre>${esc(extras.brief)}</pre></section>`;
@@ -277,6 +310,9 @@ function render() {
     lang = lang === "zh" ? "en" : "zh";
     void refreshExtras().then(render);
   });
+  document.querySelectorAll<HTMLElement>("ul.alerts li.project").forEach((li) =>
+    li.addEventListener("click", () => void drillDown(Number(li.dataset.sector), li.dataset.code ?? "")),
+  );
   charts.clear();
   drawCharts(o);
   document.body.dataset.rendered = String(o.dataVersion);

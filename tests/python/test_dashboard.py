@@ -147,6 +147,12 @@ def test_the_demo_dashboard_renders_follows_pushes_and_restarts_with_the_same_nu
                 assert page.locator("#supervision tr[data-unit]").count() > 0
                 assert page.locator("#ranking table").count() > 0
                 assert "1—6月份" in page.locator("#brief").inner_text()
+                # Drill-down: a project alert shows the project as its sector service holds it.
+                first = page.locator("ul.alerts li.project").first
+                code = first.get_attribute("data-code")
+                first.click()
+                page.wait_for_selector("#drill table", timeout=15_000)
+                assert code in page.locator("#drill").inner_text()
                 page.evaluate("window.__sameDocument = true")
 
                 # A pushed revision of June's progress reaches the page without a reload:

@@ -16,6 +16,7 @@ use futures::stream::BoxStream;
 use futures::{FutureExt, StreamExt};
 use tonic::Status;
 use tonic::transport::{Channel, Endpoint};
+use tracing::Instrument as _;
 
 use crate::readstore::ReadStore;
 use crate::state::Aggregator;
@@ -76,7 +77,7 @@ impl GrpcSource {
 
     /// A client with a fresh token (signed per call, so it never expires
     /// under a long-running aggregator).
-    fn client(&self) -> Result<SectorServiceClient<AuthedChannel>, Status> {
+    pub fn client(&self) -> Result<SectorServiceClient<AuthedChannel>, Status> {
         let token = match &self.key {
             Some(key) => {
                 let claims = Claims::new(
@@ -105,12 +106,14 @@ impl FeedSource for GrpcSource {
     }
 
     fn catalog(&self) -> BoxFuture<'_, Result<v1::GetCatalogResponse, Status>> {
+        let span = tracing::info_span!("feed.catalog", otel.kind = "client", sector = self.sector as i32);
         async move {
             let mut request = tonic::Request::new(v1::GetCatalogRequest {});
             request.set_timeout(CALL_DEADLINE);
             let reply = self.client()?.get_catalog(request).await?;
             Ok(reply.into_inner())
         }
+        .instrument(span)
         .boxed()
     }
 

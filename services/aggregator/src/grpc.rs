@@ -15,18 +15,23 @@ use tonic::{Request, Response, Status};
 
 use crate::compute::brief::Language;
 use crate::compute::{self, supervision};
+use crate::feeds::GrpcSource;
 use crate::readstore::ReadStore;
 use crate::state::{Aggregator, city_today};
+
+/// The sector services the aggregator follows, by sector, for drill-downs.
+pub type Sources = Arc<std::collections::BTreeMap<i32, Arc<GrpcSource>>>;
 
 /// `CityService` over the aggregator state.
 pub struct CityGrpc<R> {
     agg: Arc<Aggregator<R>>,
+    sources: Sources,
 }
 
 impl<R: ReadStore> CityGrpc<R> {
-    /// Serves `agg`.
-    pub fn new(agg: Arc<Aggregator<R>>) -> Self {
-        Self { agg }
+    /// Serves `agg`; drill-downs read live from `sources`.
+    pub fn new(agg: Arc<Aggregator<R>>, sources: Sources) -> Self {
+        Self { agg, sources }
     }
 
     /// The requested period, or the current one; an invalid one is refused.
@@ -159,6 +164,40 @@ impl<R: ReadStore> CityService for CityGrpc<R> {
     ) -> Result<Response<v1::ListSupervisionReportsResponse>, Status> {
         let dates = self.agg.report_dates().await?;
         Ok(Response::new(v1::ListSupervisionReportsResponse { dates }))
+    }
+
+    async fn get_sector_project(
+        &self,
+        request: Request<v1::GetSectorProjectRequest>,
+    ) -> Result<Response<v1::GetSectorProjectResponse>, Status> {
+        let req = request.into_inner();
+        let source = self
+            .sources
+            .get(&req.sector)
+            .ok_or_else(|| Error::invalid("sector", "not a sector whose projects the aggregator follows"))?;
+        let mut client = source.client()?;
+        let deadline = std::time::Duration::from_secs(5);
+        let mut get = tonic::Request::new(v1::GetProjectRequest { code: req.code.clone() });
+        get.set_timeout(deadline);
+        let project = client.get_project(get).await?.into_inner().project;
+        let mut progress = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let mut list = tonic::Request::new(v1::ListProgressRequest {
+                page_size: 1000,
+                page_token,
+                project_code: req.code.clone(),
+                year: 0,
+            });
+            list.set_timeout(deadline);
+            let page = client.list_progress(list).await?.into_inner();
+            progress.extend(page.reports);
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            page_token = page.next_page_token;
+        }
+        Ok(Response::new(v1::GetSectorProjectResponse { project, progress }))
     }
 
     async fn get_brief(&self, request: Request<v1::GetBriefRequest>) -> Result<Response<v1::GetBriefResponse>, Status> {

@@ -150,16 +150,19 @@ async fn run_with<S: Store, R: ReadStore>(
     // with a client certificate it presents that to mutual-TLS sectors.
     let key = args.city.server.token_key()?;
     let tls = feed_tls(&args)?;
-    let source = |sector, url: &str| -> anyhow::Result<Arc<dyn FeedSource>> {
+    let source = |sector, url: &str| -> anyhow::Result<Arc<GrpcSource>> {
         Ok(Arc::new(GrpcSource::new(sector, url, key.clone(), tls.clone())?))
     };
-    let sources: Vec<Arc<dyn FeedSource>> = vec![
+    let remote = [
         source(v1::Sector::Agriculture, &args.agriculture_url)?,
         source(v1::Sector::Industry, &args.industry_url)?,
         source(v1::Sector::Tourism, &args.tourism_url)?,
         source(v1::Sector::Welfare, &args.welfare_url)?,
-        Arc::new(LocalSource::new(engine.clone())),
     ];
+    let drill_down: crate::grpc::Sources =
+        Arc::new(remote.iter().map(|s| (s.sector() as i32, Arc::clone(s))).collect());
+    let mut sources: Vec<Arc<dyn FeedSource>> = remote.into_iter().map(|s| s as Arc<dyn FeedSource>).collect();
+    sources.push(Arc::new(LocalSource::new(engine.clone())));
     let sectors: Vec<v1::Sector> = sources.iter().map(|s| s.sector()).collect();
     let agg = Aggregator::load(read, settings, &sectors)
         .await
@@ -189,7 +192,7 @@ async fn run_with<S: Store, R: ReadStore>(
     let tls = args.city.server.tls()?;
     let (mut routes, health, _) = citydash_sector::launch::routes::<City, S>(engine.clone(), limits);
     routes.add_service(
-        CityServiceServer::new(CityGrpc::new(Arc::clone(&agg)))
+        CityServiceServer::new(CityGrpc::new(Arc::clone(&agg), Arc::clone(&drill_down)))
             .max_decoding_message_size(limits.max_message_bytes)
             .max_encoding_message_size(limits.max_message_bytes),
     );
@@ -208,7 +211,7 @@ async fn run_with<S: Store, R: ReadStore>(
                 .with_context(|| format!("binding {addr}"))?;
             let closed = agg.closed();
             Some(tokio::spawn(crate::web::serve(
-                Arc::clone(&agg),
+                CityGrpc::new(Arc::clone(&agg), Arc::clone(&drill_down)),
                 limits.max_message_bytes,
                 auth.clone(),
                 http,
@@ -247,7 +250,9 @@ pub fn main() -> anyhow::Result<()> {
         args: AggregatorArgs,
     }
     let cli = Cli::parse();
-    citydash_runtime::telemetry::init(cli.args.city.server.log_format);
+    let server = &cli.args.city.server;
+    let _telemetry =
+        citydash_runtime::telemetry::init(server.log_format, server.otlp_endpoint.as_deref(), "aggregator");
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

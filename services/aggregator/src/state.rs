@@ -21,6 +21,19 @@ use crate::readstore::ReadStore;
 /// Hours the city's clock is ahead of UTC (China Standard Time).
 const CITY_UTC_OFFSET_HOURS: i64 = 8;
 
+/// Seconds from a change being written to the aggregator applying it, per
+/// sector (an OTLP metric).
+fn feed_lag() -> &'static opentelemetry::metrics::Histogram<f64> {
+    static LAG: std::sync::OnceLock<opentelemetry::metrics::Histogram<f64>> = std::sync::OnceLock::new();
+    LAG.get_or_init(|| {
+        opentelemetry::global::meter("citydash")
+            .f64_histogram("citydash.feed.lag")
+            .with_unit("s")
+            .with_description("Change-feed lag, per sector")
+            .build()
+    })
+}
+
 fn timestamp_now() -> prost_types::Timestamp {
     let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     prost_types::Timestamp {
@@ -132,6 +145,16 @@ impl<R: ReadStore> Aggregator<R> {
         let Some(last) = fresh.last() else { return Ok(()) };
         let last_seq = last.sequence;
         let last_time = last.time;
+        if let Some(t) = last_time {
+            let lag = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|now| now.as_secs_f64() - (t.seconds as f64 + f64::from(t.nanos) / 1e9))
+                .unwrap_or(0.0);
+            feed_lag().record(
+                lag.max(0.0),
+                &[opentelemetry::KeyValue::new("sector", i64::from(sector))],
+            );
+        }
         {
             let mut model = write(&self.model);
             for c in &fresh {

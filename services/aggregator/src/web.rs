@@ -3,7 +3,6 @@
 //! so the page reads the same contract as any other front end.
 
 use std::future::Future;
-use std::sync::Arc;
 
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -17,7 +16,6 @@ use citydash_runtime::layer::AuthLayer;
 
 use crate::grpc::CityGrpc;
 use crate::readstore::ReadStore;
-use crate::state::Aggregator;
 
 const INDEX_HTML: &str = include_str!("../../../dashboard/dist/index.html");
 const APP_JS: &str = include_str!("../../../dashboard/dist/app.js");
@@ -34,8 +32,8 @@ fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
 }
 
 /// The dashboard and grpc-web router.
-pub fn router<R: ReadStore>(agg: Arc<Aggregator<R>>, max_message_bytes: usize, auth: AuthLayer) -> axum::Router {
-    let city = CityServiceServer::new(CityGrpc::new(agg))
+pub fn router<R: ReadStore>(city: CityGrpc<R>, max_message_bytes: usize, auth: AuthLayer) -> axum::Router {
+    let city = CityServiceServer::new(city)
         .max_decoding_message_size(max_message_bytes)
         .max_encoding_message_size(max_message_bytes);
     // The page and its assets are public; the data behind them needs a token
@@ -56,7 +54,7 @@ pub fn router<R: ReadStore>(agg: Arc<Aggregator<R>>, max_message_bytes: usize, a
 
 /// Serves the dashboard on `listener` until `shutdown` resolves.
 pub async fn serve<R: ReadStore>(
-    agg: Arc<Aggregator<R>>,
+    city: CityGrpc<R>,
     max_message_bytes: usize,
     auth: AuthLayer,
     listener: TcpListener,
@@ -64,7 +62,7 @@ pub async fn serve<R: ReadStore>(
 ) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "dashboard listening");
-    axum::serve(listener, router(agg, max_message_bytes, auth))
+    axum::serve(listener, router(city, max_message_bytes, auth))
         .with_graceful_shutdown(shutdown)
         .await?;
     Ok(())

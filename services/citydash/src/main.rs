@@ -161,16 +161,21 @@ fn main() -> anyhow::Result<()> {
     let command = cli
         .command
         .unwrap_or_else(|| Command::Demo(citydash::demo::DemoArgs::parse_from(["demo"])));
-    let format = match &command {
+    let (format, otlp, name) = match &command {
         Command::Serve { service } => match service {
-            Service::Aggregator(a) => a.city.server.log_format,
-            Service::Agriculture(a) | Service::Industry(a) | Service::Tourism(a) | Service::Welfare(a) => {
-                a.server.log_format
-            }
+            Service::Aggregator(a) => (
+                a.city.server.log_format,
+                a.city.server.otlp_endpoint.clone(),
+                "aggregator",
+            ),
+            Service::Agriculture(a) => (a.server.log_format, a.server.otlp_endpoint.clone(), "agriculture"),
+            Service::Industry(a) => (a.server.log_format, a.server.otlp_endpoint.clone(), "industry"),
+            Service::Tourism(a) => (a.server.log_format, a.server.otlp_endpoint.clone(), "tourism"),
+            Service::Welfare(a) => (a.server.log_format, a.server.otlp_endpoint.clone(), "welfare"),
         },
-        _ => citydash_runtime::LogFormat::Text,
+        _ => (citydash_runtime::LogFormat::Text, None, "citydash"),
     };
-    citydash_runtime::telemetry::init(format);
+    let _telemetry = citydash_runtime::telemetry::init(format, otlp.as_deref(), name);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -203,7 +208,10 @@ fn main() -> anyhow::Result<()> {
             Command::Migrate { service } => {
                 match service {
                     Service::Aggregator(a) => {
-                        let url = a.city.server.database(citydash_aggregator::launch::DEFAULT_DATABASE_URL)?;
+                        let url = a
+                            .city
+                            .server
+                            .database(citydash_aggregator::launch::DEFAULT_DATABASE_URL)?;
                         citydash_aggregator::launch::migrate(&url).await?
                     }
                     Service::Agriculture(a) | Service::Industry(a) | Service::Tourism(a) | Service::Welfare(a) => {

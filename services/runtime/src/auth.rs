@@ -313,6 +313,20 @@ impl tonic::service::Interceptor for Bearer {
         if let Some(value) = &self.0 {
             request.metadata_mut().insert("authorization", value.clone());
         }
+        // Send the current trace on, so the callee's spans join it.
+        let context = tracing_opentelemetry::OpenTelemetrySpanExt::context(&tracing::Span::current());
+        let mut headers = http::HeaderMap::new();
+        opentelemetry::global::get_text_map_propagator(|p| {
+            p.inject_context(&context, &mut opentelemetry_http::HeaderInjector(&mut headers))
+        });
+        for (name, value) in headers.iter() {
+            if let (Ok(key), Ok(value)) = (
+                tonic::metadata::MetadataKey::from_bytes(name.as_str().as_bytes()),
+                tonic::metadata::MetadataValue::try_from(value.as_bytes()),
+            ) {
+                request.metadata_mut().insert(key, value);
+            }
+        }
         Ok(request)
     }
 }

@@ -53,6 +53,9 @@ pub struct ServerArgs {
     /// Log format on stdout.
     #[arg(long, env = "CITYDASH_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// OTLP/gRPC endpoint for spans and metrics (`http://collector:4317`); none when unset.
+    #[arg(long, env = "CITYDASH_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
     /// The token signing key (at least 32 bytes). Without a key (here or in
     /// --token-key-file) the service runs open: every caller is `anonymous`.
     #[arg(long, env = "CITYDASH_TOKEN_KEY", hide_env_values = true)]
@@ -136,7 +139,9 @@ impl ServerArgs {
             .collect();
         // postgres://user@host/db → postgres://user:password@host/db
         let (scheme, rest) = url.split_once("://").context("the database URL has no scheme")?;
-        let (auth, host) = rest.split_once('@').context("the database URL names no user (user@host)")?;
+        let (auth, host) = rest
+            .split_once('@')
+            .context("the database URL names no user (user@host)")?;
         let user = auth.split(':').next().unwrap_or(auth);
         Ok(format!("{scheme}://{user}:{encoded}@{host}"))
     }

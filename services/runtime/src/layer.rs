@@ -16,9 +16,34 @@ use std::time::Instant;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::Status;
 use tower::{Layer, Service};
+use tracing::Instrument as _;
 
 use crate::config::ServerLimits;
 use crate::principal::{Authenticator, Identity};
+
+/// The request metrics every service exports.
+struct Metrics {
+    requests: opentelemetry::metrics::Counter<u64>,
+    duration: opentelemetry::metrics::Histogram<f64>,
+}
+
+fn metrics() -> &'static Metrics {
+    static METRICS: std::sync::OnceLock<Metrics> = std::sync::OnceLock::new();
+    METRICS.get_or_init(|| {
+        let meter = opentelemetry::global::meter("citydash");
+        Metrics {
+            requests: meter
+                .u64_counter("citydash.rpc.requests")
+                .with_description("RPCs served, per method")
+                .build(),
+            duration: meter
+                .f64_histogram("citydash.rpc.duration")
+                .with_unit("s")
+                .with_description("RPC latency, per method")
+                .build(),
+        }
+    })
+}
 
 /// Per-principal token buckets.
 #[derive(Debug)]
@@ -183,14 +208,32 @@ where
                 return Box::pin(async move { Ok(refuse(Status::resource_exhausted("service busy; retry later"))) });
             }
         }
+        let principal = match &identity {
+            Identity::Verified(p) => p.name.clone(),
+            Identity::Unauthenticated(_) => String::new(),
+        };
         request.extensions_mut().insert(identity);
+        // Continue the caller's trace (W3C traceparent), if it sent one.
+        let parent = opentelemetry::global::get_text_map_propagator(|p| {
+            p.extract(&opentelemetry_http::HeaderExtractor(request.headers()))
+        });
+        let span = tracing::info_span!("rpc", otel.kind = "server", rpc.method = %path, principal = %principal);
+        let _ = tracing_opentelemetry::OpenTelemetrySpanExt::set_parent(&span, parent);
         // Take the clone that was made ready, leave a fresh one for the next call.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        Box::pin(async move {
-            let response = inner.call(request).await;
-            drop(permits);
-            response
-        })
+        let started = std::time::Instant::now();
+        Box::pin(
+            async move {
+                let response = inner.call(request).await;
+                drop(permits);
+                let attributes = [opentelemetry::KeyValue::new("rpc.method", path)];
+                let m = metrics();
+                m.requests.add(1, &attributes);
+                m.duration.record(started.elapsed().as_secs_f64(), &attributes);
+                response
+            }
+            .instrument(span),
+        )
     }
 }

@@ -1,17 +1,117 @@
 //! Tracing set-up: structured logs on stdout, filtered by `RUST_LOG`
-//! (default `info`). Services log with `tracing` fields, never `println!`.
+//! (default `info`), and, when an OTLP endpoint is configured, spans and
+//! metrics exported over OTLP/gRPC (tonic). Trace context travels in W3C
+//! `traceparent` headers: the [`crate::layer::AuthLayer`] continues a
+//! caller's trace, and [`crate::auth::Bearer`] sends the current one on.
+//! Services log with `tracing` fields, never `println!`.
 
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::metrics::SdkMeterProvider;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::LogFormat;
 
-/// Installs the global subscriber. Safe to call more than once (tests, the
-/// all-in-one demo): later calls keep the first subscriber.
-pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
+/// Flushes and stops the exporters when dropped (at the end of `main`).
+#[derive(Default)]
+pub struct Telemetry {
+    tracer: Option<SdkTracerProvider>,
+    meter: Option<SdkMeterProvider>,
+}
+
+impl Drop for Telemetry {
+    fn drop(&mut self) {
+        if let Some(t) = self.tracer.take()
+            && let Err(err) = t.shutdown()
+        {
+            tracing::warn!(error = %err, "flushing spans failed");
+        }
+        if let Some(m) = self.meter.take()
+            && let Err(err) = m.shutdown()
+        {
+            tracing::warn!(error = %err, "flushing metrics failed");
+        }
+    }
+}
+
+/// Installs the global subscriber (and the OTLP exporters when `otlp` names
+/// an endpoint, `http://collector:4317`). Safe to call more than once
+/// (tests, the all-in-one demo): later calls keep the first subscriber.
+pub fn init(format: LogFormat, otlp: Option<&str>, service: &str) -> Telemetry {
+    init_with(format, otlp, service, std::time::Duration::from_secs(30))
+}
+
+/// [`init`] with the interval at which metrics are exported.
+pub fn init_with(
+    format: LogFormat,
+    otlp: Option<&str>,
+    service: &str,
+    metrics_every: std::time::Duration,
+) -> Telemetry {
+    let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let mut telemetry = Telemetry::default();
+    let mut failure = None;
+    let otel_layer = match otlp {
+        Some(endpoint) => match exporters(endpoint, service, metrics_every) {
+            Ok((tracer, meter)) => {
+                opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+                opentelemetry::global::set_meter_provider(meter.clone());
+                let layer = tracing_opentelemetry::layer().with_tracer(tracer.tracer("citydash"));
+                telemetry.tracer = Some(tracer);
+                telemetry.meter = Some(meter);
+                Some(layer)
+            }
+            Err(err) => {
+                failure = Some(err);
+                None
+            }
+        },
+        None => None,
     };
+    let registry = tracing_subscriber::registry().with(filter()).with(otel_layer);
+    let _ = match format {
+        LogFormat::Text => registry.with(tracing_subscriber::fmt::layer()).try_init(),
+        LogFormat::Json => registry.with(tracing_subscriber::fmt::layer().json()).try_init(),
+    };
+    match (otlp, failure) {
+        (Some(endpoint), Some(err)) => tracing::warn!(endpoint, error = %err, "OTLP export disabled"),
+        (Some(endpoint), None) => tracing::info!(endpoint, service, "exporting spans and metrics over OTLP"),
+        _ => {}
+    }
+    telemetry
+}
+
+fn exporters(
+    endpoint: &str,
+    service: &str,
+    metrics_every: std::time::Duration,
+) -> Result<(SdkTracerProvider, SdkMeterProvider), String> {
+    use opentelemetry_otlp::WithExportConfig;
+    let resource = Resource::builder().with_service_name(service.to_owned()).build();
+    let spans = opentelemetry_otlp::SpanExporter::builder()
+        .with_tonic()
+        .with_endpoint(endpoint)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let tracer = SdkTracerProvider::builder()
+        .with_batch_exporter(spans)
+        .with_resource(resource.clone())
+        .build();
+    let metrics = opentelemetry_otlp::MetricExporter::builder()
+        .with_tonic()
+        .with_endpoint(endpoint)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let reader = opentelemetry_sdk::metrics::PeriodicReader::builder(metrics)
+        .with_interval(metrics_every)
+        .build();
+    let meter = SdkMeterProvider::builder()
+        .with_reader(reader)
+        .with_resource(resource)
+        .build();
+    Ok((tracer, meter))
 }

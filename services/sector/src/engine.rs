@@ -101,6 +101,17 @@ pub struct Page<T> {
     pub next_page_token: String,
 }
 
+/// Pushes accepted and refused, per agency (an OTLP metric).
+fn pushes() -> &'static opentelemetry::metrics::Counter<u64> {
+    static PUSHES: std::sync::OnceLock<opentelemetry::metrics::Counter<u64>> = std::sync::OnceLock::new();
+    PUSHES.get_or_init(|| {
+        opentelemetry::global::meter("citydash")
+            .u64_counter("citydash.pushes")
+            .with_description("Write requests accepted and refused, per agency")
+            .build()
+    })
+}
+
 fn now_micros() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -262,6 +273,13 @@ impl<S: Store> Engine<S> {
             let written = batch.writes.len();
             match store.commit(batch).await? {
                 Commit::Done { last_seq } => {
+                    pushes().add(
+                        1,
+                        &[
+                            opentelemetry::KeyValue::new("principal", principal.name.clone()),
+                            opentelemetry::KeyValue::new("outcome", "accepted"),
+                        ],
+                    );
                     tracing::info!(
                         method,
                         request_id,
@@ -304,6 +322,13 @@ impl<S: Store> Engine<S> {
     /// row cannot be written the caller gets UNAVAILABLE (retryable), never a
     /// refusal without its row.
     async fn refuse(&self, row: AuditRow, err: Error) -> Error {
+        pushes().add(
+            1,
+            &[
+                opentelemetry::KeyValue::new("principal", row.principal.clone()),
+                opentelemetry::KeyValue::new("outcome", "refused"),
+            ],
+        );
         let status = tonic::Status::from(err_clone(&err));
         let row = AuditRow {
             outcome: "refused".to_owned(),

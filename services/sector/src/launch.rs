@@ -174,7 +174,8 @@ pub fn main<Spec: SectorSpec>() -> anyhow::Result<()> {
         args: SectorArgs,
     }
     let cli = Cli::parse();
-    citydash_runtime::telemetry::init(cli.args.server.log_format);
+    let server = &cli.args.server;
+    let _telemetry = citydash_runtime::telemetry::init(server.log_format, server.otlp_endpoint.as_deref(), Spec::NAME);
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

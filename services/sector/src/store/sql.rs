@@ -66,6 +66,7 @@ macro_rules! sql_store {
         }
 
         impl $crate::store::Store for $store {
+            #[tracing::instrument(name = "sql.get", skip_all, fields(otel.kind = "client", db.system = stringify!($db), kind, keys = keys.len()))]
             async fn get(
                 &self,
                 kind: &str,
@@ -89,6 +90,7 @@ macro_rules! sql_store {
                 Ok(out)
             }
 
+            #[tracing::instrument(name = "sql.list", skip_all, fields(otel.kind = "client", db.system = stringify!($db), kind = %q.kind))]
             async fn list(
                 &self,
                 q: &$crate::store::ListQuery,
@@ -114,6 +116,7 @@ macro_rules! sql_store {
                 Self::records_from_rows(rows)
             }
 
+            #[tracing::instrument(name = "sql.revisions", skip_all, fields(otel.kind = "client", db.system = stringify!($db), kind))]
             async fn revisions(
                 &self,
                 kind: &str,
@@ -130,6 +133,7 @@ macro_rules! sql_store {
                 Self::records_from_rows(rows)
             }
 
+            #[tracing::instrument(name = "sql.changes_after", skip_all, fields(otel.kind = "client", db.system = stringify!($db), after))]
             async fn changes_after(
                 &self,
                 after: i64,
@@ -177,6 +181,7 @@ macro_rules! sql_store {
                 .map_err(|e: sqlx::Error| e.into())
             }
 
+            #[tracing::instrument(name = "sql.commit", skip_all, fields(otel.kind = "client", db.system = stringify!($db), writes = batch.writes.len()))]
             async fn commit(
                 &self,
                 batch: $crate::store::CommitBatch,
