@@ -190,6 +190,11 @@ def test_the_demo_dashboard_renders_follows_pushes_and_restarts_with_the_same_nu
                 assert page.evaluate("window.__sameDocument") is True, "the page was reloaded"
                 ARTIFACTS.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+                # Without a token the page says what is missing instead of showing numbers.
+                stranger = browser.new_context().new_page()
+                stranger.goto(f"http://127.0.0.1:{demo.http_port}/")
+                stranger.wait_for_selector("text=需要有效的查看令牌", timeout=15_000)
+                assert stranger.locator(".headline").count() == 0
                 browser.close()
             after_push = overview_when_settled(stubs, demo)
             assert after_push.investment.counted_yuan == counted_before + 5_000_000

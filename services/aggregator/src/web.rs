@@ -10,7 +10,6 @@ use axum::routing::get;
 use citydash_proto::v1::city_service_server::CityServiceServer;
 use tokio::net::TcpListener;
 use tonic::service::Routes;
-use tower::Layer as _;
 
 use citydash_runtime::layer::AuthLayer;
 
@@ -38,9 +37,12 @@ pub fn router<R: ReadStore>(city: CityGrpc<R>, max_message_bytes: usize, auth: A
         .max_encoding_message_size(max_message_bytes);
     // The page and its assets are public; the data behind them needs a token
     // (the page sends the one in its URL), exactly as on the gRPC port.
-    Routes::new(tonic_web::GrpcWebLayer::new().layer(city))
+    // grpc-web outermost, so that refusals at the door (no token, shed load)
+    // reach the browser in grpc-web framing too.
+    Routes::new(city)
         .into_axum_router()
         .layer(auth)
+        .layer(tonic_web::GrpcWebLayer::new())
         .route("/", get(|| async { asset("text/html; charset=utf-8", INDEX_HTML) }))
         .route(
             "/app.js",
