@@ -728,3 +728,91 @@ impl<E: SectorEntity> Planner for UpsertEntities<'_, E> {
         finish(violations, staging, results)
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn ctx(regions: &Regions) -> Context<'_> {
+        Context {
+            sector: v1::Sector::Agriculture,
+            regions,
+            catalog: &[],
+        }
+    }
+
+    fn good(i: usize) -> v1::Project {
+        v1::Project {
+            code: format!("P-{i}"),
+            name: "项目".into(),
+            region_code: "city".into(),
+            responsible_unit: "市农业农村局".into(),
+            planned_total_investment_yuan: 1_000_000,
+            ..Default::default()
+        }
+    }
+
+    /// One way to break a project, and the field that must be named.
+    fn breakage() -> impl Strategy<Value = (u8, i64)> {
+        (0u8..6, any::<i64>())
+    }
+
+    fn broken(mut p: v1::Project, (how, n): (u8, i64)) -> (v1::Project, &'static str) {
+        match how {
+            0 => {
+                p.planned_total_investment_yuan = -(n.unsigned_abs() as i64).max(1);
+                (p, "planned_total_investment_yuan")
+            }
+            1 => {
+                p.region_code = format!("nowhere{n}");
+                (p, "region_code")
+            }
+            2 => {
+                p.code = String::new();
+                (p, "code")
+            }
+            3 => {
+                p.stage = ProjectStage::Started as i32;
+                p.stage_date = None;
+                (p, "stage_date")
+            }
+            4 => {
+                p.planned_start_date = Some(v1::Date {
+                    year: 2026,
+                    month: ((n.rem_euclid(20)) + 13) as i32,
+                    day: 1,
+                });
+                (p, "planned_start_date")
+            }
+            _ => {
+                p.name = String::new();
+                (p, "name")
+            }
+        }
+    }
+
+    proptest! {
+        /// Any batch with a broken item is refused as a whole, naming that
+        /// item's field, and plans no write at all.
+        #[test]
+        fn a_broken_item_refuses_the_batch_and_names_its_field(
+            size in 1usize..8,
+            at in any::<prop::sample::Index>(),
+            how in breakage(),
+        ) {
+            let regions = Regions::default();
+            let bad = at.index(size);
+            let mut items: Vec<v1::Project> = (0..size).map(good).collect();
+            let (item, field) = broken(items[bad].clone(), how);
+            items[bad] = item;
+            let result = UpsertProjects(&items).plan(&ctx(&regions), &Snapshot::default());
+            let Err(Error::Invalid(violations)) = result else {
+                return Err(TestCaseError::fail(format!("accepted a broken item: {items:?}")));
+            };
+            let wanted = format!("projects[{bad}].{field}");
+            prop_assert!(violations.iter().any(|v| v.field == wanted), "{:?} lacks {}", violations, wanted);
+        }
+    }
+}

@@ -147,3 +147,50 @@ mod tests {
         assert_eq!(rate(1, 4).value, Some(0.25));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn severity(v: Verdict) -> u8 {
+        match v {
+            Verdict::Green => 0,
+            Verdict::Yellow => 1,
+            Verdict::Red => 2,
+            _ => 3,
+        }
+    }
+
+    proptest! {
+        /// A rate is a finite number exactly when its denominator is not 0.
+        #[test]
+        fn rates_are_never_nan_or_infinite(n in any::<i64>(), d in any::<i64>()) {
+            let r = rate(n, d);
+            prop_assert_eq!(r.value.is_some(), d != 0);
+            if let Some(v) = r.value {
+                prop_assert!(v.is_finite());
+            }
+        }
+
+        /// A larger gap is never judged worse.
+        #[test]
+        fn the_verdict_is_monotonic_in_the_gap(a in -200.0f64..200.0, b in -200.0f64..200.0) {
+            let bands = Bands::default();
+            let (low, high) = if a <= b { (a, b) } else { (b, a) };
+            prop_assert!(severity(bands.verdict(Some(low))) >= severity(bands.verdict(Some(high))));
+        }
+
+        /// Money formats exactly: the 万元 text times 10,000 is the yuan,
+        /// to the rounding of two decimals.
+        #[test]
+        fn wan_is_exact(yuan in -1_000_000_000_000i64..1_000_000_000_000) {
+            let text = format::wan(yuan);
+            let (int, frac) = text.trim_start_matches('-').split_once('.').expect("two decimals");
+            let hundredths: i128 = format!("{int}{frac}").parse().expect("digits");
+            let back = hundredths * 100 * if yuan < 0 { -1 } else { 1 };
+            prop_assert!((back - i128::from(yuan)).abs() <= 50, "{} -> {}", yuan, text);
+        }
+    }
+}

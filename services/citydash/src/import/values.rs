@@ -135,7 +135,7 @@ pub fn period(text: &str) -> Result<(i32, i32), String> {
     };
     let parsed = match t.split_once('-') {
         Some((y, m)) => y.trim().parse::<i32>().ok().zip(m.trim().parse::<i32>().ok()),
-        None if t.len() == 6 => t[..4].parse().ok().zip(t[4..].parse().ok()),
+        None if t.len() == 6 && t.is_ascii() => t[..4].parse().ok().zip(t[4..].parse().ok()),
         None => None,
     };
     match parsed {
@@ -203,5 +203,37 @@ mod tests {
         assert!(period("2026-13").is_err());
         assert_eq!(yes_no("是"), Ok(true));
         assert_eq!(yes_no("否"), Ok(false));
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Any whole amount of yuan, written in 万元 with a thousands
+        /// separator or in full-width digits, reads back exactly.
+        #[test]
+        fn amounts_in_wan_read_back_exactly(yuan in 0i64..10_000_000_000_000) {
+            let wan = format!("{}.{:04}万元", yuan / 10_000, yuan % 10_000);
+            prop_assert_eq!(money(&wan), Ok(yuan));
+            let full_width: String = yuan.to_string().chars().map(|c| char::from_u32(c as u32 + 0xfee0).unwrap_or(c)).collect();
+            prop_assert_eq!(money(&full_width), Ok(yuan));
+            let grouped = yuan.to_string().as_bytes().rchunks(3).rev().map(|c| std::str::from_utf8(c).unwrap_or("")).collect::<Vec<_>>().join(",");
+            prop_assert_eq!(money(&grouped), Ok(yuan));
+        }
+
+        /// Arbitrary text never panics the readers; it is read or refused.
+        #[test]
+        fn readers_never_panic(text in ".{0,40}") {
+            let _ = money(&text);
+            let _ = integer(&text);
+            let _ = date(&text);
+            let _ = period(&text);
+            let _ = basis_points(&text);
+            let _ = yes_no(&text);
+        }
     }
 }
