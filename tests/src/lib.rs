@@ -85,6 +85,18 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// A handle on an existing database URL (the same database reached
+    /// another way, through a proxy say); dropping it removes nothing.
+    pub fn from_url(url: String) -> Self {
+        Self {
+            url,
+            _dir: None,
+            pg_name: None,
+        }
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         let Some(name) = self.pg_name.take() else {

@@ -24,7 +24,11 @@ async fn still_serves(svc: &Running) {
         request_id: request_id(),
         validate_only: false,
         correction_reason: String::new(),
-        projects: vec![project(&format!("AG-{}", request_id()[..8].to_owned()), "city", 6_000_000)],
+        projects: vec![project(
+            &format!("AG-{}", request_id()[..8].to_owned()),
+            "city",
+            6_000_000,
+        )],
     })
     .await
     .expect("another client is still served");
@@ -34,7 +38,9 @@ async fn still_serves(svc: &Running) {
 async fn an_oversized_message_is_refused_and_changes_nothing() {
     let (_db, svc) = service(&["--max-message-bytes", "65536"]).await;
     let mut c = SectorServiceClient::new(svc.channel().await);
-    let projects: Vec<v1::Project> = (0..2000).map(|i| project(&format!("AG-BIG-{i}"), "city", 6_000_000)).collect();
+    let projects: Vec<v1::Project> = (0..2000)
+        .map(|i| project(&format!("AG-BIG-{i}"), "city", 6_000_000))
+        .collect();
     let err = c
         .upsert_projects(v1::UpsertProjectsRequest {
             request_id: request_id(),
@@ -45,7 +51,12 @@ async fn an_oversized_message_is_refused_and_changes_nothing() {
         .await
         .expect_err("too large");
     assert_eq!(err.code(), Code::OutOfRange, "{}", err.message());
-    let listed = c.list_projects(v1::ListProjectsRequest::default()).await.expect("list").into_inner().projects;
+    let listed = c
+        .list_projects(v1::ListProjectsRequest::default())
+        .await
+        .expect("list")
+        .into_inner()
+        .projects;
     assert!(listed.is_empty());
     still_serves(&svc).await;
     svc.stop().await;
@@ -60,7 +71,12 @@ async fn a_client_is_held_to_the_stream_limit() {
     let mut open = Vec::new();
     for _ in 0..4 {
         let mut c = SectorServiceClient::new(channel.clone());
-        open.push(c.watch_changes(v1::WatchChangesRequest { after_sequence: 0 }).await.expect("stream").into_inner());
+        open.push(
+            c.watch_changes(v1::WatchChangesRequest { after_sequence: 0 })
+                .await
+                .expect("stream")
+                .into_inner(),
+        );
     }
     let mut fifth = SectorServiceClient::new(channel.clone());
     let waiting = tokio::time::timeout(
@@ -68,7 +84,10 @@ async fn a_client_is_held_to_the_stream_limit() {
         fifth.watch_changes(v1::WatchChangesRequest { after_sequence: 0 }),
     )
     .await;
-    assert!(waiting.is_err(), "a fifth concurrent stream was opened on one connection");
+    assert!(
+        waiting.is_err(),
+        "a fifth concurrent stream was opened on one connection"
+    );
     // Another client (its own connection) is served meanwhile.
     still_serves(&svc).await;
     drop(open);

@@ -32,12 +32,25 @@ pub enum StoreError {
 }
 
 impl From<sqlx::Error> for StoreError {
+    /// The database being away (connection refused or cut, pool exhausted,
+    /// the server shutting down) is UNAVAILABLE, which clients retry; any
+    /// other failure is a fault.
     fn from(err: sqlx::Error) -> Self {
-        match err {
-            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
-                StoreError::Unavailable(err.to_string())
-            }
-            other => StoreError::Database(other.to_string()),
+        let away = match &err {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            // PostgreSQL's connection exceptions (08…) and shutdowns (57P…).
+            sqlx::Error::Database(e) => e.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+            _ => false,
+        };
+        if away {
+            StoreError::Unavailable(err.to_string())
+        } else {
+            StoreError::Database(err.to_string())
         }
     }
 }
