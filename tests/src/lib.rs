@@ -363,6 +363,11 @@ impl Sectors {
 
 /// Starts an aggregator on `db` following `sectors`.
 pub async fn spawn_aggregator(db: &TestDb, sectors: &Sectors) -> Running {
+    spawn_aggregator_with(db, sectors.flags()).await
+}
+
+/// Starts an aggregator on `db` with these sector flags (`--agriculture-url …`).
+pub async fn spawn_aggregator_with(db: &TestDb, sector_flags: Vec<String>) -> Running {
     let mut argv = vec![
         "test".to_owned(),
         "--database-url".to_owned(),
@@ -374,7 +379,7 @@ pub async fn spawn_aggregator(db: &TestDb, sectors: &Sectors) -> Running {
         "--token-key".to_owned(),
         TEST_KEY.to_owned(),
     ];
-    argv.extend(sectors.flags());
+    argv.extend(sector_flags);
     let args = citydash_runtime::config::from_flags::<citydash_aggregator::launch::AggregatorArgs, _, _>(argv);
     let default = token("市统计局", Role::Statistics, &[], &[]);
     Running::start(

@@ -88,7 +88,10 @@ async fn assert_quiet(stream: &mut tonic::Streaming<v1::WatchChangesResponse>) {
 
 async fn watch(client: &mut SectorServiceClient<Channel>, after: i64) -> tonic::Streaming<v1::WatchChangesResponse> {
     client
-        .watch_changes(v1::WatchChangesRequest { after_sequence: after })
+        .watch_changes(v1::WatchChangesRequest {
+            after_sequence: after,
+            heartbeat_seconds: 0,
+        })
         .await
         .expect("watch")
         .into_inner()

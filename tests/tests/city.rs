@@ -491,7 +491,10 @@ async fn build_city(sectors: &Sectors, agg: &Running) {
 async fn last_sequence(svc: &Running) -> i64 {
     let mut c = sector(svc).await;
     let mut stream = c
-        .watch_changes(v1::WatchChangesRequest { after_sequence: 0 })
+        .watch_changes(v1::WatchChangesRequest {
+            after_sequence: 0,
+            heartbeat_seconds: 0,
+        })
         .await
         .expect("watch")
         .into_inner();
@@ -1088,7 +1091,10 @@ async fn killing_a_sector_and_restarting_the_aggregator_leaves_the_view_identica
 async fn copy_city_level(from: &Running, to: &Running) -> usize {
     let mut source = sector(from).await;
     let mut stream = source
-        .watch_changes(v1::WatchChangesRequest { after_sequence: 0 })
+        .watch_changes(v1::WatchChangesRequest {
+            after_sequence: 0,
+            heartbeat_seconds: 0,
+        })
         .await
         .expect("watch")
         .into_inner();

@@ -100,7 +100,10 @@ async fn every_acknowledged_push_survives_crashes_exactly_once() {
         "a retry counted twice"
     );
     let mut feed = sector
-        .watch_changes(v1::WatchChangesRequest { after_sequence: 0 })
+        .watch_changes(v1::WatchChangesRequest {
+            after_sequence: 0,
+            heartbeat_seconds: 0,
+        })
         .await
         .expect("watch")
         .into_inner();

@@ -38,7 +38,10 @@ async fn feed_len(svc: &Running) -> usize {
     use tokio_stream::StreamExt;
     let mut c = SectorServiceClient::new(svc.channel().await);
     let mut s = c
-        .watch_changes(v1::WatchChangesRequest { after_sequence: 0 })
+        .watch_changes(v1::WatchChangesRequest {
+            after_sequence: 0,
+            heartbeat_seconds: 0,
+        })
         .await
         .expect("watch")
         .into_inner();

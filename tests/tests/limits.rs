@@ -72,16 +72,22 @@ async fn a_client_is_held_to_the_stream_limit() {
     for _ in 0..4 {
         let mut c = SectorServiceClient::new(channel.clone());
         open.push(
-            c.watch_changes(v1::WatchChangesRequest { after_sequence: 0 })
-                .await
-                .expect("stream")
-                .into_inner(),
+            c.watch_changes(v1::WatchChangesRequest {
+                after_sequence: 0,
+                heartbeat_seconds: 0,
+            })
+            .await
+            .expect("stream")
+            .into_inner(),
         );
     }
     let mut fifth = SectorServiceClient::new(channel.clone());
     let waiting = tokio::time::timeout(
         Duration::from_millis(500),
-        fifth.watch_changes(v1::WatchChangesRequest { after_sequence: 0 }),
+        fifth.watch_changes(v1::WatchChangesRequest {
+            after_sequence: 0,
+            heartbeat_seconds: 0,
+        }),
     )
     .await;
     assert!(

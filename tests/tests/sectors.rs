@@ -22,7 +22,10 @@ use tonic::Code;
 async fn feed(svc: &Running) -> Vec<v1::Change> {
     let mut client = SectorServiceClient::new(svc.channel().await);
     let mut stream = client
-        .watch_changes(v1::WatchChangesRequest { after_sequence: 0 })
+        .watch_changes(v1::WatchChangesRequest {
+            after_sequence: 0,
+            heartbeat_seconds: 0,
+        })
         .await
         .expect("watch")
         .into_inner();

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use citydash_proto::v1::{self, sector_service_client::SectorServiceClient};
 use citydash_runtime::auth::{AuthedChannel, Claims, Role, TokenKey, authed};
-use citydash_sector::Engine;
 use citydash_sector::store::Store;
+use citydash_sector::{Engine, FeedItem};
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use futures::{FutureExt, StreamExt};
@@ -23,6 +23,9 @@ use crate::state::Aggregator;
 
 /// Deadline of a catalog call and of opening a stream.
 const CALL_DEADLINE: Duration = Duration::from_secs(5);
+/// How often a quiet feed sends a heartbeat; a feed silent for three of
+/// these is marked stale (slow or stuck) although still connected.
+pub const HEARTBEAT: Duration = Duration::from_secs(2);
 /// Most changes applied in one transaction.
 const BATCH: usize = 1000;
 
@@ -34,8 +37,9 @@ pub trait FeedSource: Send + Sync + 'static {
     fn describe(&self) -> String;
     /// The source's catalog.
     fn catalog(&self) -> BoxFuture<'_, Result<v1::GetCatalogResponse, Status>>;
-    /// Every change after `after`, backlog first, then live.
-    fn watch(&self, after: i64) -> BoxFuture<'_, Result<BoxStream<'static, Result<v1::Change, Status>>, Status>>;
+    /// Every change after `after`, backlog first, then live, with heartbeats
+    /// on a quiet feed.
+    fn watch(&self, after: i64) -> BoxFuture<'_, Result<BoxStream<'static, Result<FeedItem, Status>>, Status>>;
 }
 
 /// A sector service reached over gRPC, with the aggregator's own viewer
@@ -117,15 +121,23 @@ impl FeedSource for GrpcSource {
         .boxed()
     }
 
-    fn watch(&self, after: i64) -> BoxFuture<'_, Result<BoxStream<'static, Result<v1::Change, Status>>, Status>> {
+    fn watch(&self, after: i64) -> BoxFuture<'_, Result<BoxStream<'static, Result<FeedItem, Status>>, Status>> {
         async move {
-            let request = v1::WatchChangesRequest { after_sequence: after };
+            let request = v1::WatchChangesRequest {
+                after_sequence: after,
+                heartbeat_seconds: HEARTBEAT.as_secs() as i32,
+            };
             let stream = tokio::time::timeout(CALL_DEADLINE, self.client()?.watch_changes(request))
                 .await
                 .map_err(|_| Status::deadline_exceeded("opening the change feed timed out"))??
                 .into_inner();
-            let changes =
-                stream.map(|item| item.and_then(|r| r.change.ok_or_else(|| Status::internal("empty change"))));
+            let changes = stream.map(|item| {
+                item.and_then(|r| match (r.change, r.heartbeat) {
+                    (Some(change), _) => Ok(FeedItem::Change(Box::new(change))),
+                    (None, Some(h)) => Ok(FeedItem::Heartbeat(h.last_sequence)),
+                    (None, None) => Err(Status::internal("an empty change-feed message")),
+                })
+            });
             Ok(changes.boxed())
         }
         .boxed()
@@ -165,8 +177,8 @@ impl<S: Store> FeedSource for LocalSource<S> {
         async move { Ok(catalog) }.boxed()
     }
 
-    fn watch(&self, after: i64) -> BoxFuture<'_, Result<BoxStream<'static, Result<v1::Change, Status>>, Status>> {
-        let rx = self.engine.watch(after);
+    fn watch(&self, after: i64) -> BoxFuture<'_, Result<BoxStream<'static, Result<FeedItem, Status>>, Status>> {
+        let rx = self.engine.watch(after, Some(HEARTBEAT));
         async move {
             let stream = tokio_stream::wrappers::ReceiverStream::new(rx).map(|item| item.map_err(Status::from));
             Ok(stream.boxed())
@@ -214,14 +226,24 @@ async fn session<R: ReadStore>(
     *connected = true;
     tracing::info!(sector, after, source = %source.describe(), "following change feed");
     while let Some(first) = stream.next().await {
-        let mut batch = vec![first?];
+        agg.feed_heard(sector);
+        let mut batch = Vec::new();
+        if let FeedItem::Change(c) = first? {
+            batch.push(*c);
+        }
         while batch.len() < BATCH {
             match stream.next().now_or_never() {
-                Some(Some(item)) => batch.push(item?),
+                Some(Some(item)) => {
+                    if let FeedItem::Change(c) = item? {
+                        batch.push(*c);
+                    }
+                }
                 _ => break,
             }
         }
-        agg.apply(sector, batch).await.map_err(Status::from)?;
+        if !batch.is_empty() {
+            agg.apply(sector, batch).await.map_err(Status::from)?;
+        }
     }
     Ok(())
 }

@@ -171,6 +171,7 @@ async fn run_with<S: Store, R: ReadStore>(
     let mut tasks = vec![
         tokio::spawn(Arc::clone(&agg).run_recompute()),
         tokio::spawn(Arc::clone(&agg).run_report_schedule()),
+        tokio::spawn(Arc::clone(&agg).run_silence_check(crate::feeds::HEARTBEAT * 3)),
     ];
     tasks.extend(sources.into_iter().map(|s| tokio::spawn(follow(Arc::clone(&agg), s))));
 

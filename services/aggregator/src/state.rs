@@ -62,6 +62,8 @@ pub struct Aggregator<R> {
     reports: tokio::sync::Mutex<()>,
     /// Set at shutdown so that overview streams end.
     closing: watch::Sender<bool>,
+    /// When each feed last sent anything (a change or a heartbeat).
+    heard: Mutex<BTreeMap<i32, std::time::Instant>>,
 }
 
 impl<R: ReadStore> Aggregator<R> {
@@ -111,6 +113,7 @@ impl<R: ReadStore> Aggregator<R> {
             current,
             reports: tokio::sync::Mutex::new(()),
             closing: watch::channel(false).0,
+            heard: Mutex::new(BTreeMap::new()),
         });
         agg.recompute();
         Ok(agg)
@@ -171,8 +174,51 @@ impl<R: ReadStore> Aggregator<R> {
         Ok(())
     }
 
+    /// Notes that a feed sent something; a feed marked slow is current again.
+    pub fn feed_heard(&self, sector: i32) {
+        lock(&self.heard).insert(sector, std::time::Instant::now());
+        let mut feeds = lock(&self.feeds);
+        if let Some(f) = feeds.get_mut(&sector)
+            && f.connected
+            && f.stale
+        {
+            f.stale = false;
+            f.stale_since = None;
+            drop(feeds);
+            self.dirty.notify_one();
+        }
+    }
+
+    /// Marks connected feeds that have been silent for `silence` stale: a
+    /// slow or stuck sector, not only a disconnected one, makes the view say so.
+    pub fn mark_silent(&self, silence: Duration) {
+        let heard = lock(&self.heard).clone();
+        let mut changed = false;
+        for (sector, f) in lock(&self.feeds).iter_mut() {
+            let silent = heard.get(sector).is_none_or(|t| t.elapsed() > silence);
+            if f.connected && !f.stale && silent {
+                tracing::warn!(sector, ?silence, "change feed silent: marking it stale");
+                f.stale = true;
+                f.stale_since = Some(timestamp_now());
+                changed = true;
+            }
+        }
+        if changed {
+            self.dirty.notify_one();
+        }
+    }
+
+    /// Checks for silent feeds every second.
+    pub async fn run_silence_check(self: Arc<Self>, silence: Duration) {
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            self.mark_silent(silence);
+        }
+    }
+
     /// Marks a feed connected.
     pub fn feed_connected(&self, sector: i32) {
+        lock(&self.heard).insert(sector, std::time::Instant::now());
         if let Some(f) = lock(&self.feeds).get_mut(&sector) {
             f.connected = true;
             f.stale = false;

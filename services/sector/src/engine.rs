@@ -92,6 +92,15 @@ impl<S> Clone for Engine<S> {
     }
 }
 
+/// One item of a change-feed stream.
+#[derive(Debug, Clone)]
+pub enum FeedItem {
+    /// The next change (boxed: heartbeats are small and frequent).
+    Change(Box<v1::Change>),
+    /// Nothing new; the last sequence committed.
+    Heartbeat(i64),
+}
+
 /// A page of results and the token of the next one.
 #[derive(Debug, Clone)]
 pub struct Page<T> {
@@ -607,14 +616,16 @@ impl<S: Store> Engine<S> {
     }
 
     /// Streams every change after `after`: the backlog, then live changes as
-    /// this process commits them (and, by polling, as other replicas do). The
-    /// stream ends with an error item when the store fails; the client resumes
-    /// from the last sequence it saw.
-    pub fn watch(&self, after: i64) -> mpsc::Receiver<Result<v1::Change, Error>> {
+    /// this process commits them (and, by polling, as other replicas do),
+    /// with a heartbeat after `heartbeat` without a change when asked. The
+    /// stream ends with an error item when the store fails; the client
+    /// resumes from the last sequence it saw.
+    pub fn watch(&self, after: i64, heartbeat: Option<Duration>) -> mpsc::Receiver<Result<FeedItem, Error>> {
         let (tx, rx) = mpsc::channel(256);
         let engine = self.clone();
         tokio::spawn(async move {
             let mut last = after;
+            let mut last_sent = tokio::time::Instant::now();
             let mut live = engine.inner.feed.subscribe();
             let mut closing = engine.inner.closing.subscribe();
             loop {
@@ -639,12 +650,21 @@ impl<S: Store> Engine<S> {
                         time: records::meta(&stored).update_time,
                     });
                     last = stored.seq;
-                    if tx.send(change).await.is_err() {
+                    last_sent = tokio::time::Instant::now();
+                    if tx.send(change.map(|c| FeedItem::Change(Box::new(c)))).await.is_err() {
                         return;
                     }
                 }
                 if full {
                     continue;
+                }
+                if let Some(every) = heartbeat
+                    && last_sent.elapsed() >= every
+                {
+                    last_sent = tokio::time::Instant::now();
+                    if tx.send(Ok(FeedItem::Heartbeat(last))).await.is_err() {
+                        return;
+                    }
                 }
                 tokio::select! {
                     changed = live.changed() => if changed.is_err() { return },

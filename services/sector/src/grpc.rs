@@ -11,7 +11,7 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use crate::engine::Engine;
+use crate::engine::{Engine, FeedItem};
 use crate::plan;
 use crate::records;
 use crate::store::{Index, Store, StoreError, StoredRecord};
@@ -317,10 +317,31 @@ impl<S: Store> SectorService for SectorGrpc<S> {
         if after < 0 {
             return Err(Error::invalid("after_sequence", "must not be negative").into());
         }
-        tracing::info!(after, "change feed subscriber connected");
-        let stream = ReceiverStream::new(self.engine.watch(after)).map(|item| {
-            item.map(|change| v1::WatchChangesResponse { change: Some(change) })
-                .map_err(Status::from)
+        let heartbeat = match request.get_ref().heartbeat_seconds {
+            0 => None,
+            s if (1..=3600).contains(&s) => Some(std::time::Duration::from_secs(s as u64)),
+            s => return Err(Error::invalid("heartbeat_seconds", format!("{s} is not 1..3600")).into()),
+        };
+        tracing::info!(after, ?heartbeat, "change feed subscriber connected");
+        let stream = ReceiverStream::new(self.engine.watch(after, heartbeat)).map(|item| {
+            item.map(|item| match item {
+                FeedItem::Change(change) => v1::WatchChangesResponse {
+                    change: Some(*change),
+                    heartbeat: None,
+                },
+                FeedItem::Heartbeat(last_sequence) => v1::WatchChangesResponse {
+                    change: None,
+                    heartbeat: Some(v1::FeedHeartbeat {
+                        last_sequence,
+                        time: Some(records::timestamp(
+                            std::time::SystemTime::now()
+                                .duration_since(std::time::UNIX_EPOCH)
+                                .map_or(0, |d| d.as_micros() as i64),
+                        )),
+                    }),
+                },
+            })
+            .map_err(Status::from)
         });
         Ok(Response::new(Box::pin(stream)))
     }

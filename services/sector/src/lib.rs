@@ -18,7 +18,7 @@ pub mod records;
 pub mod store;
 pub mod validate;
 
-pub use engine::{Engine, EngineOptions, Page, SectorInfo};
+pub use engine::{Engine, EngineOptions, FeedItem, Page, SectorInfo};
 pub use entity::{EntityType, SectorEntity};
 pub mod grpc;
 pub mod launch;

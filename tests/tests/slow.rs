@@ -1,0 +1,153 @@
+//! A slow sector: a proxy the test controls delays everything between the
+//! aggregator and the agriculture service. The aggregator's other sectors
+//! stay current, the view marks agriculture stale (silent beyond three
+//! heartbeats, though still connected), and it is current again once the
+//! delay goes.
+
+use std::time::Duration;
+
+use citydash_e2e::fixtures::progress;
+use citydash_e2e::{Running, Sectors, TestDb, request_id, spawn_aggregator_with};
+use citydash_proto::v1::{self, city_service_client::CityServiceClient, sector_service_client::SectorServiceClient};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+/// Copies `from` to `to`, holding each chunk back by `delay` while slow.
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    slow: watch::Receiver<bool>,
+) {
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        if *slow.borrow() {
+            tokio::time::sleep(Duration::from_secs(10)).await;
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// A proxy to `target` that is slow while the returned switch says so.
+async fn slow_proxy(target: std::net::SocketAddr) -> (u16, watch::Sender<bool>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (switch, slow) = watch::channel(false);
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let Ok(server) = TcpStream::connect(target).await else {
+                continue;
+            };
+            let (cr, cw) = client.into_split();
+            let (sr, sw) = server.into_split();
+            tokio::spawn(pump(cr, sw, slow.clone()));
+            tokio::spawn(pump(sr, cw, slow.clone()));
+        }
+    });
+    (port, switch)
+}
+
+async fn overview(agg: &Running) -> v1::Overview {
+    CityServiceClient::new(agg.channel().await)
+        .get_overview(v1::GetOverviewRequest {
+            period: Some(v1::Period { year: 2026, month: 4 }),
+        })
+        .await
+        .expect("overview")
+        .into_inner()
+        .overview
+        .expect("set")
+}
+
+async fn until(agg: &Running, what: &str, ok: impl Fn(&v1::Overview) -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+    loop {
+        let o = overview(agg).await;
+        if ok(&o) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never: {what}; stale: {:?}",
+            o.stale_feeds
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn industry_counted(o: &v1::Overview) -> i64 {
+    o.sectors
+        .iter()
+        .find(|s| s.sector == v1::Sector::Industry as i32)
+        .and_then(|s| s.investment)
+        .map_or(0, |i| i.counted_yuan)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_sector_is_marked_stale_while_the_others_stay_current() {
+    let sectors = Sectors::start().await;
+    let (port, slow) = slow_proxy(sectors.services[0].addr).await;
+    let mut flags = sectors.flags();
+    let at = flags.iter().position(|f| f == "--agriculture-url").expect("flag") + 1;
+    flags[at] = format!("http://127.0.0.1:{port}");
+    let agg_db = TestDb::new().await;
+    let agg = spawn_aggregator_with(&agg_db, flags).await;
+    until(&agg, "all feeds current", |o| {
+        o.stale_feeds.is_empty() && o.sectors.iter().all(|s| s.feed.is_some_and(|f| f.connected))
+    })
+    .await;
+
+    slow.send_replace(true);
+    until(&agg, "agriculture stale", |o| {
+        o.stale_feeds
+            .iter()
+            .any(|f| f.sector == v1::Sector::Agriculture as i32 && f.stale_since.is_some())
+    })
+    .await;
+    // Industry stays current meanwhile.
+    let mut industry = SectorServiceClient::new(sectors.services[1].channel().await);
+    let mut p = citydash_e2e::fixtures::project("IN-S1", "city", 9_000_000);
+    p.stage = v1::ProjectStage::Started as i32;
+    p.stage_date = citydash_e2e::fixtures::date(2026, 4, 1);
+    p.in_statistics_database = Some(true);
+    p.statistics_date = citydash_e2e::fixtures::date(2026, 4, 2);
+    industry
+        .upsert_projects(v1::UpsertProjectsRequest {
+            request_id: request_id(),
+            validate_only: false,
+            correction_reason: String::new(),
+            projects: vec![p],
+        })
+        .await
+        .expect("project");
+    industry
+        .report_progress(v1::ReportProgressRequest {
+            request_id: request_id(),
+            validate_only: false,
+            correction_reason: String::new(),
+            reports: vec![progress("IN-S1", 2026, 4, 3_000_000)],
+        })
+        .await
+        .expect("progress");
+    until(&agg, "industry current while agriculture is slow", |o| {
+        industry_counted(o) == 3_000_000
+    })
+    .await;
+    assert!(
+        overview(&agg)
+            .await
+            .stale_feeds
+            .iter()
+            .all(|f| f.sector == v1::Sector::Agriculture as i32)
+    );
+
+    slow.send_replace(false);
+    until(&agg, "agriculture current again", |o| o.stale_feeds.is_empty()).await;
+    agg.stop().await;
+}
