@@ -423,6 +423,25 @@ pub async fn wait_serving(running: &Running, service: &str) {
     }
 }
 
+/// Every change of a service's feed from the start, read until it is quiet.
+pub async fn feed(svc: &Running) -> Vec<citydash_proto::v1::Change> {
+    use citydash_proto::v1::{WatchChangesRequest, sector_service_client::SectorServiceClient};
+    use tokio_stream::StreamExt;
+    let mut stream = SectorServiceClient::new(svc.channel().await)
+        .watch_changes(WatchChangesRequest {
+            after_sequence: 0,
+            heartbeat_seconds: 0,
+        })
+        .await
+        .expect("watch")
+        .into_inner();
+    let mut out = Vec::new();
+    while let Ok(Some(item)) = tokio::time::timeout(Duration::from_millis(300), stream.next()).await {
+        out.push(item.expect("change").change.expect("a change"));
+    }
+    out
+}
+
 /// A fresh request id.
 pub fn request_id() -> String {
     uuid::Uuid::new_v4().to_string()

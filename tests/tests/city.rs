@@ -489,20 +489,7 @@ async fn build_city(sectors: &Sectors, agg: &Running) {
 
 /// The last sequence of a service's feed.
 async fn last_sequence(svc: &Running) -> i64 {
-    let mut c = sector(svc).await;
-    let mut stream = c
-        .watch_changes(v1::WatchChangesRequest {
-            after_sequence: 0,
-            heartbeat_seconds: 0,
-        })
-        .await
-        .expect("watch")
-        .into_inner();
-    let mut last = 0;
-    while let Ok(Some(item)) = tokio::time::timeout(Duration::from_millis(300), stream.next()).await {
-        last = item.expect("change").change.expect("set").sequence;
-    }
-    last
+    citydash_e2e::feed(svc).await.last().map_or(0, |c| c.sequence)
 }
 
 /// Waits until the aggregator has applied every change of every feed.

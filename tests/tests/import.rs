@@ -35,21 +35,7 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 }
 
 async fn feed_len(svc: &Running) -> usize {
-    use tokio_stream::StreamExt;
-    let mut c = SectorServiceClient::new(svc.channel().await);
-    let mut s = c
-        .watch_changes(v1::WatchChangesRequest {
-            after_sequence: 0,
-            heartbeat_seconds: 0,
-        })
-        .await
-        .expect("watch")
-        .into_inner();
-    let mut n = 0;
-    while let Ok(Some(_)) = tokio::time::timeout(std::time::Duration::from_millis(300), s.next()).await {
-        n += 1;
-    }
-    n
+    citydash_e2e::feed(svc).await.len()
 }
 
 const PROJECTS: &str = "\u{feff}2026年农业重点项目清单,,,,,,,

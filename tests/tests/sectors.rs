@@ -2,10 +2,8 @@
 //! one's own entities and rules, bad input naming the field and changing
 //! nothing, and the change feed carrying the sector's own entities.
 
-use std::time::Duration;
-
 use citydash_e2e::fixtures::{date, period, project};
-use citydash_e2e::{Running, TestDb, request_id, spawn_sector, violated_fields};
+use citydash_e2e::{Running, TestDb, feed, request_id, spawn_sector, violated_fields};
 use citydash_industry::Industry;
 use citydash_proto::v1::{
     self, industry_service_client::IndustryServiceClient, sector_service_client::SectorServiceClient,
@@ -15,26 +13,7 @@ use citydash_sector::spec::SectorSpec;
 use citydash_tourism::Tourism;
 use citydash_welfare::Welfare;
 use prost::{Message, Name};
-use tokio_stream::StreamExt;
 use tonic::Code;
-
-/// Every change of a service's feed, read until it is quiet.
-async fn feed(svc: &Running) -> Vec<v1::Change> {
-    let mut client = SectorServiceClient::new(svc.channel().await);
-    let mut stream = client
-        .watch_changes(v1::WatchChangesRequest {
-            after_sequence: 0,
-            heartbeat_seconds: 0,
-        })
-        .await
-        .expect("watch")
-        .into_inner();
-    let mut out = Vec::new();
-    while let Ok(Some(item)) = tokio::time::timeout(Duration::from_millis(300), stream.next()).await {
-        out.push(item.expect("change").change.expect("set"));
-    }
-    out
-}
 
 /// The entities of type `M` on a feed, in order.
 fn entities<M: Message + Name + Default>(changes: &[v1::Change]) -> Vec<M> {
