@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use citydash_agriculture::Agriculture;
-use citydash_e2e::fixtures::{date, period, progress, project, value};
+use citydash_e2e::fixtures::{date, progress, project, value};
 use citydash_e2e::{Running, TestDb, request_id, spawn_sector, violated_fields};
 use citydash_proto::v1::{
     self, ProjectStage, agriculture_service_client::AgricultureServiceClient,
@@ -854,7 +854,6 @@ async fn health_reports_serving_for_each_service() {
             "{name}"
         );
     }
-    let _ = period(2026, 1);
     svc.stop().await;
 }
 

@@ -55,7 +55,7 @@ impl Violations {
 }
 
 /// Every failure a service reports to its clients.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// The request is malformed; nothing was changed.
     #[error("invalid request: {} field violation(s)", .0.len())]

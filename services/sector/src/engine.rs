@@ -338,7 +338,7 @@ impl<S: Store> Engine<S> {
                 opentelemetry::KeyValue::new("outcome", "refused"),
             ],
         );
-        let status = tonic::Status::from(err_clone(&err));
+        let status = tonic::Status::from(err.clone());
         let row = AuditRow {
             outcome: "refused".to_owned(),
             code: format!("{:?}", status.code()),
@@ -692,18 +692,4 @@ fn replay(previous: &StoredRequest, method: &str, fingerprint: &[u8]) -> Result<
         .map_err(|e| Error::Internal(format!("stored response: {e}")))?;
     tracing::info!(method, request_id = %previous.request_id, "replayed a retried request");
     Ok(response.results)
-}
-
-/// A copy of an error for the audit row (errors are not `Clone`: the
-/// original is what the caller gets).
-fn err_clone(err: &Error) -> Error {
-    match err {
-        Error::Invalid(v) => Error::Invalid(v.clone()),
-        Error::NotFound(s) => Error::NotFound(s.clone()),
-        Error::FailedPrecondition(s) => Error::FailedPrecondition(s.clone()),
-        Error::Unauthenticated(s) => Error::Unauthenticated(s.clone()),
-        Error::PermissionDenied(s) => Error::PermissionDenied(s.clone()),
-        Error::Unavailable(s) => Error::Unavailable(s.clone()),
-        Error::Internal(s) => Error::Internal(s.clone()),
-    }
 }
