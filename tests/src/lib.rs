@@ -16,6 +16,8 @@ use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
+pub mod proxy;
+
 /// Which backend the tests run on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TestBackend {
@@ -138,6 +140,40 @@ pub fn token(subject: &str, role: Role, sectors: &[&str], regions: &[&str]) -> S
         .expect("test token")
 }
 
+/// The token of `sector`'s own agency, the default of its test service.
+pub fn sector_token(sector: &str) -> String {
+    token(agency_of(sector), Role::Agency, &[sector], &[])
+}
+
+/// The statistics bureau's token, the default of the test aggregator.
+pub fn statistics_token() -> String {
+    token("市统计局", Role::Statistics, &[], &[])
+}
+
+/// The flags every test sector service runs with, on `database_url`: the
+/// test key, and a fast feed poll.
+pub fn sector_args(database_url: &str) -> Vec<String> {
+    [
+        "--database-url",
+        database_url,
+        "--feed-poll-ms",
+        "50",
+        "--token-key",
+        TEST_KEY,
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+/// The flags every test aggregator runs with, on `database_url` (the
+/// sector flags come on top): those of a sector, and a dashboard port of
+/// its own.
+pub fn aggregator_args(database_url: &str) -> Vec<String> {
+    let mut args = sector_args(database_url);
+    args.extend(["--http-listen", "127.0.0.1:0"].map(str::to_owned));
+    args
+}
+
 /// The agency a sector's test token names.
 pub fn agency_of(sector: &str) -> &'static str {
     match sector {
@@ -160,6 +196,7 @@ pub struct Running {
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<anyhow::Result<()>>>,
     runtime: Option<tokio::runtime::Runtime>,
+    process: Option<std::process::Child>,
 }
 
 impl Running {
@@ -200,6 +237,52 @@ impl Running {
             shutdown: Some(tx),
             handle: Some(handle),
             runtime: Some(runtime),
+            process: None,
+        }
+    }
+
+    /// Starts `citydash serve <args…> --listen <addr>` as an OS process
+    /// (the binary built beside the test, see [`citydash_binary`]) and waits
+    /// until it is healthy. A start that exits at once (the port of a killed
+    /// predecessor not free yet) is tried again. Its logs (errors only) go to
+    /// the test's output.
+    pub async fn process(addr: SocketAddr, token: String, args: &[String]) -> Running {
+        let binary = citydash_binary();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        let mut running = Running {
+            addr,
+            token,
+            shutdown: None,
+            handle: None,
+            runtime: None,
+            process: None,
+        };
+        loop {
+            let child = running.process.get_or_insert_with(|| {
+                std::process::Command::new(&binary)
+                    .arg("serve")
+                    .args(args)
+                    .arg("--listen")
+                    .arg(addr.to_string())
+                    .env("RUST_LOG", "error")
+                    .stdin(std::process::Stdio::null())
+                    .spawn()
+                    .unwrap_or_else(|e| panic!("start {}: {e}", binary.display()))
+            });
+            if let Some(exit) = child.try_wait().expect("child status") {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "citydash serve {args:?} keeps exiting: {exit}"
+                );
+                running.process = None;
+            } else if health_status(addr, "").await == Some(ServingStatus::Serving) {
+                return running;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "citydash serve {args:?} on {addr} did not become healthy"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
@@ -238,20 +321,58 @@ impl Running {
     }
 
     /// Kills the service at once, as a crash would: every task it runs,
-    /// its open connections and streams are dropped.
+    /// its open connections and streams are dropped. A service running as
+    /// an OS process gets SIGKILL.
     pub fn kill(mut self) {
+        self.crash();
+    }
+
+    fn crash(&mut self) {
         if let Some(rt) = self.runtime.take() {
             rt.shutdown_background();
+        }
+        if let Some(mut child) = self.process.take() {
+            // `Child::kill` is SIGKILL on Unix; waiting reaps the process.
+            let _ = child.kill();
+            let _ = child.wait();
         }
     }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        if let Some(rt) = self.runtime.take() {
-            rt.shutdown_background();
-        }
+        self.crash();
     }
+}
+
+/// The `citydash` binary the tests start as OS processes: `$CITYDASH_BIN`,
+/// or `target/<profile>/citydash` beside the test binary. `cargo test
+/// --workspace` builds it (the `citydash` package has integration tests);
+/// a run of this crate alone needs `cargo build -p citydash` first.
+pub fn citydash_binary() -> std::path::PathBuf {
+    if let Some(path) = std::env::var_os("CITYDASH_BIN") {
+        return path.into();
+    }
+    let test = std::env::current_exe().expect("test binary path");
+    let profile_dir = test
+        .parent()
+        .and_then(std::path::Path::parent)
+        .expect("target/<profile>/deps/<test>");
+    let binary = profile_dir.join("citydash");
+    assert!(
+        binary.exists(),
+        "{} is missing: run `cargo build -p citydash` (cargo test --workspace builds it)",
+        binary.display()
+    );
+    binary
+}
+
+/// A free port on 127.0.0.1, for a service that must come back on the same
+/// address after a restart.
+pub fn free_addr() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
 }
 
 /// Binds `addr`, retrying for a while: the port of a killed service may take
@@ -284,19 +405,11 @@ pub async fn spawn_sector_at<Spec: SectorSpec>(db: &TestDb, addr: SocketAddr) ->
 
 /// Starts the sector service `Spec` on `db` at `addr` with extra flags.
 pub async fn spawn_sector_with<Spec: SectorSpec>(db: &TestDb, addr: SocketAddr, extra: &[&str]) -> Running {
-    let mut argv = vec![
-        "test",
-        "--database-url",
-        &db.url,
-        "--feed-poll-ms",
-        "50",
-        "--token-key",
-        TEST_KEY,
-    ];
-    argv.extend_from_slice(extra);
+    let mut argv = vec!["test".to_owned()];
+    argv.extend(sector_args(&db.url));
+    argv.extend(extra.iter().map(|s| (*s).to_owned()));
     let args = citydash_runtime::config::from_flags::<SectorArgs, _, _>(argv);
-    let default = token(agency_of(Spec::NAME), Role::Agency, &[Spec::NAME], &[]);
-    Running::start(addr, default, move |listener, stop| {
+    Running::start(addr, sector_token(Spec::NAME), move |listener, stop| {
         citydash_sector::launch::run::<Spec>(args, Some(listener), async {
             let _ = stop.await;
         })
@@ -368,23 +481,13 @@ pub async fn spawn_aggregator(db: &TestDb, sectors: &Sectors) -> Running {
 
 /// Starts an aggregator on `db` with these sector flags (`--agriculture-url …`).
 pub async fn spawn_aggregator_with(db: &TestDb, sector_flags: Vec<String>) -> Running {
-    let mut argv = vec![
-        "test".to_owned(),
-        "--database-url".to_owned(),
-        db.url.clone(),
-        "--feed-poll-ms".to_owned(),
-        "50".to_owned(),
-        "--http-listen".to_owned(),
-        "127.0.0.1:0".to_owned(),
-        "--token-key".to_owned(),
-        TEST_KEY.to_owned(),
-    ];
+    let mut argv = vec!["test".to_owned()];
+    argv.extend(aggregator_args(&db.url));
     argv.extend(sector_flags);
     let args = citydash_runtime::config::from_flags::<citydash_aggregator::launch::AggregatorArgs, _, _>(argv);
-    let default = token("市统计局", Role::Statistics, &[], &[]);
     Running::start(
         "127.0.0.1:0".parse().expect("address"),
-        default,
+        statistics_token(),
         move |listener, stop| {
             citydash_aggregator::launch::run(args, Some(listener), async {
                 let _ = stop.await;
@@ -397,23 +500,7 @@ pub async fn spawn_aggregator_with(db: &TestDb, sector_flags: Vec<String>) -> Ru
 /// Waits until the health service reports `service` SERVING.
 pub async fn wait_serving(running: &Running, service: &str) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(channel) = Endpoint::from_shared(format!("http://{}", running.addr))
-            .expect("endpoint")
-            .connect()
-            .await
-        {
-            let reply = HealthClient::new(channel)
-                .check(HealthCheckRequest {
-                    service: service.to_owned(),
-                })
-                .await;
-            if let Ok(r) = reply
-                && r.get_ref().status == ServingStatus::Serving as i32
-            {
-                return;
-            }
-        }
+    while health_status(running.addr, service).await != Some(ServingStatus::Serving) {
         assert!(
             tokio::time::Instant::now() < deadline,
             "service on {} did not become healthy",
@@ -421,6 +508,24 @@ pub async fn wait_serving(running: &Running, service: &str) {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// What the health service at `addr` says of `service`; `None` when it
+/// cannot be asked.
+pub async fn health_status(addr: SocketAddr, service: &str) -> Option<ServingStatus> {
+    let channel = Endpoint::from_shared(format!("http://{addr}"))
+        .expect("endpoint")
+        .connect_timeout(Duration::from_secs(2))
+        .connect()
+        .await
+        .ok()?;
+    let reply = HealthClient::new(channel)
+        .check(HealthCheckRequest {
+            service: service.to_owned(),
+        })
+        .await
+        .ok()?;
+    ServingStatus::try_from(reply.into_inner().status).ok()
 }
 
 /// Every change of a service's feed from the start, read until it is quiet.

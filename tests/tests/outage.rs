@@ -4,67 +4,19 @@
 //! itself; the retried push lands once. (PostgreSQL runs only: on SQLite the
 //! database cannot go away.)
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use citydash_agriculture::Agriculture;
 use citydash_e2e::fixtures::project;
+use citydash_e2e::proxy::Proxy;
 use citydash_e2e::{Running, TestBackend, TestDb, backend, request_id, spawn_sector_with};
 use citydash_proto::v1::{self, sector_service_client::SectorServiceClient};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
 use tonic::Code;
 use tonic_health::pb::health_check_response::ServingStatus;
 
-/// A TCP proxy to PostgreSQL that can cut every connection and refuse new ones.
-struct Proxy {
-    port: u16,
-    up: watch::Sender<bool>,
-}
-
-impl Proxy {
-    async fn start() -> Arc<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        let (up, _) = watch::channel(true);
-        let proxy = Arc::new(Self { port, up });
-        let p = Arc::clone(&proxy);
-        tokio::spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
-                let mut state = p.up.subscribe();
-                if !*state.borrow() {
-                    continue; // dropped: connection refused in effect
-                }
-                tokio::spawn(async move {
-                    let Ok(mut server) = TcpStream::connect("127.0.0.1:5432").await else {
-                        return;
-                    };
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
-                        _ = state.wait_for(|up| !*up) => {}
-                    }
-                });
-            }
-        });
-        proxy
-    }
-
-    fn set(&self, up: bool) {
-        self.up.send_replace(up);
-    }
-}
-
-async fn health(svc: &Running) -> i32 {
-    let mut h = tonic_health::pb::health_client::HealthClient::new(svc.raw_channel().await);
-    h.check(tonic_health::pb::HealthCheckRequest { service: String::new() })
-        .await
-        .map(|r| r.into_inner().status)
-        .unwrap_or(-1)
-}
-
 async fn wait_health(svc: &Running, want: ServingStatus) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while health(svc).await != want as i32 {
+    while citydash_e2e::health_status(svc.addr, "").await != Some(want) {
         assert!(tokio::time::Instant::now() < deadline, "health never became {want:?}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -77,8 +29,8 @@ async fn postgres_going_away_is_unavailable_then_recovers_by_itself() {
         return;
     }
     let db = TestDb::new().await;
-    let proxy = Proxy::start().await;
-    let url = db.url.replacen(":5432/", &format!(":{}/", proxy.port), 1);
+    let proxy = Proxy::to_postgres().await;
+    let url = proxy.postgres_url(&db.url);
     let svc = spawn_sector_with::<Agriculture>(&TestDb::from_url(url), "127.0.0.1:0".parse().expect("addr"), &[]).await;
     let mut c = SectorServiceClient::new(svc.channel().await);
     let push = |code: &str| v1::UpsertProjectsRequest {
@@ -89,13 +41,13 @@ async fn postgres_going_away_is_unavailable_then_recovers_by_itself() {
     };
     c.upsert_projects(push("AG-O1")).await.expect("before the outage");
 
-    proxy.set(false);
+    proxy.set_up(false);
     wait_health(&svc, ServingStatus::NotServing).await;
     let during = push("AG-O2");
     let err = c.upsert_projects(during.clone()).await.expect_err("database gone");
     assert_eq!(err.code(), Code::Unavailable, "{}", err.message());
 
-    proxy.set(true);
+    proxy.set_up(true);
     wait_health(&svc, ServingStatus::Serving).await;
     // The client retries the same request: it lands once.
     let mut landed = None;

@@ -7,51 +7,9 @@
 use std::time::Duration;
 
 use citydash_e2e::fixtures::progress;
+use citydash_e2e::proxy::Proxy;
 use citydash_e2e::{Running, Sectors, TestDb, request_id, spawn_aggregator_with};
 use citydash_proto::v1::{self, city_service_client::CityServiceClient, sector_service_client::SectorServiceClient};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
-
-/// Copies `from` to `to`, holding each chunk back by `delay` while slow.
-async fn pump(
-    mut from: tokio::net::tcp::OwnedReadHalf,
-    mut to: tokio::net::tcp::OwnedWriteHalf,
-    slow: watch::Receiver<bool>,
-) {
-    let mut buf = vec![0u8; 16 * 1024];
-    loop {
-        let n = match from.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
-        };
-        if *slow.borrow() {
-            tokio::time::sleep(Duration::from_secs(10)).await;
-        }
-        if to.write_all(&buf[..n]).await.is_err() {
-            return;
-        }
-    }
-}
-
-/// A proxy to `target` that is slow while the returned switch says so.
-async fn slow_proxy(target: std::net::SocketAddr) -> (u16, watch::Sender<bool>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let (switch, slow) = watch::channel(false);
-    tokio::spawn(async move {
-        while let Ok((client, _)) = listener.accept().await {
-            let Ok(server) = TcpStream::connect(target).await else {
-                continue;
-            };
-            let (cr, cw) = client.into_split();
-            let (sr, sw) = server.into_split();
-            tokio::spawn(pump(cr, sw, slow.clone()));
-            tokio::spawn(pump(sr, cw, slow.clone()));
-        }
-    });
-    (port, switch)
-}
 
 async fn overview(agg: &Running) -> v1::Overview {
     CityServiceClient::new(agg.channel().await)
@@ -92,10 +50,10 @@ fn industry_counted(o: &v1::Overview) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_sector_is_marked_stale_while_the_others_stay_current() {
     let sectors = Sectors::start().await;
-    let (port, slow) = slow_proxy(sectors.services[0].addr).await;
+    let proxy = Proxy::start(sectors.services[0].addr).await;
     let mut flags = sectors.flags();
     let at = flags.iter().position(|f| f == "--agriculture-url").expect("flag") + 1;
-    flags[at] = format!("http://127.0.0.1:{port}");
+    flags[at] = format!("http://127.0.0.1:{}", proxy.port);
     let agg_db = TestDb::new().await;
     let agg = spawn_aggregator_with(&agg_db, flags).await;
     until(&agg, "all feeds current", |o| {
@@ -103,7 +61,7 @@ async fn a_slow_sector_is_marked_stale_while_the_others_stay_current() {
     })
     .await;
 
-    slow.send_replace(true);
+    proxy.set_delay(Some(Duration::from_secs(10)));
     until(&agg, "agriculture stale", |o| {
         o.stale_feeds
             .iter()
@@ -147,7 +105,7 @@ async fn a_slow_sector_is_marked_stale_while_the_others_stay_current() {
             .all(|f| f.sector == v1::Sector::Agriculture as i32)
     );
 
-    slow.send_replace(false);
+    proxy.set_delay(None);
     until(&agg, "agriculture current again", |o| o.stale_feeds.is_empty()).await;
     agg.stop().await;
 }
