@@ -198,6 +198,40 @@ fn item(kind: &Kind, layout: &Layout, row: &Row, lookup: &Lookup) -> Result<Dyna
     if refusals.is_empty() { Ok(msg) } else { Err(refusals) }
 }
 
+/// Turns a file's rows into items, one row at a time: rows up to the header
+/// row (the first naming at least two known columns) are skipped, then each
+/// data row is read against that header. The one place a row becomes an
+/// item, for the import and for its fuzz target.
+pub struct RowReader {
+    kind: &'static Kind,
+    layout: Option<Layout>,
+}
+
+impl RowReader {
+    /// A reader for a file of `kind`.
+    pub fn new(kind: &'static Kind) -> Self {
+        Self { kind, layout: None }
+    }
+
+    /// Whether the header row has been found.
+    pub fn has_header(&self) -> bool {
+        self.layout.is_some()
+    }
+
+    /// `None` for a blank row or a row before or at the header; for a data
+    /// row, its item or the reasons it cannot be read.
+    pub fn read(&mut self, row: &Row, lookup: &Lookup) -> Option<Result<DynamicMessage, Vec<Refusal>>> {
+        if row.cells.iter().all(table::Cell::is_blank) {
+            return None;
+        }
+        let Some(layout) = &self.layout else {
+            self.layout = find_layout(self.kind, row);
+            return None;
+        };
+        Some(item(self.kind, layout, row, lookup))
+    }
+}
+
 /// The header of the column that fills `field` (a violation's field path).
 fn column_of(kind: &Kind, layout: &Layout, field: &str) -> String {
     layout
@@ -319,7 +353,7 @@ async fn pass(
     progress: &indicatif::ProgressBar,
 ) -> anyhow::Result<Summary> {
     let mut summary = Summary::default();
-    let mut layout: Option<Layout> = None;
+    let mut rows = RowReader::new(kind);
     // Rows are read synchronously; batches are sent as they fill.
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Row>(BATCH * 2);
     let reader_path = path.to_owned();
@@ -327,11 +361,7 @@ async fn pass(
         tokio::task::spawn_blocking(move || table::for_each_row(&reader_path, |row| Ok(tx.blocking_send(row).is_ok())));
     let mut batch = Vec::with_capacity(BATCH);
     while let Some(row) = rx.recv().await {
-        if row.cells.iter().all(table::Cell::is_blank) {
-            continue;
-        }
-        let Some(l) = &layout else {
-            layout = find_layout(kind, &row);
+        let Some(read) = rows.read(&row, lookup) else {
             continue;
         };
         summary.rows += 1;
@@ -339,16 +369,17 @@ async fn pass(
         if skip.contains(&row.line) {
             continue;
         }
-        match item(kind, l, &row, lookup) {
+        match read {
             Ok(msg) => batch.push((row.line, msg)),
             Err(refusals) => summary.refused.extend(refusals),
         }
         if batch.len() >= BATCH {
-            flush(kind, channel, l, &mut batch, validate_only, &mut summary).await?;
+            let layout = rows.layout.as_ref().expect("a data row comes after the header");
+            flush(kind, channel, layout, &mut batch, validate_only, &mut summary).await?;
         }
     }
     reader.await.context("reading the file")??;
-    let Some(l) = &layout else {
+    let Some(l) = &rows.layout else {
         let expected: Vec<&str> = kind.columns.iter().filter(|c| c.required).map(|c| c.zh).collect();
         anyhow::bail!(
             "{}: no header row found (expected columns such as {})",

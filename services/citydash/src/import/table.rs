@@ -61,30 +61,8 @@ pub fn for_each_row(path: &Path, mut each: impl FnMut(Row) -> anyhow::Result<boo
         .unwrap_or_default();
     match ext.as_str() {
         "csv" | "txt" => {
-            let mut reader = csv::ReaderBuilder::new()
-                .has_headers(false)
-                .flexible(true)
-                .from_path(path)
-                .with_context(|| format!("opening {}", path.display()))?;
-            let mut record = csv::StringRecord::new();
-            let mut line = 0;
-            while reader
-                .read_record(&mut record)
-                .with_context(|| format!("reading {}", path.display()))?
-            {
-                line = record.position().map_or(line + 1, |p| p.line() as usize);
-                let mut cells: Vec<Cell> = record
-                    .iter()
-                    .map(|f| Cell::Text(f.trim_start_matches('\u{feff}').to_owned()))
-                    .collect();
-                while cells.last().is_some_and(Cell::is_blank) {
-                    cells.pop();
-                }
-                if !each(Row { line, cells })? {
-                    break;
-                }
-            }
-            Ok(())
+            let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+            for_each_csv_row(file, each).with_context(|| format!("reading {}", path.display()))
         }
         "xlsx" | "xlsm" => {
             let mut workbook: Xlsx<BufReader<std::fs::File>> =
@@ -134,4 +112,33 @@ pub fn for_each_row(path: &Path, mut each: impl FnMut(Row) -> anyhow::Result<boo
             path.display()
         ),
     }
+}
+
+/// Reads the rows of CSV text from `reader`, in order, calling `each` for
+/// every row until it returns `false` (the CSV half of [`for_each_row`],
+/// apart so the import's fuzz target can feed it bytes).
+pub fn for_each_csv_row(
+    reader: impl std::io::Read,
+    mut each: impl FnMut(Row) -> anyhow::Result<bool>,
+) -> anyhow::Result<()> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(reader);
+    let mut record = csv::StringRecord::new();
+    let mut line = 0;
+    while reader.read_record(&mut record)? {
+        line = record.position().map_or(line + 1, |p| p.line() as usize);
+        let mut cells: Vec<Cell> = record
+            .iter()
+            .map(|f| Cell::Text(f.trim_start_matches('\u{feff}').to_owned()))
+            .collect();
+        while cells.last().is_some_and(Cell::is_blank) {
+            cells.pop();
+        }
+        if !each(Row { line, cells })? {
+            break;
+        }
+    }
+    Ok(())
 }
