@@ -64,6 +64,13 @@ pub async fn serve<R: ReadStore>(
 ) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "dashboard listening");
+    // TCP_NODELAY on every connection, as on the gRPC port: small grpc-web
+    // answers must not wait for the browser's delayed ACK.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::warn!(error = %err, "cannot set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, router(city, max_message_bytes, auth))
         .with_graceful_shutdown(shutdown)
         .await?;

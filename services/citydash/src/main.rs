@@ -67,6 +67,11 @@ enum Command {
 enum Bench {
     /// A progress file of N rows through `citydash import`: rows/s and memory.
     Import(citydash::bench::ImportBenchArgs),
+    /// The month-end burst beside the machine's limits, in one table (PostgreSQL).
+    Suite(citydash::bench::suite::SuiteArgs),
+    /// The read benchmark's yardstick: a tonic server answering a fixed payload.
+    #[command(hide = true)]
+    EchoServer(citydash::bench::echo::EchoArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -247,6 +252,15 @@ fn main() -> anyhow::Result<()> {
                 print_text(&citydash::bench::render(&runs));
                 Ok(())
             }
+            Command::Bench {
+                what: Bench::Suite(args),
+            } => {
+                print_text(&citydash::bench::suite::run(&args).await?);
+                Ok(())
+            }
+            Command::Bench {
+                what: Bench::EchoServer(args),
+            } => citydash::bench::echo::serve(&args).await,
             Command::Export(args) => {
                 let channel = connect(&args.url, args.token.as_deref()).await?;
                 citydash::export::run(&args, channel).await

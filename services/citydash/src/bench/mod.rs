@@ -4,6 +4,12 @@
 //! agriculture service in this process on SQLite, and samples the process's
 //! resident memory while it runs, to show memory does not grow with the file.
 
+pub mod copy;
+pub mod echo;
+pub mod load;
+pub mod procs;
+pub mod suite;
+
 use std::io::Write as _;
 use std::time::{Duration, Instant};
 
