@@ -982,6 +982,71 @@ async fn a_pushed_progress_report_reaches_a_watch_overview_stream() {
     agg.stop().await;
 }
 
+#[tokio::test]
+async fn an_overview_of_another_period_is_computed_and_a_bad_period_is_refused() {
+    let sectors = Sectors::start().await;
+    let agg_db = TestDb::new().await;
+    let agg = spawn_aggregator(&agg_db, &sectors).await;
+    let mut ag = sector(&sectors.services[0]).await;
+    let mut p = project("AG-P", "city", 10_000_000);
+    p.stage = ProjectStage::Started as i32;
+    p.stage_date = date(2026, 5, 1);
+    in_stats(&mut p, 2026, 5, 2);
+    upsert(&mut ag, vec![p]).await;
+    report(
+        &mut ag,
+        vec![progress("AG-P", 2026, 5, 1_000_000), progress("AG-P", 2026, 6, 3_000_000)],
+    )
+    .await;
+    synced(&agg, &sectors).await;
+    let mut city = CityServiceClient::new(agg.channel().await);
+    let may = Some(v1::Period { year: 2026, month: 5 });
+
+    // The current period (June) and May, by GetOverview and by the stream.
+    let current = city
+        .get_overview(v1::GetOverviewRequest { period: None })
+        .await
+        .expect("current")
+        .into_inner()
+        .overview
+        .expect("set");
+    assert_eq!(current.period, Some(JUNE));
+    assert_eq!(current.investment.expect("inv").counted_yuan, 4_000_000);
+    let got = city
+        .get_overview(v1::GetOverviewRequest { period: may })
+        .await
+        .expect("may")
+        .into_inner()
+        .overview
+        .expect("set");
+    assert_eq!(got.period, may);
+    assert_eq!(got.investment.expect("inv").counted_yuan, 1_000_000);
+    let mut stream = city
+        .watch_overview(v1::WatchOverviewRequest { period: may })
+        .await
+        .expect("watch may")
+        .into_inner();
+    let first = stream.next().await.expect("first").expect("ok").overview.expect("set");
+    assert_eq!(content(first), content(got));
+
+    // A month that does not exist is refused, naming the field, both ways.
+    let bad = Some(v1::Period { year: 2026, month: 13 });
+    let err = city
+        .get_overview(v1::GetOverviewRequest { period: bad })
+        .await
+        .expect_err("month 13");
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    assert_eq!(citydash_e2e::violated_fields(&err), ["period"]);
+    let err = city
+        .watch_overview(v1::WatchOverviewRequest { period: bad })
+        .await
+        .expect_err("month 13");
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    assert_eq!(citydash_e2e::violated_fields(&err), ["period"]);
+    drop(stream);
+    agg.stop().await;
+}
+
 /// The overview without the feeds' connection state, which legitimately
 /// differs between two aggregators.
 fn content(mut o: v1::Overview) -> v1::Overview {

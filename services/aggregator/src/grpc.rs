@@ -9,8 +9,6 @@ use citydash_proto::v1::{self, city_service_server::CityService};
 use citydash_runtime::Error;
 use citydash_sector::domain;
 use futures::Stream;
-use tokio_stream::StreamExt;
-use tokio_stream::wrappers::WatchStream;
 use tonic::{Request, Response, Status};
 
 use crate::compute::brief::Language;
@@ -28,10 +26,30 @@ pub struct CityGrpc<R> {
     sources: Sources,
 }
 
+impl<R> Clone for CityGrpc<R> {
+    fn clone(&self) -> Self {
+        Self {
+            agg: Arc::clone(&self.agg),
+            sources: Arc::clone(&self.sources),
+        }
+    }
+}
+
 impl<R: ReadStore> CityGrpc<R> {
     /// Serves `agg`; drill-downs read live from `sources`.
     pub fn new(agg: Arc<Aggregator<R>>, sources: Sources) -> Self {
         Self { agg, sources }
+    }
+
+    /// The aggregator it serves.
+    pub fn aggregator(&self) -> &Arc<Aggregator<R>> {
+        &self.agg
+    }
+
+    /// A requested period checked: `None` (the current one) stays `None`;
+    /// an invalid one is refused.
+    pub fn checked_period(&self, period: Option<v1::Period>) -> Result<Option<v1::Period>, Status> {
+        period.map(|p| self.period(Some(p))).transpose()
     }
 
     /// The requested period, or the current one; an invalid one is refused.
@@ -54,50 +72,23 @@ fn sector_filter(sector: i32) -> Result<Option<i32>, Status> {
 
 #[tonic::async_trait]
 impl<R: ReadStore> CityService for CityGrpc<R> {
+    // GetOverview and WatchOverview are served by `fastpath::FastPath`
+    // from the overview encoded once per version; the generated server
+    // never routes them here.
     async fn get_overview(
         &self,
-        request: Request<v1::GetOverviewRequest>,
+        _request: Request<v1::GetOverviewRequest>,
     ) -> Result<Response<v1::GetOverviewResponse>, Status> {
-        let period = self.period(request.into_inner().period)?;
-        let overview = self.agg.overview(&period);
-        Ok(Response::new(v1::GetOverviewResponse {
-            overview: Some((*overview).clone()),
-        }))
+        Err(Status::internal("GetOverview is served by fastpath::FastPath"))
     }
 
     type WatchOverviewStream = Pin<Box<dyn Stream<Item = Result<v1::WatchOverviewResponse, Status>> + Send + 'static>>;
 
     async fn watch_overview(
         &self,
-        request: Request<v1::WatchOverviewRequest>,
+        _request: Request<v1::WatchOverviewRequest>,
     ) -> Result<Response<Self::WatchOverviewStream>, Status> {
-        let wanted = request.into_inner().period;
-        let wanted = match wanted {
-            Some(p) => Some(self.period(Some(p))?),
-            None => None,
-        };
-        let agg = Arc::clone(&self.agg);
-        // Every change of the current overview wakes the stream; a fixed
-        // period other than the current one is recomputed then, and sent
-        // only when it differs from what the subscriber last saw.
-        let mut last: Option<Arc<v1::Overview>> = None;
-        let stream = WatchStream::new(self.agg.subscribe()).filter_map(move |current| {
-            let next = match &wanted {
-                Some(p) if current.period.as_ref() != Some(p) => agg.overview(p),
-                _ => current,
-            };
-            if last.as_ref().is_some_and(|l| **l == *next) {
-                return None;
-            }
-            last = Some(Arc::clone(&next));
-            Some(Ok(v1::WatchOverviewResponse {
-                overview: Some((*next).clone()),
-            }))
-        });
-        Ok(Response::new(Box::pin(futures::StreamExt::take_until(
-            stream,
-            self.agg.closed(),
-        ))))
+        Err(Status::internal("WatchOverview is served by fastpath::FastPath"))
     }
 
     async fn get_funnel(

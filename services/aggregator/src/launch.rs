@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use citydash_proto::v1::{self, city_service_server::CityServiceServer};
+use citydash_proto::v1;
+
+use crate::fastpath::FastPath;
 use citydash_runtime::layer::AuthLayer;
 use citydash_sector::domain::Regions;
 use citydash_sector::launch::{Backend, SectorArgs, watch_health};
@@ -192,11 +194,10 @@ async fn run_with<S: Store, R: ReadStore>(
     let auth = AuthLayer::new(args.city.server.authenticator()?, &limits);
     let tls = args.city.server.tls()?;
     let (mut routes, health, _) = citydash_sector::launch::routes::<City, S>(engine.clone(), limits);
-    routes.add_service(
-        CityServiceServer::new(CityGrpc::new(Arc::clone(&agg), Arc::clone(&drill_down)))
-            .max_decoding_message_size(limits.max_message_bytes)
-            .max_encoding_message_size(limits.max_message_bytes),
-    );
+    routes.add_service(FastPath::new(
+        CityGrpc::new(Arc::clone(&agg), Arc::clone(&drill_down)),
+        limits.max_message_bytes,
+    ));
     let names = vec![
         "",
         v1::sector_service_server::SERVICE_NAME,

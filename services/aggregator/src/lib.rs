@@ -8,6 +8,7 @@
 
 pub mod city;
 pub mod compute;
+pub mod fastpath;
 pub mod feeds;
 pub mod grpc;
 pub mod launch;

@@ -2,18 +2,35 @@
 //! the way the formulas read them. It is rebuilt from the persisted copy at
 //! start-up and kept current by the feed consumers; computations only read it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use citydash_proto::v1::{self, record::Record};
 use prost::{Message, Name};
+
+/// One month of a project's progress, as the formulas read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MonthProgress {
+    /// Year.
+    pub year: i32,
+    /// Month, 1–12.
+    pub month: i32,
+    /// Investment completed in the month, yuan.
+    pub invested_yuan: i64,
+    /// Funds that arrived in the month, yuan.
+    pub funds_arrived_yuan: i64,
+}
 
 /// Every record the aggregator has applied, indexed for the formulas.
 #[derive(Debug, Default, Clone)]
 pub struct CityModel {
     /// Projects by (sector, code).
     pub projects: BTreeMap<(i32, String), v1::Project>,
-    /// Monthly progress by (sector, project code, year, month).
-    pub progress: BTreeMap<(i32, String, i32, i32), v1::ProgressReport>,
+    /// Monthly progress by sector and project code: only the figures the
+    /// formulas read, in period order. (At 100,000 projects × 24 months a
+    /// map of whole reports took most of the aggregator's memory.)
+    pub progress: HashMap<i32, HashMap<String, Vec<MonthProgress>>>,
+    /// The latest (year, month) of any progress report.
+    pub progress_latest: Option<(i32, i32)>,
     /// Indicator values by (indicator, region, year, month). Indicator codes
     /// carry their sector's prefix, so they are unique city-wide.
     pub values: BTreeMap<(String, String, i32, i32), v1::IndicatorValue>,
@@ -38,8 +55,23 @@ impl CityModel {
             }
             Record::Progress(r) => {
                 let p = r.period.unwrap_or_default();
-                self.progress
-                    .insert((sector, r.project_code.clone(), p.year, p.month), r.clone());
+                let month = MonthProgress {
+                    year: p.year,
+                    month: p.month,
+                    invested_yuan: r.investment_completed_yuan,
+                    funds_arrived_yuan: r.funds_arrived_yuan,
+                };
+                let months = self
+                    .progress
+                    .entry(sector)
+                    .or_default()
+                    .entry(r.project_code.clone())
+                    .or_default();
+                match months.binary_search_by_key(&(p.year, p.month), |m| (m.year, m.month)) {
+                    Ok(at) => months[at] = month,
+                    Err(at) => months.insert(at, month),
+                }
+                self.progress_latest = self.progress_latest.max(Some((p.year, p.month)));
             }
             Record::IndicatorValue(v) => {
                 let p = v.period.unwrap_or_default();
@@ -86,29 +118,39 @@ impl CityModel {
         self.values.get(&(code.to_owned(), region.to_owned(), year, month))
     }
 
-    /// Investment a project completed in months `from..=to` of `year`.
-    pub fn invested(&self, sector: i32, code: &str, year: i32, to_month: i32) -> i64 {
+    /// The months reported for a project, in period order.
+    fn months(&self, sector: i32, code: &str) -> &[MonthProgress] {
         self.progress
-            .range((sector, code.to_owned(), year, 1)..=(sector, code.to_owned(), year, to_month))
-            .map(|(_, r)| r.investment_completed_yuan)
+            .get(&sector)
+            .and_then(|p| p.get(code))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// Investment a project completed in months 1..=`to_month` of `year`.
+    pub fn invested(&self, sector: i32, code: &str, year: i32, to_month: i32) -> i64 {
+        self.months(sector, code)
+            .iter()
+            .filter(|m| m.year == year && m.month >= 1 && m.month <= to_month)
+            .map(|m| m.invested_yuan)
             .sum()
     }
 
     /// Funds that arrived for a project in every month up to (year, month).
     pub fn funds_arrived(&self, sector: i32, code: &str, year: i32, month: i32) -> i64 {
-        self.progress
-            .range((sector, code.to_owned(), i32::MIN, i32::MIN)..=(sector, code.to_owned(), year, month))
-            .map(|(_, r)| r.funds_arrived_yuan)
+        self.months(sector, code)
+            .iter()
+            .take_while(|m| (m.year, m.month) <= (year, month))
+            .map(|m| m.funds_arrived_yuan)
             .sum()
     }
 
     /// The latest period that has any indicator value or progress report.
     pub fn latest_period(&self) -> Option<v1::Period> {
-        let values = self.values.keys().map(|(_, _, y, m)| (*y, *m));
-        let progress = self.progress.keys().map(|(_, _, y, m)| (*y, *m));
-        values
-            .chain(progress)
+        self.values
+            .keys()
+            .map(|(_, _, y, m)| (*y, *m))
             .max()
+            .max(self.progress_latest)
             .map(|(year, month)| v1::Period { year, month })
     }
 }

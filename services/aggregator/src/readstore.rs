@@ -9,11 +9,9 @@ use citydash_proto::v1;
 use citydash_sector::store::StoreError;
 use prost::Message;
 
-/// What a restart loads.
+/// What a restart loads besides the changes, which stream through a callback.
 #[derive(Debug, Default)]
 pub struct Loaded {
-    /// Every stored change (the latest version per record), by sector.
-    pub changes: Vec<(i32, v1::Change)>,
     /// Each feed's last applied sequence.
     pub positions: Vec<(i32, i64)>,
     /// Each source's catalog.
@@ -22,8 +20,13 @@ pub struct Loaded {
 
 /// Persistence of the read model.
 pub trait ReadStore: Clone + Send + Sync + 'static {
-    /// Everything stored.
-    fn load(&self) -> impl Future<Output = Result<Loaded, StoreError>> + Send;
+    /// Everything stored: every change (the latest version per record) is
+    /// handed to `each` as it is read, so a large read model is never held
+    /// twice in memory; positions and catalogs are returned.
+    fn load<'a>(
+        &'a self,
+        each: &'a mut (dyn FnMut(i32, v1::Change) + Send),
+    ) -> impl Future<Output = Result<Loaded, StoreError>> + Send + 'a;
     /// Stores the changes of `sector` after its stored position and moves the
     /// position, in one transaction; returns the changes that were new.
     fn apply(
@@ -80,15 +83,18 @@ macro_rules! read_store {
         }
 
         impl ReadStore for $store {
-            async fn load(&self) -> Result<Loaded, StoreError> {
-                let rows: Vec<(i32, Vec<u8>)> =
-                    sqlx::query_as("SELECT sector, change FROM feed_records ORDER BY sector, seq")
-                        .fetch_all(&self.pool)
-                        .await?;
-                let changes = rows
-                    .into_iter()
-                    .map(|(s, b)| Ok((s, decode(&b)?)))
-                    .collect::<Result<_, StoreError>>()?;
+            async fn load<'a>(
+                &'a self,
+                each: &'a mut (dyn FnMut(i32, v1::Change) + Send),
+            ) -> Result<Loaded, StoreError> {
+                use futures::TryStreamExt as _;
+                let mut rows =
+                    sqlx::query_as::<_, (i32, Vec<u8>)>("SELECT sector, change FROM feed_records ORDER BY sector, seq")
+                        .fetch(&self.pool);
+                while let Some((sector, bytes)) = rows.try_next().await? {
+                    each(sector, decode(&bytes)?);
+                }
+                drop(rows);
                 let positions = sqlx::query_as("SELECT sector, last_seq FROM feed_positions")
                     .fetch_all(&self.pool)
                     .await?;
@@ -99,11 +105,7 @@ macro_rules! read_store {
                     .into_iter()
                     .map(|(s, b)| Ok((s, decode(&b)?)))
                     .collect::<Result<_, StoreError>>()?;
-                Ok(Loaded {
-                    changes,
-                    positions,
-                    catalogs,
-                })
+                Ok(Loaded { positions, catalogs })
             }
 
             async fn apply(&self, sector: i32, changes: Vec<v1::Change>) -> Result<Vec<v1::Change>, StoreError> {

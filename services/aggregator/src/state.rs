@@ -15,6 +15,7 @@ use citydash_sector::store::StoreError;
 use tokio::sync::{Notify, watch};
 
 use crate::compute::{self, Settings, supervision};
+use crate::fastpath::Published;
 use crate::model::CityModel;
 use crate::readstore::ReadStore;
 
@@ -56,8 +57,9 @@ pub struct Aggregator<R> {
     positions: Mutex<BTreeMap<i32, i64>>,
     /// Wakes the recomputation task.
     dirty: Notify,
-    /// The overview of the current period, recomputed when data or feeds change.
-    current: watch::Sender<Arc<v1::Overview>>,
+    /// The overview of the current period and its encoding, recomputed
+    /// when data or feeds change.
+    current: watch::Sender<Published>,
     /// Serializes taking supervision reports.
     reports: tokio::sync::Mutex<()>,
     /// Set at shutdown so that overview streams end.
@@ -69,23 +71,23 @@ pub struct Aggregator<R> {
 impl<R: ReadStore> Aggregator<R> {
     /// Loads the persisted read model and computes the first overview.
     pub async fn load(store: R, settings: Settings, sources: &[v1::Sector]) -> Result<Arc<Self>, StoreError> {
-        let loaded = store.load().await?;
         let mut model = CityModel::default();
-        for (sector, change) in &loaded.changes {
-            model.apply(*sector, change);
-        }
+        let mut last_times: BTreeMap<i32, (i64, Option<prost_types::Timestamp>)> = BTreeMap::new();
+        let mut records = 0usize;
+        let loaded = store
+            .load(&mut |sector, change| {
+                let entry = last_times.entry(sector).or_insert((0, None));
+                if change.sequence > entry.0 {
+                    *entry = (change.sequence, change.time);
+                }
+                model.apply(sector, &change);
+                records += 1;
+            })
+            .await?;
         for (sector, catalog) in loaded.catalogs {
             model.catalogs.insert(sector, catalog);
         }
         let positions: BTreeMap<i32, i64> = loaded.positions.into_iter().collect();
-        let mut last_times: BTreeMap<i32, (i64, Option<prost_types::Timestamp>)> = BTreeMap::new();
-        for (sector, change) in &loaded.changes {
-            let time = change.time;
-            let entry = last_times.entry(*sector).or_insert((0, None));
-            if change.sequence > entry.0 {
-                *entry = (change.sequence, time);
-            }
-        }
         let feeds = sources
             .iter()
             .map(|s| {
@@ -101,8 +103,8 @@ impl<R: ReadStore> Aggregator<R> {
                 (sector, status)
             })
             .collect();
-        tracing::info!(records = loaded.changes.len(), ?positions, "read model loaded");
-        let (current, _) = watch::channel(Arc::new(v1::Overview::default()));
+        tracing::info!(records, ?positions, "read model loaded");
+        let (current, _) = watch::channel(Published::new(Arc::new(v1::Overview::default())));
         let agg = Arc::new(Self {
             store,
             settings,
@@ -259,6 +261,11 @@ impl<R: ReadStore> Aggregator<R> {
 
     /// The cached overview of the current period.
     pub fn current_overview(&self) -> Arc<v1::Overview> {
+        Arc::clone(&self.current.borrow().overview)
+    }
+
+    /// The cached overview of the current period with its encoding.
+    pub fn published(&self) -> Published {
         self.current.borrow().clone()
     }
 
@@ -276,7 +283,7 @@ impl<R: ReadStore> Aggregator<R> {
     }
 
     /// Subscribes to the current overview.
-    pub fn subscribe(&self) -> watch::Receiver<Arc<v1::Overview>> {
+    pub fn subscribe(&self) -> watch::Receiver<Published> {
         self.current.subscribe()
     }
 
@@ -300,10 +307,10 @@ impl<R: ReadStore> Aggregator<R> {
         let period = self.current_period();
         let next = self.compute_overview(&period);
         self.current.send_if_modified(|current| {
-            if **current == next {
+            if *current.overview == next {
                 false
             } else {
-                *current = Arc::new(next);
+                *current = Published::new(Arc::new(next));
                 true
             }
         });

@@ -4,10 +4,10 @@
 
 use std::future::Future;
 
+use crate::fastpath::FastPath;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use citydash_proto::v1::city_service_server::CityServiceServer;
 use tokio::net::TcpListener;
 use tonic::service::Routes;
 
@@ -32,9 +32,7 @@ fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
 
 /// The dashboard and grpc-web router.
 pub fn router<R: ReadStore>(city: CityGrpc<R>, max_message_bytes: usize, auth: AuthLayer) -> axum::Router {
-    let city = CityServiceServer::new(city)
-        .max_decoding_message_size(max_message_bytes)
-        .max_encoding_message_size(max_message_bytes);
+    let city = FastPath::new(city, max_message_bytes);
     // The page and its assets are public; the data behind them needs a token
     // (the page sends the one in its URL), exactly as on the gRPC port.
     // grpc-web outermost, so that refusals at the door (no token, shed load)

@@ -43,7 +43,11 @@ pub struct SuiteArgs {
     #[arg(long, default_value_t = 1000)]
     pub subscribers: usize,
     /// PostgreSQL server on which the benchmark creates (and drops) its databases.
-    #[arg(long, env = "CITYDASH_BENCH_POSTGRES_URL", default_value = "postgres://postgres@127.0.0.1:5432/test")]
+    #[arg(
+        long,
+        env = "CITYDASH_BENCH_POSTGRES_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/test"
+    )]
     pub postgres_url: String,
     /// Pin the services to CPU 0 and this load generator to CPU 1.
     #[arg(long)]
@@ -368,7 +372,9 @@ async fn ingest(ch: &AuthedChannel, projects: usize, months: &[v1::Period]) -> a
         batches.push_back(current);
     }
     let total = batches.len();
-    let queue = Arc::new(std::sync::Mutex::new(batches.into_iter().enumerate().collect::<VecDeque<_>>()));
+    let queue = Arc::new(std::sync::Mutex::new(
+        batches.into_iter().enumerate().collect::<VecDeque<_>>(),
+    ));
     let done_at = Arc::new(std::sync::Mutex::new(Vec::with_capacity(total)));
     let started = Instant::now();
     let mut workers = Vec::new();
@@ -434,7 +440,10 @@ async fn caught_up(
         if feed_seq(&o, sector) >= seq {
             return Ok(started.elapsed());
         }
-        anyhow::ensure!(started.elapsed() < limit, "the aggregator did not catch up within {limit:?}");
+        anyhow::ensure!(
+            started.elapsed() < limit,
+            "the aggregator did not catch up within {limit:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -561,7 +570,15 @@ async fn run_scale(
     drop(echo);
 
     // Freshness under half the maximum ingest.
-    let fresh = freshness(&city, &mut city_client, projects, &months, out.ingest_rows_per_s / 2.0, args).await?;
+    let fresh = freshness(
+        &city,
+        &mut city_client,
+        projects,
+        &months,
+        out.ingest_rows_per_s / 2.0,
+        args,
+    )
+    .await?;
     out.freshness = (fresh.0.ms(0.5), fresh.0.ms(0.99), fresh.0.latency.len());
     out.freshness_ingest_rows_per_s = fresh.1;
 
@@ -862,11 +879,7 @@ pub fn render(args: &SuiteArgs, results: &[ScaleResult]) -> String {
             verdict(r.catch_up.as_secs_f64() < 30.0)
         );
         let rss: Vec<String> = r.rss.iter().map(|(n, m)| format!("{n} {m:.0}")).collect();
-        let agg = r
-            .rss
-            .iter()
-            .find(|(n, _)| n == "aggregator")
-            .map_or(0.0, |(_, m)| *m);
+        let agg = r.rss.iter().find(|(n, _)| n == "aggregator").map_or(0.0, |(_, m)| *m);
         let _ = writeln!(
             s,
             "| peak RSS, MiB | {scale} | {} | — | — | aggregator < 500 MB | {} |",
