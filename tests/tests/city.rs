@@ -995,7 +995,10 @@ async fn an_overview_of_another_period_is_computed_and_a_bad_period_is_refused()
     upsert(&mut ag, vec![p]).await;
     report(
         &mut ag,
-        vec![progress("AG-P", 2026, 5, 1_000_000), progress("AG-P", 2026, 6, 3_000_000)],
+        vec![
+            progress("AG-P", 2026, 5, 1_000_000),
+            progress("AG-P", 2026, 6, 3_000_000),
+        ],
     )
     .await;
     synced(&agg, &sectors).await;

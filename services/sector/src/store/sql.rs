@@ -11,9 +11,11 @@ pub(crate) const RECORD_COLUMNS: &str = "kind, key, version, seq, payload, updat
 
 /// Implements [`super::Store`] for a store type wrapping a `sqlx::Pool<$db>`.
 /// `$begin` is a closure from the pool to a future of a transaction that
-/// already holds the writer lock.
+/// already holds the writer lock; `$keys_in` appends "`key` is one of these
+/// keys" to a query, each backend in the form its planner serves with the
+/// primary key.
 macro_rules! sql_store {
-    ($store:ty, $db:ty, $begin:expr) => {
+    ($store:ty, $db:ty, $begin:expr, $keys_in:expr) => {
         impl $store {
             fn record_from_row(row: &<$db as sqlx::Database>::Row) -> Result<$crate::store::StoredRecord, sqlx::Error> {
                 use sqlx::Row as _;
@@ -78,12 +80,8 @@ macro_rules! sql_store {
                     qb.push($crate::store::sql::RECORD_COLUMNS);
                     qb.push(" FROM records WHERE kind = ");
                     qb.push_bind(kind.to_owned());
-                    qb.push(" AND key IN (");
-                    let mut sep = qb.separated(", ");
-                    for k in chunk {
-                        sep.push_bind(k.clone());
-                    }
-                    qb.push(")");
+                    qb.push(" AND ");
+                    $keys_in(&mut qb, chunk);
                     let rows = qb.build().fetch_all(&self.pool).await?;
                     out.extend(Self::records_from_rows(rows)?);
                 }

@@ -59,4 +59,15 @@ pub async fn begin_immediate(pool: &SqlitePool) -> Result<Transaction<'static, S
     pool.begin_with("BEGIN IMMEDIATE").await
 }
 
-sql_store!(SqliteStore, Sqlite, begin_immediate);
+/// `key IN (?, …)`: SQLite has no array parameters, and plans each
+/// statement with the primary key.
+fn keys_in(qb: &mut sqlx::QueryBuilder<Sqlite>, keys: &[String]) {
+    qb.push("key IN (");
+    let mut sep = qb.separated(", ");
+    for k in keys {
+        sep.push_bind(k.clone());
+    }
+    qb.push(")");
+}
+
+sql_store!(SqliteStore, Sqlite, begin_immediate, keys_in);
