@@ -57,6 +57,10 @@ pub struct Aggregator<R> {
     positions: Mutex<BTreeMap<i32, i64>>,
     /// Wakes the recomputation task.
     dirty: Notify,
+    /// Batches persisted but not yet in `model`, in persistence order.
+    /// A feed consumer only appends here: it never waits for a computation
+    /// holding the model.
+    pending: Mutex<Vec<(i32, Vec<v1::Change>)>>,
     /// The overview of the current period and its encoding, recomputed
     /// when data or feeds change.
     current: watch::Sender<Published>,
@@ -112,6 +116,7 @@ impl<R: ReadStore> Aggregator<R> {
             feeds: Mutex::new(feeds),
             positions: Mutex::new(positions),
             dirty: Notify::new(),
+            pending: Mutex::new(Vec::new()),
             current,
             reports: tokio::sync::Mutex::new(()),
             closing: watch::channel(false).0,
@@ -143,8 +148,9 @@ impl<R: ReadStore> Aggregator<R> {
     }
 
     /// Applies a batch of one feed: persisted with the feed's position in one
-    /// transaction, then applied in memory. Changes at or below the stored
-    /// position are skipped, so a replayed batch changes nothing.
+    /// transaction, then queued for the model, which takes it before anyone
+    /// next reads it (`drain`). Changes at or below the stored position are
+    /// skipped, so a replayed batch changes nothing.
     pub async fn apply(&self, sector: i32, changes: Vec<v1::Change>) -> Result<(), Error> {
         let fresh = self.store.apply(sector, changes).await?;
         let Some(last) = fresh.last() else { return Ok(()) };
@@ -160,18 +166,12 @@ impl<R: ReadStore> Aggregator<R> {
                 &[opentelemetry::KeyValue::new("sector", i64::from(sector))],
             );
         }
-        {
-            let mut model = write(&self.model);
-            for c in &fresh {
-                model.apply(sector, c);
-            }
-        }
         lock(&self.positions).insert(sector, last_seq);
-        if let Some(f) = lock(&self.feeds).get_mut(&sector) {
-            f.last_sequence = last_seq;
-            f.last_change_time = last_time.or(f.last_change_time);
-        }
-        tracing::debug!(sector, applied = fresh.len(), last_seq, "changes applied");
+        // Into memory at the next drain (see `drain`), so that a feed never
+        // waits for an overview being computed.
+        let applied = fresh.len();
+        lock(&self.pending).push((sector, fresh));
+        tracing::debug!(sector, applied, last_seq, "changes persisted");
         self.dirty.notify_one();
         Ok(())
     }
@@ -249,14 +249,35 @@ impl<R: ReadStore> Aggregator<R> {
     /// The current period: the latest with any indicator value or progress,
     /// else the last month that has ended.
     pub fn current_period(&self) -> v1::Period {
-        read(&self.model)
-            .latest_period()
+        self.with_model(CityModel::latest_period)
             .unwrap_or_else(|| compute::alerts::period_ended_by(city_today()))
     }
 
     /// Reads the model.
     pub fn with_model<T>(&self, f: impl FnOnce(&CityModel) -> T) -> T {
+        self.drain();
         f(&read(&self.model))
+    }
+
+    /// Applies the persisted batches waiting in `pending` to the model, in
+    /// the order they were persisted, and moves each feed's shown position
+    /// with them: what the view says it has read is what it computes from.
+    fn drain(&self) {
+        if lock(&self.pending).is_empty() {
+            return;
+        }
+        let mut model = write(&self.model);
+        let batches = std::mem::take(&mut *lock(&self.pending));
+        let mut feeds = lock(&self.feeds);
+        for (sector, changes) in batches {
+            for c in &changes {
+                model.apply(sector, c);
+            }
+            if let (Some(f), Some(last)) = (feeds.get_mut(&sector), changes.last()) {
+                f.last_sequence = last.sequence;
+                f.last_change_time = last.time.or(f.last_change_time);
+            }
+        }
     }
 
     /// The cached overview of the current period.
@@ -297,9 +318,13 @@ impl<R: ReadStore> Aggregator<R> {
     }
 
     fn compute_overview(&self, period: &v1::Period) -> v1::Overview {
+        self.drain();
+        // Feed positions read under the model's lock: a drain moves both
+        // together, so the view's positions are those of its data.
+        let model = read(&self.model);
         let feeds = self.feeds();
-        let version = lock(&self.positions).values().sum();
-        self.with_model(|m| compute::overview::overview(m, &self.settings, period, &feeds, version))
+        let version = feeds.values().map(|f| f.last_sequence).sum();
+        compute::overview::overview(&model, &self.settings, period, &feeds, version)
     }
 
     /// Recomputes the current overview now and publishes it if it changed.

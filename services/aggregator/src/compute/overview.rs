@@ -27,7 +27,7 @@ pub fn overview(
             .filter(|a| sector.is_none_or(|s| a.sector == s) && a.color == colour as i32)
             .count() as i32
     };
-    let sectors = SECTORS
+    let sectors: Vec<v1::SectorSummary> = SECTORS
         .iter()
         .map(|s| {
             let s = *s as i32;
@@ -49,7 +49,14 @@ pub fn overview(
         as_of: Some(domain::from_date(end)),
         time_progress: f64::from(period.month) / 12.0,
         city_indicators: indicators::of_sector(model, settings, v1::Sector::City as i32, city, period),
-        investment: Some(projects::investment(model, None, period)),
+        // Every project belongs to one sector (the city level may hold some
+        // too): the city's figures are the parts added up, one pass in all.
+        investment: Some(projects::sum_investment(
+            sectors
+                .iter()
+                .filter_map(|s| s.investment.as_ref())
+                .chain([&projects::investment(model, Some(v1::Sector::City as i32), period)]),
+        )),
         promotion: Some(projects::promotion(model, period)),
         sectors,
         red_alerts: count(None, AlertColor::Red),

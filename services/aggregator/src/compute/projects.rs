@@ -20,13 +20,35 @@ pub fn qualifies(p: &v1::Project) -> bool {
     p.planned_total_investment_yuan >= QUALIFYING_YUAN
 }
 
-/// Projects of one sector (all when `None`), with their sector.
+/// Projects of one sector (all when `None`), with their sector: a range of
+/// the map, so a sector's projects cost what they are, not the whole city.
 pub fn projects_of(model: &CityModel, sector: Option<i32>) -> impl Iterator<Item = (i32, &v1::Project)> {
-    model
-        .projects
-        .iter()
-        .filter(move |((s, _), _)| sector.is_none_or(|want| *s == want))
-        .map(|((s, _), p)| (*s, p))
+    let range = match sector {
+        Some(s) => model
+            .projects
+            .range((s, String::new())..(s.saturating_add(1), String::new())),
+        None => model.projects.range::<(i32, String), _>(..),
+    };
+    range.map(|((s, _), p)| (*s, p))
+}
+
+/// Investment figures of several disjoint groups of projects added up: the
+/// sums add, the rates are recomputed from the added counts.
+pub fn sum_investment<'a>(parts: impl IntoIterator<Item = &'a v1::InvestmentFigures>) -> v1::InvestmentFigures {
+    let mut f = v1::InvestmentFigures::default();
+    let (mut start, mut resumption) = ((0, 0), (0, 0));
+    for p in parts {
+        f.counted_yuan += p.counted_yuan;
+        f.uncounted_yuan += p.uncounted_yuan;
+        f.counted_projects += p.counted_projects;
+        f.uncounted_projects += p.uncounted_projects;
+        let (s, r) = (p.start_rate.unwrap_or_default(), p.resumption_rate.unwrap_or_default());
+        start = (start.0 + s.numerator, start.1 + s.denominator);
+        resumption = (resumption.0 + r.numerator, resumption.1 + r.denominator);
+    }
+    f.start_rate = Some(rate(start.0, start.1));
+    f.resumption_rate = Some(rate(resumption.0, resumption.1));
+    f
 }
 
 /// The first day a project started, if it had by `on`.

@@ -513,6 +513,10 @@ async fn run_scale(
     );
     out.copy_all_rows_per_s = median(copies.iter().map(|c| out.rows as f64 / c.all.as_secs_f64()).collect());
 
+    tracing::info!(
+        rows_per_s = out.ingest_rows_per_s,
+        "ingest measured; waiting for the aggregator"
+    );
     // The aggregator has every change before reads are measured.
     let agri_seq = (projects + out.rows) as i64;
     let mut city_client = city.city_client(&city.aggregator).await?;
@@ -524,6 +528,7 @@ async fn run_scale(
     )
     .await?;
 
+    tracing::info!(pid = city.aggregator.pid(), "reads");
     // Reads: the overview beside an echo of the same size.
     let answer = city_client
         .get_overview(v1::GetOverviewRequest { period: None })
@@ -569,6 +574,7 @@ async fn run_scale(
     }
     drop(echo);
 
+    tracing::info!("freshness");
     // Freshness under half the maximum ingest.
     let fresh = freshness(
         &city,
@@ -583,9 +589,11 @@ async fn run_scale(
     out.freshness_ingest_rows_per_s = fresh.1;
 
     if first {
+        tracing::info!(pid = city.aggregator.pid(), "fan-out");
         out.fanout = Some(fanout(&city, &mut city_client, args.subscribers).await?);
     }
 
+    tracing::info!("catch-up");
     // Catch-up: an empty aggregator follows every feed from the start.
     let agri_last = feed_seq(
         &city_client
