@@ -208,6 +208,14 @@ impl<R: ReadStore> tonic::server::ServerStreamingService<v1::WatchOverviewReques
     }
 }
 
+/// A gRPC method handler that decodes `U` and writes pre-encoded answers,
+/// with the service's message size limits.
+fn grpc<U: prost::Message + Default + Send + 'static>(max: usize) -> tonic::server::Grpc<EncodedCodec<U>> {
+    tonic::server::Grpc::new(EncodedCodec::<U>::default())
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max)
+}
+
 impl<R: ReadStore> tower::Service<http::Request<tonic::body::Body>> for FastPath<R> {
     type Response = http::Response<tonic::body::Body>;
     type Error = Infallible;
@@ -222,21 +230,11 @@ impl<R: ReadStore> tower::Service<http::Request<tonic::body::Body>> for FastPath
         match request.uri().path() {
             GET_OVERVIEW => {
                 let city = self.city.clone();
-                Box::pin(async move {
-                    let mut grpc = tonic::server::Grpc::new(EncodedCodec::<v1::GetOverviewRequest>::default())
-                        .max_decoding_message_size(max)
-                        .max_encoding_message_size(max);
-                    Ok(grpc.unary(GetOverview(city), request).await)
-                })
+                Box::pin(async move { Ok(grpc(max).unary(GetOverview(city), request).await) })
             }
             WATCH_OVERVIEW => {
                 let city = self.city.clone();
-                Box::pin(async move {
-                    let mut grpc = tonic::server::Grpc::new(EncodedCodec::<v1::WatchOverviewRequest>::default())
-                        .max_decoding_message_size(max)
-                        .max_encoding_message_size(max);
-                    Ok(grpc.server_streaming(WatchOverview(city), request).await)
-                })
+                Box::pin(async move { Ok(grpc(max).server_streaming(WatchOverview(city), request).await) })
             }
             _ => {
                 let mut inner = self.inner.clone();

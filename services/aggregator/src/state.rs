@@ -341,12 +341,22 @@ impl<R: ReadStore> Aggregator<R> {
         });
     }
 
-    /// Recomputes whenever data or a feed changes, coalescing bursts.
+    /// Recomputes whenever data or a feed changes, coalescing bursts. The
+    /// computation runs off the async workers, and after one that took long
+    /// (a large city) the task rests at least as long before the next: the
+    /// overview never takes more than half a core from the feeds and readers.
     pub async fn run_recompute(self: Arc<Self>) {
+        let mut took = Duration::ZERO;
         loop {
             self.dirty.notified().await;
-            tokio::time::sleep(Duration::from_millis(2)).await;
-            self.recompute();
+            tokio::time::sleep(Duration::from_millis(2).max(took)).await;
+            let agg = Arc::clone(&self);
+            let started = std::time::Instant::now();
+            if tokio::task::spawn_blocking(move || agg.recompute()).await.is_err() {
+                tracing::error!("the overview computation panicked");
+            }
+            took = started.elapsed();
+            tracing::debug!(took_ms = took.as_secs_f64() * 1000.0, "overview recomputed");
         }
     }
 

@@ -126,35 +126,40 @@ pub async fn copy_limit(url: &str, rows: &[StoredRow]) -> anyhow::Result<CopyTim
     let (records, versions, audit) = (records.finish(), versions.finish(), audit.finish());
     let mut conn = sqlx::PgConnection::connect(url).await.context("connecting for COPY")?;
     let started = Instant::now();
-    let mut copy = conn
-        .copy_in_raw(
-            "COPY records (kind, key, region, unit, stage, parent, year, version, seq, payload, \
-             updated_by, request_id, updated_at, note) FROM STDIN (FORMAT binary)",
-        )
-        .await?;
-    copy.send(records.as_slice()).await?;
-    copy.finish().await?;
+    copy_in(
+        &mut conn,
+        "COPY records (kind, key, region, unit, stage, parent, year, version, seq, payload, \
+         updated_by, request_id, updated_at, note) FROM STDIN (FORMAT binary)",
+        &records,
+    )
+    .await?;
     let records_done = started.elapsed();
-    let mut copy = conn
-        .copy_in_raw(
-            "COPY record_versions (seq, kind, key, version, payload, updated_by, request_id, \
-             updated_at, note) FROM STDIN (FORMAT binary)",
-        )
-        .await?;
-    copy.send(versions.as_slice()).await?;
-    copy.finish().await?;
-    let mut copy = conn
-        .copy_in_raw(
-            "COPY audit (at, principal, role, method, request_id, outcome, code, reason, \
-             record_type, key, before, after) FROM STDIN (FORMAT binary)",
-        )
-        .await?;
-    copy.send(audit.as_slice()).await?;
-    copy.finish().await?;
+    copy_in(
+        &mut conn,
+        "COPY record_versions (seq, kind, key, version, payload, updated_by, request_id, \
+         updated_at, note) FROM STDIN (FORMAT binary)",
+        &versions,
+    )
+    .await?;
+    copy_in(
+        &mut conn,
+        "COPY audit (at, principal, role, method, request_id, outcome, code, reason, \
+         record_type, key, before, after) FROM STDIN (FORMAT binary)",
+        &audit,
+    )
+    .await?;
     let all = started.elapsed();
     conn.close().await?;
     Ok(CopyTimes {
         records: records_done,
         all,
     })
+}
+
+/// One `COPY … FROM STDIN` of `data`.
+async fn copy_in(conn: &mut sqlx::PgConnection, statement: &str, data: &[u8]) -> anyhow::Result<()> {
+    let mut copy = conn.copy_in_raw(statement).await?;
+    copy.send(data).await?;
+    copy.finish().await?;
+    Ok(())
 }

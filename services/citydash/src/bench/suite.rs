@@ -301,6 +301,16 @@ fn periods(months: usize) -> Vec<v1::Period> {
         .collect()
 }
 
+/// A `ReportProgress` request of `reports` under `request_id`.
+fn progress_request(request_id: String, reports: Vec<v1::ProgressReport>) -> v1::ReportProgressRequest {
+    v1::ReportProgressRequest {
+        request_id,
+        validate_only: false,
+        correction_reason: String::new(),
+        reports,
+    }
+}
+
 fn project_code(i: usize) -> String {
     format!("AG-B{i:06}")
 }
@@ -389,12 +399,7 @@ async fn ingest(ch: &AuthedChannel, projects: usize, months: &[v1::Period]) -> a
                 };
                 let rows = reports.len();
                 client
-                    .report_progress(v1::ReportProgressRequest {
-                        request_id: format!("bench-ingest-{n}"),
-                        validate_only: false,
-                        correction_reason: String::new(),
-                        reports,
-                    })
+                    .report_progress(progress_request(format!("bench-ingest-{n}"), reports))
                     .await
                     .context("pushing progress")?;
                 done_at
@@ -672,12 +677,7 @@ async fn freshness(
                     .map(|i| report(i % projects.max(1), last, n as i64 + 1))
                     .collect();
                 client
-                    .report_progress(v1::ReportProgressRequest {
-                        request_id: format!("bench-fresh-{n}"),
-                        validate_only: false,
-                        correction_reason: String::new(),
-                        reports,
-                    })
+                    .report_progress(progress_request(format!("bench-fresh-{n}"), reports))
                     .await
                     .map(|_| ())
             }
@@ -693,12 +693,7 @@ async fn freshness(
         let mut r = report(0, last, k);
         r.project_code = "IN-PROBE".into();
         probe
-            .report_progress(v1::ReportProgressRequest {
-                request_id: format!("bench-probe-{k}"),
-                validate_only: false,
-                correction_reason: String::new(),
-                reports: vec![r],
-            })
+            .report_progress(progress_request(format!("bench-probe-{k}"), vec![r]))
             .await?;
         let acked = Instant::now();
         let want = base + k;
@@ -749,12 +744,7 @@ async fn fanout(
             let mut r = report(0, *periods(1).first().context("period")?, *k);
             r.project_code = "IN-PROBE".into();
             probe
-                .report_progress(v1::ReportProgressRequest {
-                    request_id: format!("bench-fanout-{k}"),
-                    validate_only: false,
-                    correction_reason: String::new(),
-                    reports: vec![r],
-                })
+                .report_progress(progress_request(format!("bench-fanout-{k}"), vec![r]))
                 .await?;
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
