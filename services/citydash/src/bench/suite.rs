@@ -595,7 +595,7 @@ async fn run_scale(
 
     if first {
         tracing::info!(pid = city.aggregator.pid(), "fan-out");
-        out.fanout = Some(fanout(&city, &mut city_client, args.subscribers).await?);
+        out.fanout = Some(fanout(&city, args.subscribers).await?);
     }
 
     tracing::info!("catch-up");
@@ -730,11 +730,7 @@ async fn freshness(
 /// Aggregator CPU per WatchOverview delivery: the same probe pushes with
 /// no subscriber and with `subscribers`, the difference divided by the
 /// messages the subscribers received.
-async fn fanout(
-    city: &City,
-    city_client: &mut CityServiceClient<AuthedChannel>,
-    subscribers: usize,
-) -> anyhow::Result<(f64, u64)> {
+async fn fanout(city: &City, subscribers: usize) -> anyhow::Result<(f64, u64)> {
     const UPDATES: i64 = 20;
     let mut probe = SectorServiceClient::new(city.industry.clone());
     let mut k = 1_000_000i64;
@@ -750,7 +746,6 @@ async fn fanout(
         }
         Ok(())
     };
-    let _ = city_client;
     // Without subscribers: the cost of the pushes, feeds and recomputes.
     let before = city.aggregator.cpu_ns();
     push_updates(&mut k).await?;
