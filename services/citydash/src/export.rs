@@ -52,6 +52,9 @@ pub struct Table {
     pub headers: Vec<String>,
     /// Rows.
     pub rows: Vec<Vec<Out>>,
+    /// A note on each header in XLSX ("必填" on a template's required
+    /// columns, say); none when empty.
+    pub header_notes: Vec<String>,
 }
 
 fn wan(yuan: i64) -> Out {
@@ -118,6 +121,7 @@ pub fn overview_table(o: &v1::Overview) -> Table {
         .map(str::to_owned)
         .to_vec(),
         rows,
+        header_notes: Vec::new(),
     }
 }
 
@@ -162,6 +166,7 @@ pub fn alerts_table(alerts: &[v1::Alert]) -> Table {
         .map(str::to_owned)
         .to_vec(),
         rows,
+        header_notes: Vec::new(),
     }
 }
 
@@ -187,6 +192,7 @@ pub fn supervision_table(r: &v1::SupervisionReport) -> Table {
             .map(str::to_owned)
             .to_vec(),
         rows,
+        header_notes: Vec::new(),
     }
 }
 
@@ -230,6 +236,7 @@ pub fn projects_table(projects: &[v1::Project]) -> Table {
         .map(str::to_owned)
         .to_vec(),
         rows,
+        header_notes: Vec::new(),
     }
 }
 
@@ -271,6 +278,9 @@ pub fn write(table: &Table, path: &Path) -> anyhow::Result<()> {
             let two = rust_xlsxwriter::Format::new().set_num_format("0.00");
             for (i, h) in table.headers.iter().enumerate() {
                 sheet.write_string_with_format(0, i as u16, h, &bold)?;
+                if let Some(note) = table.header_notes.get(i) {
+                    sheet.insert_note(0, i as u16, &rust_xlsxwriter::Note::new(note))?;
+                }
                 sheet.set_column_width(i as u16, 14)?;
             }
             for (r, row) in table.rows.iter().enumerate() {

@@ -441,46 +441,18 @@ pub fn template(args: &TemplateArgs) -> anyhow::Result<()> {
             format!("{}{unit}", c.zh)
         })
         .collect();
-    let notes: Vec<String> = kind
+    let header_notes = kind
         .columns
         .iter()
-        .map(|c| {
-            if c.required {
-                "必填".to_owned()
-            } else {
-                "选填".to_owned()
-            }
-        })
+        .map(|c| if c.required { "必填" } else { "选填" }.to_owned())
         .collect();
-    let ext = args
-        .out
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    match ext.as_str() {
-        "csv" => {
-            let mut w = csv::Writer::from_path(&args.out)?;
-            let mut first = headers.clone();
-            first[0] = format!("\u{feff}{}", first[0]);
-            w.write_record(&first)?;
-            w.flush()?;
-        }
-        "xlsx" => {
-            let mut book = rust_xlsxwriter::Workbook::new();
-            let sheet = book.add_worksheet();
-            sheet.set_name(kind.zh)?;
-            let bold = rust_xlsxwriter::Format::new().set_bold();
-            for (i, h) in headers.iter().enumerate() {
-                sheet.write_string_with_format(0, i as u16, h, &bold)?;
-                sheet.insert_note(0, i as u16, &rust_xlsxwriter::Note::new(&notes[i]))?;
-                sheet.set_column_width(i as u16, 16)?;
-            }
-            book.save(&args.out)?;
-        }
-        other => anyhow::bail!("{}: write .csv or .xlsx, not {other:?}", args.out.display()),
-    }
-    Ok(())
+    let table = crate::export::Table {
+        name: kind.zh.to_owned(),
+        headers,
+        rows: Vec::new(),
+        header_notes,
+    };
+    crate::export::write(&table, &args.out)
 }
 
 /// Counts by outcome, for tests and callers that print their own summary.
