@@ -231,7 +231,7 @@ async fn every_acknowledged_push_survives_sigkill_and_cut_connections_exactly_on
     let fresh = spawn_aggregator_with(&fresh_db, flags).await;
     let period = Some(v1::Period { year: 2026, month: 6 });
     let want = acked.len() as i32;
-    let view = |channel: citydash_runtime::auth::AuthedChannel| async move {
+    let view = |name: &'static str, channel: citydash_runtime::auth::AuthedChannel| async move {
         let mut c = CityServiceClient::new(channel);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         loop {
@@ -255,13 +255,14 @@ async fn every_acknowledged_push_survives_sigkill_and_cut_connections_exactly_on
             }
             assert!(
                 tokio::time::Instant::now() < deadline,
-                "the aggregator never caught up: {agri:?} of {want} projects"
+                "the {name} aggregator never caught up: {agri:?} of {want} projects, stale feeds {:?}",
+                o.stale_feeds
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     };
-    let survived = view(agg.channel().await).await;
-    let rebuilt = view(fresh.channel().await).await;
+    let survived = view("surviving", agg.channel().await).await;
+    let rebuilt = view("rebuilt", fresh.channel().await).await;
     assert_eq!(survived, rebuilt);
     eprintln!(
         "faults: {} pushes acknowledged by {CLIENTS} clients, {sigkills} SIGKILLs, {cuts} database cuts, {} retries, lost 0",

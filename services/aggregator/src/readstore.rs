@@ -1,7 +1,10 @@
 //! The persisted copy of the read model. A batch of changes and the feed's
 //! new position commit in one transaction, so a restarted aggregator loads
 //! exactly what it had applied and resumes each feed after its last sequence:
-//! nothing applied twice, nothing missed.
+//! nothing applied twice, nothing missed. What is new is decided by the
+//! aggregator's own position in memory, never by the stored one: a commit
+//! whose answer was lost is stored again (idempotently) and still reaches
+//! the model.
 
 use std::future::Future;
 
@@ -27,13 +30,12 @@ pub trait ReadStore: Clone + Send + Sync + 'static {
         &'a self,
         each: &'a mut (dyn FnMut(i32, v1::Change) + Send),
     ) -> impl Future<Output = Result<Loaded, StoreError>> + Send + 'a;
-    /// Stores the changes of `sector` after its stored position and moves the
-    /// position, in one transaction; returns the changes that were new.
-    fn apply(
-        &self,
-        sector: i32,
-        changes: Vec<v1::Change>,
-    ) -> impl Future<Output = Result<Vec<v1::Change>, StoreError>> + Send;
+    /// Stores changes of `sector` and moves its position to their last
+    /// sequence, in one transaction. Idempotent, so that a batch whose
+    /// commit was never acknowledged (the connection dropped after COMMIT)
+    /// can be stored again when the feed replays it: a record keeps its
+    /// highest sequence and the position never moves back.
+    fn apply(&self, sector: i32, changes: &[v1::Change]) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Stores a source's catalog.
     fn save_catalog(
         &self,
@@ -108,18 +110,12 @@ macro_rules! read_store {
                 Ok(Loaded { positions, catalogs })
             }
 
-            async fn apply(&self, sector: i32, changes: Vec<v1::Change>) -> Result<Vec<v1::Change>, StoreError> {
-                let mut tx = $begin(&self.pool).await?;
-                let position: Option<i64> = sqlx::query_scalar("SELECT last_seq FROM feed_positions WHERE sector = $1")
-                    .bind(sector)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                let position = position.unwrap_or(0);
-                let fresh: Vec<v1::Change> = changes.into_iter().filter(|c| c.sequence > position).collect();
-                let Some(last) = fresh.iter().map(|c| c.sequence).max() else {
-                    return Ok(fresh);
+            async fn apply(&self, sector: i32, changes: &[v1::Change]) -> Result<(), StoreError> {
+                let Some(last) = changes.iter().map(|c| c.sequence).max() else {
+                    return Ok(());
                 };
-                for chunk in fresh.chunks(400) {
+                let mut tx = $begin(&self.pool).await?;
+                for chunk in changes.chunks(400) {
                     let mut qb = sqlx::QueryBuilder::<$db>::new(
                         "INSERT INTO feed_records (sector, record_type, key, seq, change) ",
                     );
@@ -143,14 +139,15 @@ macro_rules! read_store {
                 }
                 sqlx::query(
                     "INSERT INTO feed_positions (sector, last_seq) VALUES ($1, $2) \
-                     ON CONFLICT (sector) DO UPDATE SET last_seq = excluded.last_seq",
+                     ON CONFLICT (sector) DO UPDATE SET last_seq = excluded.last_seq \
+                     WHERE feed_positions.last_seq < excluded.last_seq",
                 )
                 .bind(sector)
                 .bind(last)
                 .execute(&mut *tx)
                 .await?;
                 tx.commit().await?;
-                Ok(fresh)
+                Ok(())
             }
 
             async fn save_catalog(&self, sector: i32, catalog: &v1::GetCatalogResponse) -> Result<(), StoreError> {

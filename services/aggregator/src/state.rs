@@ -149,13 +149,20 @@ impl<R: ReadStore> Aggregator<R> {
 
     /// Applies a batch of one feed: persisted with the feed's position in one
     /// transaction, then queued for the model, which takes it before anyone
-    /// next reads it (`drain`). Changes at or below the stored position are
-    /// skipped, so a replayed batch changes nothing.
-    pub async fn apply(&self, sector: i32, changes: Vec<v1::Change>) -> Result<(), Error> {
-        let fresh = self.store.apply(sector, changes).await?;
-        let Some(last) = fresh.last() else { return Ok(()) };
-        let last_seq = last.sequence;
-        let last_time = last.time;
+    /// next reads it (`drain`). Changes at or below the position in memory
+    /// are skipped, so a replayed batch changes nothing. That position, not
+    /// the stored one, decides: when a commit succeeds but its answer is
+    /// lost (the connection drops after COMMIT), the position in memory has
+    /// not moved, the feed replays the batch after reconnecting, and it is
+    /// stored again (idempotently) and reaches the model this time.
+    pub async fn apply(&self, sector: i32, mut changes: Vec<v1::Change>) -> Result<(), Error> {
+        let position = self.position(sector);
+        changes.retain(|c| c.sequence > position);
+        let Some(last) = changes.iter().max_by_key(|c| c.sequence) else {
+            return Ok(());
+        };
+        let (last_seq, last_time) = (last.sequence, last.time);
+        self.store.apply(sector, &changes).await?;
         if let Some(t) = last_time {
             let lag = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -169,8 +176,8 @@ impl<R: ReadStore> Aggregator<R> {
         lock(&self.positions).insert(sector, last_seq);
         // Into memory at the next drain (see `drain`), so that a feed never
         // waits for an overview being computed.
-        let applied = fresh.len();
-        lock(&self.pending).push((sector, fresh));
+        let applied = changes.len();
+        lock(&self.pending).push((sector, changes));
         tracing::debug!(sector, applied, last_seq, "changes persisted");
         self.dirty.notify_one();
         Ok(())
