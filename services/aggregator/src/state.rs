@@ -3,7 +3,7 @@
 //! through [`Aggregator::apply`] (database first, then memory); readers take
 //! the cached overview or compute from a read lock.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -14,6 +14,7 @@ use citydash_sector::domain;
 use citydash_sector::store::StoreError;
 use tokio::sync::{Notify, watch};
 
+use crate::compute::projects::ProjectSums;
 use crate::compute::{self, Settings, supervision};
 use crate::fastpath::Published;
 use crate::model::CityModel;
@@ -61,6 +62,11 @@ pub struct Aggregator<R> {
     /// A feed consumer only appends here: it never waits for a computation
     /// holding the model.
     pending: Mutex<Vec<(i32, Vec<v1::Change>)>>,
+    /// The projects' sums for the period last recomputed, and the projects
+    /// changed in the model since (recorded by `drain` under the model's
+    /// write lock, taken under its read lock, so the two always agree).
+    sums: Mutex<Option<ProjectSums>>,
+    touched: Mutex<HashSet<(i32, String)>>,
     /// The overview of the current period and its encoding, recomputed
     /// when data or feeds change.
     current: watch::Sender<Published>,
@@ -117,6 +123,8 @@ impl<R: ReadStore> Aggregator<R> {
             positions: Mutex::new(positions),
             dirty: Notify::new(),
             pending: Mutex::new(Vec::new()),
+            sums: Mutex::new(None),
+            touched: Mutex::new(HashSet::new()),
             current,
             reports: tokio::sync::Mutex::new(()),
             closing: watch::channel(false).0,
@@ -276,9 +284,13 @@ impl<R: ReadStore> Aggregator<R> {
         let mut model = write(&self.model);
         let batches = std::mem::take(&mut *lock(&self.pending));
         let mut feeds = lock(&self.feeds);
+        let mut touched = lock(&self.touched);
         for (sector, changes) in batches {
             for c in &changes {
                 model.apply(sector, c);
+                if let Some(code) = project_of(c) {
+                    touched.insert((sector, code.to_owned()));
+                }
             }
             if let (Some(f), Some(last)) = (feeds.get_mut(&sector), changes.last()) {
                 f.last_sequence = last.sequence;
@@ -324,6 +336,9 @@ impl<R: ReadStore> Aggregator<R> {
         Arc::new(self.compute_overview(period))
     }
 
+    /// The overview of `period`. The projects' sums of the current period
+    /// are kept from one computation to the next and only the projects
+    /// changed since are evaluated again; another period is summed afresh.
     fn compute_overview(&self, period: &v1::Period) -> v1::Overview {
         self.drain();
         // Feed positions read under the model's lock: a drain moves both
@@ -331,7 +346,26 @@ impl<R: ReadStore> Aggregator<R> {
         let model = read(&self.model);
         let feeds = self.feeds();
         let version = feeds.values().map(|f| f.last_sequence).sum();
-        compute::overview::overview(&model, &self.settings, period, &feeds, version)
+        let mut sums = lock(&self.sums);
+        let current = model
+            .latest_period()
+            .unwrap_or_else(|| compute::alerts::period_ended_by(city_today()));
+        if *period != current && sums.as_ref().is_none_or(|s| s.period() != period) {
+            drop(sums);
+            let projects = compute::projects::contributions(&model, &self.settings, period);
+            return compute::overview::overview(&model, &self.settings, period, &feeds, version, &projects);
+        }
+        let touched = std::mem::take(&mut *lock(&self.touched));
+        let sums = match sums.as_mut() {
+            Some(s) if s.period() == period => {
+                for (sector, code) in &touched {
+                    s.refresh(&model, &self.settings, *sector, code);
+                }
+                s
+            }
+            _ => sums.insert(ProjectSums::new(&model, &self.settings, period)),
+        };
+        compute::overview::overview(&model, &self.settings, period, &feeds, version, sums.by_sector())
     }
 
     /// Recomputes the current overview now and publishes it if it changed.
@@ -424,6 +458,16 @@ impl<R: ReadStore> Aggregator<R> {
             }
             tokio::time::sleep(Duration::from_secs(60)).await;
         }
+    }
+}
+
+/// The project whose sums a change moves: a project record or one of its
+/// progress reports.
+fn project_of(change: &v1::Change) -> Option<&str> {
+    match change.record.as_ref()?.record.as_ref()? {
+        v1::record::Record::Project(p) => Some(&p.code),
+        v1::record::Record::Progress(r) => Some(&r.project_code),
+        _ => None,
     }
 }
 

@@ -2,6 +2,8 @@
 //! the projects' dated events on that day; indicator and schedule rules use
 //! the latest period that has ended by then.
 
+use std::collections::BTreeMap;
+
 use chrono::{Days, NaiveDate};
 use citydash_proto::v1::{self, AlertCode, AlertColor, ProjectStage, TaskStatus, Verdict};
 use citydash_sector::domain::{self, add_months, in_statistics_on, stage_on};
@@ -65,18 +67,96 @@ struct Subject<'a> {
     name: &'a str,
 }
 
-fn alert(code: AlertCode, color: AlertColor, s: &Subject<'_>, since: NaiveDate, zh: String, en: String) -> v1::Alert {
-    v1::Alert {
-        code: code as i32,
-        color: color as i32,
-        sector: s.sector,
-        region_code: s.region.to_owned(),
-        responsible_unit: s.unit.to_owned(),
-        subject_code: s.code.to_owned(),
-        subject_name: s.name.to_owned(),
-        since: Some(domain::from_date(since)),
-        detail_zh: zh,
-        detail_en: en,
+/// Where the rules put what they find. The texts are made only when a sink
+/// keeps them: the overview counts alerts of every project on each
+/// recomputation, and formatting (then sorting) them all cost more than
+/// evaluating the rules.
+trait Sink {
+    /// One open alert; `texts` gives its Chinese and English detail.
+    fn found(
+        &mut self,
+        code: AlertCode,
+        color: AlertColor,
+        s: &Subject<'_>,
+        since: NaiveDate,
+        texts: impl FnOnce() -> (String, String),
+    );
+}
+
+impl Sink for Vec<v1::Alert> {
+    fn found(
+        &mut self,
+        code: AlertCode,
+        color: AlertColor,
+        s: &Subject<'_>,
+        since: NaiveDate,
+        texts: impl FnOnce() -> (String, String),
+    ) {
+        let (detail_zh, detail_en) = texts();
+        self.push(v1::Alert {
+            code: code as i32,
+            color: color as i32,
+            sector: s.sector,
+            region_code: s.region.to_owned(),
+            responsible_unit: s.unit.to_owned(),
+            subject_code: s.code.to_owned(),
+            subject_name: s.name.to_owned(),
+            since: Some(domain::from_date(since)),
+            detail_zh,
+            detail_en,
+        });
+    }
+}
+
+/// How many alerts are open, by sector and colour.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct AlertCounts(BTreeMap<(i32, i32), i32>);
+
+impl AlertCounts {
+    /// Open alerts of `colour` in `sector`, or in every sector when `None`.
+    pub fn get(&self, sector: Option<i32>, colour: AlertColor) -> i32 {
+        self.0
+            .iter()
+            .filter(|((s, c), _)| sector.is_none_or(|want| *s == want) && *c == colour as i32)
+            .map(|(_, n)| n)
+            .sum()
+    }
+}
+
+impl Sink for AlertCounts {
+    fn found(
+        &mut self,
+        _code: AlertCode,
+        color: AlertColor,
+        s: &Subject<'_>,
+        _since: NaiveDate,
+        _texts: impl FnOnce() -> (String, String),
+    ) {
+        *self.0.entry((s.sector, color as i32)).or_default() += 1;
+    }
+}
+
+/// Red and yellow alerts of one subject.
+#[derive(Default)]
+struct Tally {
+    red: i64,
+    yellow: i64,
+}
+
+impl Sink for Tally {
+    fn found(
+        &mut self,
+        _code: AlertCode,
+        color: AlertColor,
+        _s: &Subject<'_>,
+        _since: NaiveDate,
+        _texts: impl FnOnce() -> (String, String),
+    ) {
+        match color {
+            AlertColor::Red => self.red += 1,
+            AlertColor::Yellow => self.yellow += 1,
+            _ => {}
+        }
     }
 }
 
@@ -97,13 +177,8 @@ fn days(n: u64, from: NaiveDate) -> NaiveDate {
 
 /// Every open alert on day `on`, red first, then by sector, unit and subject.
 pub fn on_day(model: &CityModel, settings: &Settings, on: NaiveDate) -> Vec<v1::Alert> {
-    let period = period_ended_by(on);
     let mut out = Vec::new();
-    for (sector, p) in projects_of(model, None) {
-        project_alerts(model, sector, p, on, &period, settings, &mut out);
-    }
-    indicator_alerts(model, settings, &period, &mut out);
-    task_alerts(model, on, &mut out);
+    evaluate(model, settings, on, &mut out);
     out.sort_by(|a, b| {
         (b.color, a.sector, &a.responsible_unit, a.code, &a.subject_code).cmp(&(
             a.color,
@@ -116,6 +191,43 @@ pub fn on_day(model: &CityModel, settings: &Settings, on: NaiveDate) -> Vec<v1::
     out
 }
 
+/// Red and yellow alerts open for project `p` of `sector` on day `on`,
+/// counted without making them (the overview's sums, `projects::Contribution`).
+pub fn project_colours(
+    model: &CityModel,
+    settings: &Settings,
+    sector: i32,
+    p: &v1::Project,
+    on: NaiveDate,
+) -> (i64, i64) {
+    let mut tally = Tally::default();
+    project_alerts(model, sector, p, on, &period_ended_by(on), settings, &mut tally);
+    (tally.red, tally.yellow)
+}
+
+/// The alerts of indicators and of welfare tasks (everything but projects)
+/// open on day `on`, counted by sector and colour.
+pub fn register_counts(model: &CityModel, settings: &Settings, on: NaiveDate) -> AlertCounts {
+    let mut counts = AlertCounts::default();
+    registers(model, settings, &period_ended_by(on), on, &mut counts);
+    counts
+}
+
+/// Runs every rule on day `on`.
+fn evaluate(model: &CityModel, settings: &Settings, on: NaiveDate, out: &mut impl Sink) {
+    let period = period_ended_by(on);
+    for (sector, p) in projects_of(model, None) {
+        project_alerts(model, sector, p, on, &period, settings, out);
+    }
+    registers(model, settings, &period, on, out);
+}
+
+/// The rules of indicators and of welfare tasks.
+fn registers(model: &CityModel, settings: &Settings, period: &v1::Period, on: NaiveDate, out: &mut impl Sink) {
+    indicator_alerts(model, settings, period, out);
+    task_alerts(model, on, out);
+}
+
 fn project_alerts(
     model: &CityModel,
     sector: i32,
@@ -123,7 +235,7 @@ fn project_alerts(
     on: NaiveDate,
     period: &v1::Period,
     settings: &Settings,
-    out: &mut Vec<v1::Alert>,
+    out: &mut impl Sink,
 ) {
     let s = Subject {
         sector,
@@ -139,41 +251,35 @@ fn project_alerts(
         && let Some(c) = colour(on, days(30, funded), days(90, funded))
     {
         let n = (on - funded).num_days();
-        out.push(alert(
-            AlertCode::FundedNotStarted,
-            c,
-            &s,
-            funded,
-            format!("资金已于{funded}下达，{n}天未开工"),
-            format!("funds allocated on {funded}, not started {n} days later"),
-        ));
+        out.found(AlertCode::FundedNotStarted, c, &s, funded, || {
+            (
+                format!("资金已于{funded}下达，{n}天未开工"),
+                format!("funds allocated on {funded}, not started {n} days later"),
+            )
+        });
     }
     if started.is_none()
         && let Some(planned) = p.planned_start_date.as_ref().and_then(domain::to_date)
         && let Some(c) = colour(on, days(1, planned), add_months(planned, 3))
     {
-        out.push(alert(
-            AlertCode::NotStartedOnTime,
-            c,
-            &s,
-            planned,
-            format!("计划{planned}开工，至今未开工"),
-            format!("planned to start on {planned}, not started"),
-        ));
+        out.found(AlertCode::NotStartedOnTime, c, &s, planned, || {
+            (
+                format!("计划{planned}开工，至今未开工"),
+                format!("planned to start on {planned}, not started"),
+            )
+        });
     }
     if let Some(start) = started
         && qualifies(p)
         && !in_statistics_on(p, on)
         && let Some(c) = colour(on, add_months(start, 1), add_months(start, 2))
     {
-        out.push(alert(
-            AlertCode::StartedNotInStats,
-            c,
-            &s,
-            start,
-            format!("{start}开工，尚未入库"),
-            format!("started on {start}, not yet in the statistics database"),
-        ));
+        out.found(AlertCode::StartedNotInStats, c, &s, start, || {
+            (
+                format!("{start}开工，尚未入库"),
+                format!("started on {start}, not yet in the statistics database"),
+            )
+        });
     }
     if let Some(plan) = p.plans.iter().find(|pl| pl.year == period.year) {
         let planned: i64 = plan.monthly_plan_yuan.iter().sum();
@@ -184,26 +290,24 @@ fn project_alerts(
             let verdict = settings.bands.verdict(Some(gap));
             if let Some(c) = verdict_colour(verdict) {
                 let since = domain::period_end(period);
-                out.push(alert(
-                    AlertCode::BehindSchedule,
-                    c,
-                    &s,
-                    since,
-                    format!(
-                        "1—{}月完成投资{}，计划{}，落后{:.1}个百分点",
-                        period.month,
-                        super::format::money_zh(done),
-                        super::format::money_zh(due),
-                        -gap
-                    ),
-                    format!(
-                        "completed {} by month {} against a plan of {}, {:.1} points behind",
-                        super::format::money_en(done),
-                        period.month,
-                        super::format::money_en(due),
-                        -gap
-                    ),
-                ));
+                out.found(AlertCode::BehindSchedule, c, &s, since, || {
+                    (
+                        format!(
+                            "1—{}月完成投资{}，计划{}，落后{:.1}个百分点",
+                            period.month,
+                            super::format::money_zh(done),
+                            super::format::money_zh(due),
+                            -gap
+                        ),
+                        format!(
+                            "completed {} by month {} against a plan of {}, {:.1} points behind",
+                            super::format::money_en(done),
+                            period.month,
+                            super::format::money_en(due),
+                            -gap
+                        ),
+                    )
+                });
             }
         }
     }
@@ -217,7 +321,7 @@ fn verdict_colour(v: Verdict) -> Option<AlertColor> {
     }
 }
 
-fn indicator_alerts(model: &CityModel, settings: &Settings, period: &v1::Period, out: &mut Vec<v1::Alert>) {
+fn indicator_alerts(model: &CityModel, settings: &Settings, period: &v1::Period, out: &mut impl Sink) {
     for ((code, region, year), _) in model.targets.iter() {
         if *year != period.year || settings.region_kind(region) == v1::RegionKind::PeerCounty {
             continue;
@@ -238,24 +342,22 @@ fn indicator_alerts(model: &CityModel, settings: &Settings, period: &v1::Period,
         };
         let c_pct = st.completion.as_ref().and_then(|r| r.value).unwrap_or(0.0) * 100.0;
         let gap = -st.gap_pp.unwrap_or(0.0);
-        out.push(alert(
-            AlertCode::IndicatorBehind,
-            c,
-            &s,
-            domain::period_end(period),
-            format!(
-                "1—{}月完成全年目标的{c_pct:.1}%，落后时序进度{gap:.1}个百分点",
-                period.month
-            ),
-            format!(
-                "{c_pct:.1}% of the annual target by month {}, {gap:.1} points behind time",
-                period.month
-            ),
-        ));
+        out.found(AlertCode::IndicatorBehind, c, &s, domain::period_end(period), || {
+            (
+                format!(
+                    "1—{}月完成全年目标的{c_pct:.1}%，落后时序进度{gap:.1}个百分点",
+                    period.month
+                ),
+                format!(
+                    "{c_pct:.1}% of the annual target by month {}, {gap:.1} points behind time",
+                    period.month
+                ),
+            )
+        });
     }
 }
 
-fn task_alerts(model: &CityModel, on: NaiveDate, out: &mut Vec<v1::Alert>) {
+fn task_alerts(model: &CityModel, on: NaiveDate, out: &mut impl Sink) {
     for t in model.entities_of::<v1::WelfareTask>() {
         let Some(deadline) = t.deadline.as_ref().and_then(domain::to_date) else {
             continue;
@@ -276,20 +378,19 @@ fn task_alerts(model: &CityModel, on: NaiveDate, out: &mut Vec<v1::Alert>) {
             name: &t.title,
         };
         let late = (on - deadline).num_days();
-        out.push(alert(
-            AlertCode::TaskOverdue,
-            c,
-            &s,
-            deadline,
-            format!("期限{deadline}，已逾期{late}天"),
-            format!("due on {deadline}, {late} days overdue"),
-        ));
+        out.found(AlertCode::TaskOverdue, c, &s, deadline, || {
+            (
+                format!("期限{deadline}，已逾期{late}天"),
+                format!("due on {deadline}, {late} days overdue"),
+            )
+        });
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compute::testdata;
 
     #[test]
     fn the_period_ended_by_a_day() {
@@ -297,5 +398,39 @@ mod tests {
         assert_eq!(period_ended_by(d(2026, 6, 30)), v1::Period { year: 2026, month: 6 });
         assert_eq!(period_ended_by(d(2026, 6, 15)), v1::Period { year: 2026, month: 5 });
         assert_eq!(period_ended_by(d(2026, 1, 15)), v1::Period { year: 2025, month: 12 });
+    }
+
+    proptest::proptest! {
+        /// The overview's counts (each project's, plus the registers') are
+        /// those of the listed alerts, for any mix of projects: funded and
+        /// waiting, late, started outside the statistics, behind their plan.
+        #[test]
+        fn counts_agree_with_the_list(projects in testdata::projects(30), day in 1..=365u64) {
+            let mut model = CityModel::default();
+            for (i, spec) in projects.iter().enumerate() {
+                for (sector, change) in testdata::changes(i, spec) {
+                    model.apply(sector, &change);
+                }
+            }
+            let settings = Settings { bands: Default::default(), regions: Default::default() };
+            let on = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + Days::new(day);
+            let listed = on_day(&model, &settings, on);
+            let registers = register_counts(&model, &settings, on);
+            for sector in [None, Some(1), Some(2), Some(3), Some(4)] {
+                let (mut red, mut yellow) = (0, 0);
+                for (s, p) in projects_of(&model, sector) {
+                    let (r, y) = project_colours(&model, &settings, s, p, on);
+                    red += r;
+                    yellow += y;
+                }
+                for (colour, projects) in [(AlertColor::Red, red), (AlertColor::Yellow, yellow)] {
+                    let want = listed
+                        .iter()
+                        .filter(|a| sector.is_none_or(|s| a.sector == s) && a.color == colour as i32)
+                        .count() as i64;
+                    proptest::prop_assert_eq!(projects + i64::from(registers.get(sector, colour)), want);
+                }
+            }
+        }
     }
 }

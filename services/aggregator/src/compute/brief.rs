@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use citydash_proto::v1::{self, AlertColor, Verdict};
 
 use super::format::{amount_en, amount_zh, money_en, money_zh, percent};
-use super::{SECTORS, Settings, alerts, as_of, overview, ranking, sector_en, sector_zh};
+use super::{SECTORS, Settings, alerts, as_of, overview, projects, ranking, sector_en, sector_zh};
 use crate::model::CityModel;
 
 /// The brief language.
@@ -131,7 +131,14 @@ fn indicator_en(s: &v1::IndicatorStatus) -> String {
 
 /// The brief of `period` in `language`.
 pub fn brief(model: &CityModel, settings: &Settings, period: &v1::Period, language: Language) -> String {
-    let view = overview::overview(model, settings, period, &BTreeMap::new(), 0);
+    let view = overview::overview(
+        model,
+        settings,
+        period,
+        &BTreeMap::new(),
+        0,
+        &projects::contributions(model, settings, period),
+    );
     let open = alerts::on_day(model, settings, as_of(period));
     let rankings = ranking::rankings(model, settings, period, "");
     let zh = language == Language::Zh;

@@ -11,6 +11,8 @@ pub mod overview;
 pub mod projects;
 pub mod ranking;
 pub mod supervision;
+#[cfg(test)]
+mod testdata;
 
 use chrono::NaiveDate;
 use citydash_proto::v1::{self, Verdict};

@@ -8,39 +8,45 @@ use chrono::{Datelike, NaiveDate};
 use citydash_proto::v1::{self, AlertColor, ScaleStatus, ScenicLevel, TaskKind, TaskStatus};
 use citydash_sector::domain;
 
-use super::{SECTORS, Settings, alerts, as_of, indicators, projects};
+use super::projects::Contribution;
+use super::{SECTORS, Settings, alerts, as_of, indicators};
 use crate::model::CityModel;
 
-/// The overview of `period`, with the feeds' current state.
+/// The overview of `period`, with the feeds' current state. `projects` are
+/// the projects' contributions to `period` by sector (from
+/// [`super::projects::contributions`], or kept current by
+/// [`super::projects::ProjectSums`]).
 pub fn overview(
     model: &CityModel,
     settings: &Settings,
     period: &v1::Period,
     feeds: &BTreeMap<i32, v1::FeedStatus>,
     data_version: i64,
+    projects: &BTreeMap<i32, Contribution>,
 ) -> v1::Overview {
     let end = as_of(period);
     let city = settings.city_region();
-    let open = alerts::on_day(model, settings, end);
-    let count = |sector: Option<i32>, colour: AlertColor| {
-        open.iter()
-            .filter(|a| sector.is_none_or(|s| a.sector == s) && a.color == colour as i32)
-            .count() as i32
-    };
+    let registers = alerts::register_counts(model, settings, end);
+    let of = |s: i32| projects.get(&s).copied().unwrap_or_default();
+    let mut all = Contribution::default();
+    for c in projects.values() {
+        all += c;
+    }
     let sectors: Vec<v1::SectorSummary> = SECTORS
         .iter()
         .map(|s| {
             let s = *s as i32;
+            let sums = of(s);
             v1::SectorSummary {
                 sector: s,
                 agency_zh: model.agency(s).to_owned(),
                 feed: feeds.get(&s).cloned(),
                 indicators: indicators::of_sector(model, settings, s, city, period),
-                investment: Some(projects::investment(model, Some(s), period)),
-                red_alerts: count(Some(s), AlertColor::Red),
-                yellow_alerts: count(Some(s), AlertColor::Yellow),
+                investment: Some(sums.investment()),
+                red_alerts: sums.red_alerts as i32 + registers.get(Some(s), AlertColor::Red),
+                yellow_alerts: sums.yellow_alerts as i32 + registers.get(Some(s), AlertColor::Yellow),
                 figures: figures(model, s, period, end),
-                projects: projects::projects_of(model, Some(s)).count() as i32,
+                projects: sums.projects as i32,
             }
         })
         .collect();
@@ -50,17 +56,12 @@ pub fn overview(
         time_progress: f64::from(period.month) / 12.0,
         city_indicators: indicators::of_sector(model, settings, v1::Sector::City as i32, city, period),
         // Every project belongs to one sector (the city level may hold some
-        // too): the city's figures are the parts added up, one pass in all.
-        investment: Some(projects::sum_investment(
-            sectors
-                .iter()
-                .filter_map(|s| s.investment.as_ref())
-                .chain([&projects::investment(model, Some(v1::Sector::City as i32), period)]),
-        )),
-        promotion: Some(projects::promotion(model, period)),
+        // too): the city's figures are the parts added up.
+        investment: Some(all.investment()),
+        promotion: Some(all.promotion()),
         sectors,
-        red_alerts: count(None, AlertColor::Red),
-        yellow_alerts: count(None, AlertColor::Yellow),
+        red_alerts: all.red_alerts as i32 + registers.get(None, AlertColor::Red),
+        yellow_alerts: all.yellow_alerts as i32 + registers.get(None, AlertColor::Yellow),
         stale_feeds: feeds.values().filter(|f| f.stale).cloned().collect(),
         data_version,
     }

@@ -3,13 +3,13 @@
 //! promotion rates, and the project funnel. Every project is evaluated on the
 //! period's last day from its dated events.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{Datelike, NaiveDate};
 use citydash_proto::v1::{self, ProjectStage};
 use citydash_sector::domain::{self, in_statistics_on, is_started, stage_on};
 
-use super::{as_of, rate};
+use super::{Settings, alerts, as_of, rate};
 use crate::model::CityModel;
 
 /// Planned total investment from which a project counts in fixed-asset investment.
@@ -32,47 +32,71 @@ pub fn projects_of(model: &CityModel, sector: Option<i32>) -> impl Iterator<Item
     range.map(|((s, _), p)| (*s, p))
 }
 
-/// Investment figures of several disjoint groups of projects added up: the
-/// sums add, the rates are recomputed from the added counts.
-pub fn sum_investment<'a>(parts: impl IntoIterator<Item = &'a v1::InvestmentFigures>) -> v1::InvestmentFigures {
-    let mut f = v1::InvestmentFigures::default();
-    let (mut start, mut resumption) = ((0, 0), (0, 0));
-    for p in parts {
-        f.counted_yuan += p.counted_yuan;
-        f.uncounted_yuan += p.uncounted_yuan;
-        f.counted_projects += p.counted_projects;
-        f.uncounted_projects += p.uncounted_projects;
-        let (s, r) = (p.start_rate.unwrap_or_default(), p.resumption_rate.unwrap_or_default());
-        start = (start.0 + s.numerator, start.1 + s.denominator);
-        resumption = (resumption.0 + r.numerator, resumption.1 + r.denominator);
-    }
-    f.start_rate = Some(rate(start.0, start.1));
-    f.resumption_rate = Some(rate(resumption.0, resumption.1));
-    f
-}
-
 /// The first day a project started, if it had by `on`.
 pub fn started_on(p: &v1::Project, on: NaiveDate) -> Option<NaiveDate> {
     domain::first_reached(p, ProjectStage::Started, on)
 }
 
-/// Investment figures of one sector (or all) for a period.
-pub fn investment(model: &CityModel, sector: Option<i32>, period: &v1::Period) -> v1::InvestmentFigures {
-    let end = as_of(period);
-    let year_start = NaiveDate::from_ymd_opt(period.year, 1, 1).unwrap_or(end);
-    let before_year = year_start.pred_opt().unwrap_or(year_start);
-    let mut f = v1::InvestmentFigures::default();
-    let (mut due, mut started_due, mut continuing, mut resumed) = (0i64, 0i64, 0i64, 0i64);
-    for (s, p) in projects_of(model, sector) {
+/// What one project adds to the city's sums for a period: its investment
+/// and investment-promotion counts and amounts, and its open alerts on the
+/// period's last day. Every field is an exact integer, so sums over
+/// projects are exact, and a project that changes can be taken out of a sum
+/// and put back without evaluating the others ([`ProjectSums`]).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Contribution {
+    /// Projects (1 for one project).
+    pub projects: i64,
+    /// Investment completed this year by projects in the statistics database.
+    pub counted_yuan: i64,
+    /// Investment completed this year by started projects not in it (应统未统).
+    pub uncounted_yuan: i64,
+    /// Qualifying projects in the statistics database.
+    pub counted_projects: i64,
+    /// Qualifying started projects not in it.
+    pub uncounted_projects: i64,
+    /// New projects due to start this year by the period end.
+    pub due: i64,
+    /// Of those, started.
+    pub started_due: i64,
+    /// Projects continuing from earlier years.
+    pub continuing: i64,
+    /// Of those, working again.
+    pub resumed: i64,
+    /// Promotion contracts signed by the period end.
+    pub signed: i64,
+    /// Funds arrived for signed projects, to the period end.
+    pub funds_arrived_yuan: i64,
+    /// Contracted investment of signed projects.
+    pub contracted_yuan: i64,
+    /// Signed projects that have started.
+    pub promotion_started: i64,
+    /// Signed, started projects with funds arrived.
+    pub fulfilled: i64,
+    /// Open red alerts of the project.
+    pub red_alerts: i64,
+    /// Open yellow alerts of the project.
+    pub yellow_alerts: i64,
+}
+
+impl Contribution {
+    /// The contribution of project `p` of `sector` to `period`.
+    pub fn of(model: &CityModel, settings: &Settings, sector: i32, p: &v1::Project, period: &v1::Period) -> Self {
+        let end = as_of(period);
+        let year_start = NaiveDate::from_ymd_opt(period.year, 1, 1).unwrap_or(end);
+        let before_year = year_start.pred_opt().unwrap_or(year_start);
+        let mut c = Self {
+            projects: 1,
+            ..Self::default()
+        };
         let stage = stage_on(p, end);
+        let invested = || model.invested(sector, &p.code, period.year, period.month);
         if qualifies(p) {
-            let invested = model.invested(s, &p.code, period.year, period.month);
             if in_statistics_on(p, end) {
-                f.counted_yuan += invested;
-                f.counted_projects += 1;
+                c.counted_yuan = invested();
+                c.counted_projects = 1;
             } else if is_started(stage) {
-                f.uncounted_yuan += invested;
-                f.uncounted_projects += 1;
+                c.uncounted_yuan = invested();
+                c.uncounted_projects = 1;
             }
         }
         let first_start = started_on(p, end);
@@ -82,56 +106,179 @@ pub fn investment(model: &CityModel, sector: Option<i32>, period: &v1::Period) -
                 ProjectStage::Completed | ProjectStage::InProduction
             );
         if continues {
-            continuing += 1;
-            if matches!(
+            c.continuing = 1;
+            c.resumed = i64::from(matches!(
                 stage,
                 ProjectStage::Started | ProjectStage::Completed | ProjectStage::InProduction
-            ) {
-                resumed += 1;
-            }
+            ));
         } else if let Some(planned) = p.planned_start_date.as_ref().and_then(domain::to_date)
             && planned.year() == period.year
             && planned <= end
             && first_start.is_none_or(|d| d >= year_start)
         {
-            due += 1;
+            c.due = 1;
+            c.started_due = i64::from(is_started(stage));
+        }
+        if let Some(contract) = &p.promotion
+            && contract
+                .signed_date
+                .as_ref()
+                .and_then(domain::to_date)
+                .is_some_and(|d| d <= end)
+        {
+            let arrived = model.funds_arrived(sector, &p.code, period.year, period.month);
+            c.signed = 1;
+            c.funds_arrived_yuan = arrived;
+            c.contracted_yuan = contract.contracted_investment_yuan;
             if is_started(stage) {
-                started_due += 1;
+                c.promotion_started = 1;
+                c.fulfilled = i64::from(arrived > 0);
             }
         }
+        let (red, yellow) = alerts::project_colours(model, settings, sector, p, end);
+        c.red_alerts = red;
+        c.yellow_alerts = yellow;
+        c
     }
-    f.start_rate = Some(rate(started_due, due));
-    f.resumption_rate = Some(rate(resumed, continuing));
-    f
+
+    /// Applies `f` to each field of `self` and `other` in turn.
+    fn each_field(&mut self, other: &Self, f: impl Fn(&mut i64, i64)) {
+        let Self {
+            projects,
+            counted_yuan,
+            uncounted_yuan,
+            counted_projects,
+            uncounted_projects,
+            due,
+            started_due,
+            continuing,
+            resumed,
+            signed,
+            funds_arrived_yuan,
+            contracted_yuan,
+            promotion_started,
+            fulfilled,
+            red_alerts,
+            yellow_alerts,
+        } = self;
+        for (mine, theirs) in [
+            (projects, other.projects),
+            (counted_yuan, other.counted_yuan),
+            (uncounted_yuan, other.uncounted_yuan),
+            (counted_projects, other.counted_projects),
+            (uncounted_projects, other.uncounted_projects),
+            (due, other.due),
+            (started_due, other.started_due),
+            (continuing, other.continuing),
+            (resumed, other.resumed),
+            (signed, other.signed),
+            (funds_arrived_yuan, other.funds_arrived_yuan),
+            (contracted_yuan, other.contracted_yuan),
+            (promotion_started, other.promotion_started),
+            (fulfilled, other.fulfilled),
+            (red_alerts, other.red_alerts),
+            (yellow_alerts, other.yellow_alerts),
+        ] {
+            f(mine, theirs);
+        }
+    }
+
+    /// The investment figures of the projects summed here (DOMAIN.md).
+    pub fn investment(&self) -> v1::InvestmentFigures {
+        v1::InvestmentFigures {
+            counted_yuan: self.counted_yuan,
+            uncounted_yuan: self.uncounted_yuan,
+            counted_projects: self.counted_projects as i32,
+            uncounted_projects: self.uncounted_projects as i32,
+            start_rate: Some(rate(self.started_due, self.due)),
+            resumption_rate: Some(rate(self.resumed, self.continuing)),
+        }
+    }
+
+    /// The investment-promotion figures of the projects summed here.
+    pub fn promotion(&self) -> v1::PromotionFigures {
+        v1::PromotionFigures {
+            signed: self.signed as i32,
+            funds_arrived_yuan: self.funds_arrived_yuan,
+            contracted_yuan: self.contracted_yuan,
+            start_rate: Some(rate(self.promotion_started, self.signed)),
+            fulfilment_rate: Some(rate(self.fulfilled, self.signed)),
+            funds_arrival_rate: Some(rate(self.funds_arrived_yuan, self.contracted_yuan)),
+        }
+    }
 }
 
-/// Investment-promotion figures over projects with a contract signed by the period end.
-pub fn promotion(model: &CityModel, period: &v1::Period) -> v1::PromotionFigures {
-    let end = as_of(period);
-    let mut f = v1::PromotionFigures::default();
-    let (mut started, mut fulfilled) = (0i64, 0i64);
+impl std::ops::AddAssign<&Contribution> for Contribution {
+    fn add_assign(&mut self, other: &Contribution) {
+        self.each_field(other, |a, b| *a += b);
+    }
+}
+
+impl std::ops::SubAssign<&Contribution> for Contribution {
+    fn sub_assign(&mut self, other: &Contribution) {
+        self.each_field(other, |a, b| *a -= b);
+    }
+}
+
+/// Every project's contribution to a period, summed by sector.
+pub fn contributions(model: &CityModel, settings: &Settings, period: &v1::Period) -> BTreeMap<i32, Contribution> {
+    let mut sums: BTreeMap<i32, Contribution> = BTreeMap::new();
     for (s, p) in projects_of(model, None) {
-        let Some(contract) = &p.promotion else { continue };
-        let signed = contract.signed_date.as_ref().and_then(domain::to_date);
-        if signed.is_none_or(|d| d > end) {
-            continue;
+        *sums.entry(s).or_default() += &Contribution::of(model, settings, s, p, period);
+    }
+    sums
+}
+
+/// The sums of [`contributions`] for one period, kept current project by
+/// project: after a change only the projects it touched are evaluated
+/// again (their old contribution taken out, the new one put in), so the
+/// overview of a city of 100,000 projects costs what changed, not the city.
+#[derive(Debug, Clone)]
+pub struct ProjectSums {
+    period: v1::Period,
+    each: HashMap<(i32, String), Contribution, foldhash::fast::RandomState>,
+    by_sector: BTreeMap<i32, Contribution>,
+}
+
+impl ProjectSums {
+    /// Every project of `model` evaluated for `period`.
+    pub fn new(model: &CityModel, settings: &Settings, period: &v1::Period) -> Self {
+        let mut sums = Self {
+            period: *period,
+            each: HashMap::with_capacity_and_hasher(model.projects.len(), Default::default()),
+            by_sector: BTreeMap::new(),
+        };
+        for ((s, code), p) in &model.projects {
+            let c = Contribution::of(model, settings, *s, p, period);
+            *sums.by_sector.entry(*s).or_default() += &c;
+            sums.each.insert((*s, code.clone()), c);
         }
-        f.signed += 1;
-        let arrived = model.funds_arrived(s, &p.code, period.year, period.month);
-        f.funds_arrived_yuan += arrived;
-        f.contracted_yuan += contract.contracted_investment_yuan;
-        if is_started(stage_on(p, end)) {
-            started += 1;
-            if arrived > 0 {
-                fulfilled += 1;
-            }
+        sums
+    }
+
+    /// The period the sums are for.
+    pub fn period(&self) -> &v1::Period {
+        &self.period
+    }
+
+    /// The sums by sector.
+    pub fn by_sector(&self) -> &BTreeMap<i32, Contribution> {
+        &self.by_sector
+    }
+
+    /// Evaluates project `code` of `sector` again: its record or its
+    /// progress changed (or it is gone).
+    pub fn refresh(&mut self, model: &CityModel, settings: &Settings, sector: i32, code: &str) {
+        let key = (sector, code.to_owned());
+        if let Some(old) = self.each.remove(&key) {
+            *self.by_sector.entry(sector).or_default() -= &old;
+        }
+        if let Some(p) = model.projects.get(&key) {
+            let c = Contribution::of(model, settings, sector, p, &self.period);
+            *self.by_sector.entry(sector).or_default() += &c;
+            self.each.insert(key, c);
         }
     }
-    let signed = i64::from(f.signed);
-    f.start_rate = Some(rate(started, signed));
-    f.fulfilment_rate = Some(rate(fulfilled, signed));
-    f.funds_arrival_rate = Some(rate(f.funds_arrived_yuan, f.contracted_yuan));
-    f
 }
 
 /// The forward stages in order; suspended counts as started.
@@ -181,4 +328,54 @@ pub fn funnel(model: &CityModel, period: &v1::Period, sector: Option<i32>, regio
         row.total += 1;
     }
     rows.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::compute::testdata;
+
+    fn settings() -> Settings {
+        Settings {
+            bands: Default::default(),
+            regions: Default::default(),
+        }
+    }
+
+    proptest! {
+        /// Sums kept current project by project equal the sums taken
+        /// afresh, whatever changes arrive in whatever order: new projects,
+        /// revisions of a project (another stage, size, sector), progress.
+        #[test]
+        fn sums_kept_current_equal_sums_taken_afresh(
+            first in testdata::projects(20),
+            later in proptest::collection::vec((0..30usize, testdata::spec()), 0..30),
+            month in 1..=12i32,
+        ) {
+            let settings = settings();
+            let period = v1::Period { year: 2026, month };
+            let mut model = CityModel::default();
+            for (i, spec) in first.iter().enumerate() {
+                for (sector, change) in testdata::changes(i, spec) {
+                    model.apply(sector, &change);
+                }
+            }
+            let mut sums = ProjectSums::new(&model, &settings, &period);
+            for chunk in later.chunks(3) {
+                let mut touched = Vec::new();
+                for (i, spec) in chunk {
+                    for (sector, change) in testdata::changes(*i, spec) {
+                        model.apply(sector, &change);
+                        touched.push((sector, format!("P{i}")));
+                    }
+                }
+                for (sector, code) in &touched {
+                    sums.refresh(&model, &settings, *sector, code);
+                }
+                prop_assert_eq!(sums.by_sector(), &contributions(&model, &settings, &period));
+            }
+        }
+    }
 }
