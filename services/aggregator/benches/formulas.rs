@@ -1,5 +1,6 @@
 //! The formulas at the city's scale: the overview (summed afresh, and kept
-//! current after a change to one project), the day's alerts and the funnel
+//! current after a change to one project), the day's alerts (all, and one
+//! unit's) and the funnel
 //! computed from a read model of 5,000 and of 100,000 projects with 24
 //! months of progress each. The overview is recomputed after every burst
 //! of changes, so its cost bounds how fresh the view can be and how fast an
@@ -186,6 +187,14 @@ fn formulas(c: &mut Criterion) {
         });
         group.bench_with_input(BenchmarkId::new("alerts_on_day", n), &m, |b, m| {
             b.iter(|| alerts::on_day(black_box(m), &settings, as_of(&PERIOD)));
+        });
+        // One responsible unit's list (ListAlerts with a filter).
+        let unit = alerts::AlertFilter {
+            responsible_unit: "责任单位7".to_owned(),
+            ..Default::default()
+        };
+        group.bench_with_input(BenchmarkId::new("alerts_of_one_unit", n), &m, |b, m| {
+            b.iter(|| alerts::matching(black_box(m), &settings, as_of(&PERIOD), &unit));
         });
         group.bench_with_input(BenchmarkId::new("funnel", n), &m, |b, m| {
             b.iter(|| projects::funnel(black_box(m), &PERIOD, None, ""));

@@ -111,17 +111,17 @@ impl<R: ReadStore> CityService for CityGrpc<R> {
         let req = request.into_inner();
         let period = self.period(req.period)?;
         let sector = sector_filter(req.sector)?;
+        let filter = compute::alerts::AlertFilter {
+            sector,
+            region_code: req.region_code,
+            responsible_unit: req.responsible_unit,
+            color: req.color,
+            code: req.code,
+        };
         let settings = self.agg.settings();
         let alerts = self
             .agg
-            .with_model(|m| compute::alerts::on_day(m, settings, compute::as_of(&period)))
-            .into_iter()
-            .filter(|a| sector.is_none_or(|s| a.sector == s))
-            .filter(|a| req.region_code.is_empty() || a.region_code == req.region_code)
-            .filter(|a| req.responsible_unit.is_empty() || a.responsible_unit == req.responsible_unit)
-            .filter(|a| req.color == 0 || a.color == req.color)
-            .filter(|a| req.code == 0 || a.code == req.code)
-            .collect();
+            .with_model(|m| compute::alerts::matching(m, settings, compute::as_of(&period), &filter));
         Ok(Response::new(v1::ListAlertsResponse { alerts }))
     }
 

@@ -177,9 +177,50 @@ fn days(n: u64, from: NaiveDate) -> NaiveDate {
 
 /// Every open alert on day `on`, red first, then by sector, unit and subject.
 pub fn on_day(model: &CityModel, settings: &Settings, on: NaiveDate) -> Vec<v1::Alert> {
-    let mut out = Vec::new();
-    evaluate(model, settings, on, &mut out);
-    out.sort_by(|a, b| {
+    matching(model, settings, on, &AlertFilter::default())
+}
+
+/// Which alerts a list asks for; an empty field matches every alert.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct AlertFilter {
+    /// Only this sector.
+    pub sector: Option<i32>,
+    /// Only this region, unless empty.
+    pub region_code: String,
+    /// Only this responsible unit, unless empty.
+    pub responsible_unit: String,
+    /// Only this colour, unless 0.
+    pub color: i32,
+    /// Only this code, unless 0.
+    pub code: i32,
+}
+
+impl AlertFilter {
+    fn admits(&self, code: AlertCode, color: AlertColor, s: &Subject<'_>) -> bool {
+        self.sector.is_none_or(|want| s.sector == want)
+            && (self.region_code.is_empty() || self.region_code == s.region)
+            && (self.responsible_unit.is_empty() || self.responsible_unit == s.unit)
+            && (self.color == 0 || self.color == color as i32)
+            && (self.code == 0 || self.code == code as i32)
+    }
+}
+
+/// The alerts of [`on_day`] that `filter` admits, in the same order. Only
+/// those are made (a city of 100,000 projects has over 100,000 open alerts;
+/// a unit's list has a handful), and a sector filter skips the other
+/// sectors' projects altogether.
+pub fn matching(model: &CityModel, settings: &Settings, on: NaiveDate, filter: &AlertFilter) -> Vec<v1::Alert> {
+    let mut out = Matching {
+        filter,
+        alerts: Vec::new(),
+    };
+    let period = period_ended_by(on);
+    for (sector, p) in projects_of(model, filter.sector) {
+        project_alerts(model, sector, p, on, &period, settings, &mut out);
+    }
+    registers(model, settings, &period, on, &mut out);
+    let mut alerts = out.alerts;
+    alerts.sort_by(|a, b| {
         (b.color, a.sector, &a.responsible_unit, a.code, &a.subject_code).cmp(&(
             a.color,
             b.sector,
@@ -188,7 +229,28 @@ pub fn on_day(model: &CityModel, settings: &Settings, on: NaiveDate) -> Vec<v1::
             &b.subject_code,
         ))
     });
-    out
+    alerts
+}
+
+/// Makes the alerts a filter admits.
+struct Matching<'a> {
+    filter: &'a AlertFilter,
+    alerts: Vec<v1::Alert>,
+}
+
+impl Sink for Matching<'_> {
+    fn found(
+        &mut self,
+        code: AlertCode,
+        color: AlertColor,
+        s: &Subject<'_>,
+        since: NaiveDate,
+        texts: impl FnOnce() -> (String, String),
+    ) {
+        if self.filter.admits(code, color, s) {
+            self.alerts.found(code, color, s, since, texts);
+        }
+    }
 }
 
 /// Red and yellow alerts open for project `p` of `sector` on day `on`,
@@ -211,15 +273,6 @@ pub fn register_counts(model: &CityModel, settings: &Settings, on: NaiveDate) ->
     let mut counts = AlertCounts::default();
     registers(model, settings, &period_ended_by(on), on, &mut counts);
     counts
-}
-
-/// Runs every rule on day `on`.
-fn evaluate(model: &CityModel, settings: &Settings, on: NaiveDate, out: &mut impl Sink) {
-    let period = period_ended_by(on);
-    for (sector, p) in projects_of(model, None) {
-        project_alerts(model, sector, p, on, &period, settings, out);
-    }
-    registers(model, settings, &period, on, out);
 }
 
 /// The rules of indicators and of welfare tasks.
@@ -431,6 +484,42 @@ mod tests {
                     proptest::prop_assert_eq!(projects + i64::from(registers.get(sector, colour)), want);
                 }
             }
+        }
+
+        /// A filtered list is the full list with the filter applied, in the
+        /// same order.
+        #[test]
+        fn a_filtered_list_is_the_list_filtered(
+            projects in testdata::projects(30),
+            day in 1..=365u64,
+            sector in proptest::option::of(1..=4i32),
+            unit in proptest::option::of(0..3usize),
+            color in proptest::sample::select(vec![0, AlertColor::Red as i32, AlertColor::Yellow as i32]),
+            code in proptest::sample::select(vec![0, AlertCode::BehindSchedule as i32, AlertCode::NotStartedOnTime as i32]),
+        ) {
+            let mut model = CityModel::default();
+            for (i, spec) in projects.iter().enumerate() {
+                for (sector, change) in testdata::changes(i, spec) {
+                    model.apply(sector, &change);
+                }
+            }
+            let settings = Settings { bands: Default::default(), regions: Default::default() };
+            let on = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + Days::new(day);
+            let filter = AlertFilter {
+                sector,
+                region_code: String::new(),
+                responsible_unit: unit.map(|u| format!("unit {u}")).unwrap_or_default(),
+                color,
+                code,
+            };
+            let want: Vec<v1::Alert> = on_day(&model, &settings, on)
+                .into_iter()
+                .filter(|a| sector.is_none_or(|s| a.sector == s))
+                .filter(|a| filter.responsible_unit.is_empty() || a.responsible_unit == filter.responsible_unit)
+                .filter(|a| color == 0 || a.color == color)
+                .filter(|a| code == 0 || a.code == code)
+                .collect();
+            proptest::prop_assert_eq!(matching(&model, &settings, on, &filter), want);
         }
     }
 }
