@@ -83,11 +83,15 @@ fn change(sequence: i64, code: &str) -> v1::Change {
     )
 }
 
-fn settings() -> Settings {
-    Settings {
-        bands: Default::default(),
-        regions: Default::default(),
-    }
+/// Runs `$check` on a fresh read store of the configured backend.
+macro_rules! on_a_fresh_read_store {
+    ($check:ident) => {{
+        let db = TestDb::new().await;
+        match backend() {
+            TestBackend::Sqlite => $check(SqliteReadStore::connect(&db.url).await.expect("open")).await,
+            TestBackend::Postgres => $check(PgReadStore::connect(&db.url).await.expect("open")).await,
+        }
+    }};
 }
 
 /// Project codes in the model and the feed's position.
@@ -102,7 +106,7 @@ async fn a_replayed_batch_whose_commit_answer_was_lost_reaches_the_model_once<R:
         inner: inner.clone(),
         lose_next: Arc::clone(&lose_next),
     };
-    let agg = Aggregator::load(store, settings(), &[v1::Sector::Agriculture])
+    let agg = Aggregator::load(store, Settings::default(), &[v1::Sector::Agriculture])
         .await
         .expect("load");
     agg.apply(AGRICULTURE, vec![change(1, "A")]).await.expect("first batch");
@@ -125,7 +129,7 @@ async fn a_replayed_batch_whose_commit_answer_was_lost_reaches_the_model_once<R:
     assert_eq!(seen(&agg), want);
 
     // A restart loads the same: stored once, position never moved back.
-    let restarted = Aggregator::load(inner, settings(), &[v1::Sector::Agriculture])
+    let restarted = Aggregator::load(inner, Settings::default(), &[v1::Sector::Agriculture])
         .await
         .expect("reload");
     assert_eq!(seen(&restarted), want, "the stored copy equals the model");
@@ -133,21 +137,11 @@ async fn a_replayed_batch_whose_commit_answer_was_lost_reaches_the_model_once<R:
 
 #[tokio::test]
 async fn a_replayed_batch_whose_commit_answer_was_lost_reaches_the_model_exactly_once() {
-    let db = TestDb::new().await;
-    match backend() {
-        TestBackend::Sqlite => {
-            let store = SqliteReadStore::connect(&db.url).await.expect("open");
-            a_replayed_batch_whose_commit_answer_was_lost_reaches_the_model_once(store).await;
-        }
-        TestBackend::Postgres => {
-            let store = PgReadStore::connect(&db.url).await.expect("open");
-            a_replayed_batch_whose_commit_answer_was_lost_reaches_the_model_once(store).await;
-        }
-    }
+    on_a_fresh_read_store!(a_replayed_batch_whose_commit_answer_was_lost_reaches_the_model_once);
 }
 
 async fn the_current_overview_kept_current_equals_one_summed_afresh<R: ReadStore>(store: R) {
-    let agg = Aggregator::load(store, settings(), &[v1::Sector::Agriculture])
+    let agg = Aggregator::load(store, Settings::default(), &[v1::Sector::Agriculture])
         .await
         .expect("load");
     let mut seq = 0;
@@ -198,15 +192,5 @@ async fn the_current_overview_kept_current_equals_one_summed_afresh<R: ReadStore
 
 #[tokio::test]
 async fn the_current_overview_kept_current_change_by_change_equals_one_summed_afresh() {
-    let db = TestDb::new().await;
-    match backend() {
-        TestBackend::Sqlite => {
-            let store = SqliteReadStore::connect(&db.url).await.expect("open");
-            the_current_overview_kept_current_equals_one_summed_afresh(store).await;
-        }
-        TestBackend::Postgres => {
-            let store = PgReadStore::connect(&db.url).await.expect("open");
-            the_current_overview_kept_current_equals_one_summed_afresh(store).await;
-        }
-    }
+    on_a_fresh_read_store!(the_current_overview_kept_current_equals_one_summed_afresh);
 }

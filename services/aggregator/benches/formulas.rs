@@ -158,10 +158,7 @@ fn model(n: usize) -> CityModel {
 }
 
 fn formulas(c: &mut Criterion) {
-    let settings = Settings {
-        bands: Default::default(),
-        regions: Default::default(),
-    };
+    let settings = Settings::default();
     let feeds = BTreeMap::new();
     let mut group = c.benchmark_group("formulas");
     group.sample_size(10).measurement_time(Duration::from_secs(5));

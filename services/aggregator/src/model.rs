@@ -28,7 +28,7 @@ pub struct CityModel {
     /// Monthly progress by sector and project code: only the figures the
     /// formulas read, in period order. (At 100,000 projects × 24 months a
     /// map of whole reports took most of the aggregator's memory.) A fast
-    /// hash: every overview looks up every project here.
+    /// hash: summing a period afresh looks up every project here.
     pub progress: HashMap<i32, HashMap<String, Vec<MonthProgress>, foldhash::fast::RandomState>>,
     /// The latest (year, month) of any progress report.
     pub progress_latest: Option<(i32, i32)>,

@@ -264,8 +264,7 @@ impl<R: ReadStore> Aggregator<R> {
     /// The current period: the latest with any indicator value or progress,
     /// else the last month that has ended.
     pub fn current_period(&self) -> v1::Period {
-        self.with_model(CityModel::latest_period)
-            .unwrap_or_else(|| compute::alerts::period_ended_by(city_today()))
+        self.with_model(current_period_of)
     }
 
     /// Reads the model.
@@ -347,10 +346,7 @@ impl<R: ReadStore> Aggregator<R> {
         let feeds = self.feeds();
         let version = feeds.values().map(|f| f.last_sequence).sum();
         let mut sums = lock(&self.sums);
-        let current = model
-            .latest_period()
-            .unwrap_or_else(|| compute::alerts::period_ended_by(city_today()));
-        if *period != current && sums.as_ref().is_none_or(|s| s.period() != period) {
+        if *period != current_period_of(&model) && sums.as_ref().is_none_or(|s| s.period() != period) {
             drop(sums);
             let projects = compute::projects::contributions(&model, &self.settings, period);
             return compute::overview::overview(&model, &self.settings, period, &feeds, version, &projects);
@@ -459,6 +455,14 @@ impl<R: ReadStore> Aggregator<R> {
             tokio::time::sleep(Duration::from_secs(60)).await;
         }
     }
+}
+
+/// The current period of `model`: the latest with any indicator value or
+/// progress, else the last month that has ended.
+fn current_period_of(model: &CityModel) -> v1::Period {
+    model
+        .latest_period()
+        .unwrap_or_else(|| compute::alerts::period_ended_by(city_today()))
 }
 
 /// The project whose sums a change moves: a project record or one of its

@@ -459,13 +459,8 @@ mod tests {
         /// waiting, late, started outside the statistics, behind their plan.
         #[test]
         fn counts_agree_with_the_list(projects in testdata::projects(30), day in 1..=365u64) {
-            let mut model = CityModel::default();
-            for (i, spec) in projects.iter().enumerate() {
-                for (sector, change) in testdata::changes(i, spec) {
-                    model.apply(sector, &change);
-                }
-            }
-            let settings = Settings { bands: Default::default(), regions: Default::default() };
+            let model = testdata::model(&projects);
+            let settings = Settings::default();
             let on = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + Days::new(day);
             let listed = on_day(&model, &settings, on);
             let registers = register_counts(&model, &settings, on);
@@ -497,13 +492,8 @@ mod tests {
             color in proptest::sample::select(vec![0, AlertColor::Red as i32, AlertColor::Yellow as i32]),
             code in proptest::sample::select(vec![0, AlertCode::BehindSchedule as i32, AlertCode::NotStartedOnTime as i32]),
         ) {
-            let mut model = CityModel::default();
-            for (i, spec) in projects.iter().enumerate() {
-                for (sector, change) in testdata::changes(i, spec) {
-                    model.apply(sector, &change);
-                }
-            }
-            let settings = Settings { bands: Default::default(), regions: Default::default() };
+            let model = testdata::model(&projects);
+            let settings = Settings::default();
             let on = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + Days::new(day);
             let filter = AlertFilter {
                 sector,

@@ -60,8 +60,9 @@ pub fn rate(numerator: i64, denominator: i64) -> v1::Rate {
     }
 }
 
-/// Everything a computation needs besides the model.
-#[derive(Debug, Clone)]
+/// Everything a computation needs besides the model. The default is
+/// DOMAIN.md's bands and the default regions.
+#[derive(Debug, Clone, Default)]
 pub struct Settings {
     /// Verdict bands.
     pub bands: Bands,

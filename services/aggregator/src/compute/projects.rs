@@ -337,13 +337,6 @@ mod tests {
     use super::*;
     use crate::compute::testdata;
 
-    fn settings() -> Settings {
-        Settings {
-            bands: Default::default(),
-            regions: Default::default(),
-        }
-    }
-
     proptest! {
         /// Sums kept current project by project equal the sums taken
         /// afresh, whatever changes arrive in whatever order: new projects,
@@ -354,14 +347,9 @@ mod tests {
             later in proptest::collection::vec((0..30usize, testdata::spec()), 0..30),
             month in 1..=12i32,
         ) {
-            let settings = settings();
+            let settings = Settings::default();
             let period = v1::Period { year: 2026, month };
-            let mut model = CityModel::default();
-            for (i, spec) in first.iter().enumerate() {
-                for (sector, change) in testdata::changes(i, spec) {
-                    model.apply(sector, &change);
-                }
-            }
+            let mut model = testdata::model(&first);
             let mut sums = ProjectSums::new(&model, &settings, &period);
             for chunk in later.chunks(3) {
                 let mut touched = Vec::new();

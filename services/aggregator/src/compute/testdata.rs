@@ -5,6 +5,8 @@
 use citydash_proto::v1::{self, ProjectStage, project_event::Event, record::Record};
 use proptest::prelude::*;
 
+use crate::model::CityModel;
+
 /// One project: (sector 1–4, month of its events, stages reached (0 =
 /// declared … 3 = suspended), plan multiple (0 = no plan), in the
 /// statistics, planned total yuan, promotion contract signed).
@@ -88,4 +90,15 @@ pub fn changes(i: usize, spec: &Spec) -> [(i32, v1::Change); 2] {
         (sector, change(Record::Project(project))),
         (sector, change(Record::Progress(progress))),
     ]
+}
+
+/// A model holding `projects`, project `i` as [`changes`] puts it.
+pub fn model(projects: &[Spec]) -> CityModel {
+    let mut model = CityModel::default();
+    for (i, spec) in projects.iter().enumerate() {
+        for (sector, change) in changes(i, spec) {
+            model.apply(sector, &change);
+        }
+    }
+    model
 }
