@@ -1,14 +1,15 @@
-//! The aggregator's read model when a commit's answer is lost. A connection
-//! cut right after COMMIT leaves the batch stored while the aggregator sees
-//! an error; the feed then replays the batch after reconnecting. The replay
-//! must reach the model in memory exactly once (an earlier version skipped
-//! it as "already stored" and the view stayed one project short until a
-//! restart: the fault test caught it as 245 of 246 projects on PostgreSQL).
-//! And the current overview, whose project sums are kept current change by
-//! change, equals one summed afresh.
+//! The aggregator's read model when a commit fails. A connection cut right
+//! after COMMIT leaves the batch stored while the aggregator sees an error;
+//! a failure before COMMIT leaves it unstored. Either way the view already
+//! shows the batch (memory goes first), and the feed replays it after
+//! reconnecting: the replay must be stored and must not reach the model a
+//! second time (an earlier version skipped a replay as "already stored" and
+//! the view stayed one project short until a restart: the fault test caught
+//! it as 245 of 246 projects on PostgreSQL). And the current overview, whose
+//! project sums are kept current change by change, equals one summed afresh.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use citydash_aggregator::compute::{Settings, overview, projects};
 use citydash_aggregator::readstore::{Loaded, PgReadStore, ReadStore, SqliteReadStore};
@@ -18,25 +19,34 @@ use citydash_e2e::{TestBackend, TestDb, backend};
 use citydash_proto::v1;
 use citydash_sector::store::StoreError;
 
-/// A read store whose next `apply` commits and then reports the connection
-/// lost, as a cut after COMMIT does.
+/// How the next `apply` of a [`Failing`] store fails.
+const NO_FAULT: u8 = 0;
+/// It commits, then reports the connection lost, as a cut after COMMIT does.
+const AFTER_COMMIT: u8 = 1;
+/// It reports the connection lost without storing anything.
+const BEFORE_COMMIT: u8 = 2;
+
+/// A read store whose next `apply` fails as `fail_next` says.
 #[derive(Clone)]
-struct LostAnswer<R> {
+struct Failing<R> {
     inner: R,
-    lose_next: Arc<AtomicBool>,
+    fail_next: Arc<AtomicU8>,
 }
 
-impl<R: ReadStore> ReadStore for LostAnswer<R> {
+impl<R: ReadStore> ReadStore for Failing<R> {
     async fn load<'a>(&'a self, each: &'a mut (dyn FnMut(i32, v1::Change) + Send)) -> Result<Loaded, StoreError> {
         self.inner.load(each).await
     }
 
     async fn apply(&self, sector: i32, changes: &[v1::Change]) -> Result<(), StoreError> {
-        self.inner.apply(sector, changes).await?;
-        if self.lose_next.swap(false, Ordering::SeqCst) {
-            return Err(StoreError::Unavailable("connection closed after COMMIT".to_owned()));
+        match self.fail_next.swap(NO_FAULT, Ordering::SeqCst) {
+            AFTER_COMMIT => {
+                self.inner.apply(sector, changes).await?;
+                Err(StoreError::Unavailable("connection closed after COMMIT".to_owned()))
+            }
+            BEFORE_COMMIT => Err(StoreError::Unavailable("connection closed before COMMIT".to_owned())),
+            _ => self.inner.apply(sector, changes).await,
         }
-        Ok(())
     }
 
     async fn save_catalog(&self, sector: i32, catalog: &v1::GetCatalogResponse) -> Result<(), StoreError> {
@@ -94,36 +104,42 @@ macro_rules! on_a_fresh_read_store {
     }};
 }
 
-/// Project codes in the model and the feed's position.
-fn seen<R: ReadStore>(agg: &Aggregator<R>) -> (Vec<String>, i64) {
+/// Project codes in the model, the position the view shows and the stored
+/// position the feed resumes after.
+fn seen<R: ReadStore>(agg: &Aggregator<R>) -> (Vec<String>, i64, i64) {
     let codes = agg.with_model(|m| m.projects.keys().map(|(_, code)| code.clone()).collect());
-    (codes, agg.position(AGRICULTURE))
+    (codes, agg.position(AGRICULTURE), agg.stored_position(AGRICULTURE))
 }
 
-async fn a_replayed_batch_whose_commit_answer_was_lost_reaches_the_model_once<R: ReadStore>(inner: R) {
-    let lose_next = Arc::new(AtomicBool::new(false));
-    let store = LostAnswer {
+fn codes(codes: &[&str]) -> Vec<String> {
+    codes.iter().map(|c| (*c).to_owned()).collect()
+}
+
+async fn a_replayed_batch_whose_commit_failed_is_stored_and_shown_once<R: ReadStore>(inner: R, fault: u8) {
+    let fail_next = Arc::new(AtomicU8::new(NO_FAULT));
+    let store = Failing {
         inner: inner.clone(),
-        lose_next: Arc::clone(&lose_next),
+        fail_next: Arc::clone(&fail_next),
     };
     let agg = Aggregator::load(store, Settings::default(), &[v1::Sector::Agriculture])
         .await
         .expect("load");
     agg.apply(AGRICULTURE, vec![change(1, "A")]).await.expect("first batch");
+    assert_eq!(seen(&agg), (codes(&["A"]), 1, 1));
 
-    // Stored, but the aggregator hears an error: as far as it knows, nothing
-    // after sequence 1 is applied.
-    lose_next.store(true, Ordering::SeqCst);
+    // The commit fails (or its answer is lost): the view already shows the
+    // batch, but the feed will resume after sequence 1.
+    fail_next.store(fault, Ordering::SeqCst);
     let batch = vec![change(2, "B"), change(3, "C")];
     assert!(agg.apply(AGRICULTURE, batch.clone()).await.is_err());
-    assert_eq!(seen(&agg), (vec!["A".to_owned()], 1));
+    assert_eq!(seen(&agg), (codes(&["A", "B", "C"]), 3, 1));
 
     // The feed reconnects after sequence 1 and replays; one more overlaps.
     let mut replay = batch;
     replay.push(change(4, "D"));
     agg.apply(AGRICULTURE, replay.clone()).await.expect("replay");
-    let want = (vec!["A", "B", "C", "D"].into_iter().map(str::to_owned).collect(), 4);
-    assert_eq!(seen(&agg), want, "the replayed batch is in the model");
+    let want = (codes(&["A", "B", "C", "D"]), 4, 4);
+    assert_eq!(seen(&agg), want, "the replayed batch is stored, and in the model once");
     // A second replay (a reconnect that raced the first) changes nothing.
     agg.apply(AGRICULTURE, replay).await.expect("replay again");
     assert_eq!(seen(&agg), want);
@@ -135,9 +151,22 @@ async fn a_replayed_batch_whose_commit_answer_was_lost_reaches_the_model_once<R:
     assert_eq!(seen(&restarted), want, "the stored copy equals the model");
 }
 
+async fn after_commit<R: ReadStore>(inner: R) {
+    a_replayed_batch_whose_commit_failed_is_stored_and_shown_once(inner, AFTER_COMMIT).await;
+}
+
+async fn before_commit<R: ReadStore>(inner: R) {
+    a_replayed_batch_whose_commit_failed_is_stored_and_shown_once(inner, BEFORE_COMMIT).await;
+}
+
 #[tokio::test]
 async fn a_replayed_batch_whose_commit_answer_was_lost_reaches_the_model_exactly_once() {
-    on_a_fresh_read_store!(a_replayed_batch_whose_commit_answer_was_lost_reaches_the_model_once);
+    on_a_fresh_read_store!(after_commit);
+}
+
+#[tokio::test]
+async fn a_replayed_batch_whose_commit_failed_is_stored_and_reaches_the_model_once() {
+    on_a_fresh_read_store!(before_commit);
 }
 
 async fn the_current_overview_kept_current_equals_one_summed_afresh<R: ReadStore>(store: R) {
@@ -193,4 +222,32 @@ async fn the_current_overview_kept_current_equals_one_summed_afresh<R: ReadStore
 #[tokio::test]
 async fn the_current_overview_kept_current_change_by_change_equals_one_summed_afresh() {
     on_a_fresh_read_store!(the_current_overview_kept_current_equals_one_summed_afresh);
+}
+
+async fn a_report_waits_until_every_feed_is_caught_up<R: ReadStore>(store: R) {
+    let agg = Aggregator::load(
+        store,
+        Settings::default(),
+        &[v1::Sector::Agriculture, v1::Sector::Industry],
+    )
+    .await
+    .expect("load");
+    let industry = v1::Sector::Industry as i32;
+    assert!(!agg.all_feeds_caught_up(), "loaded from disk, nothing heard yet");
+    agg.feed_connected(AGRICULTURE);
+    agg.feed_connected(industry);
+    assert!(!agg.all_feeds_caught_up(), "connected, backlog not yet sent");
+    agg.feed_caught_up(AGRICULTURE);
+    assert!(!agg.all_feeds_caught_up(), "industry still catching up");
+    agg.feed_caught_up(industry);
+    assert!(agg.all_feeds_caught_up());
+    agg.feed_disconnected(industry);
+    assert!(!agg.all_feeds_caught_up(), "a lost feed");
+    agg.feed_connected(industry);
+    assert!(!agg.all_feeds_caught_up(), "a reconnected feed sends its backlog again");
+}
+
+#[tokio::test]
+async fn the_scheduled_report_waits_until_every_feed_is_caught_up() {
+    on_a_fresh_read_store!(a_report_waits_until_every_feed_is_caught_up);
 }

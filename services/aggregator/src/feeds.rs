@@ -1,6 +1,6 @@
 //! Following the sectors' change feeds. Each source (a sector service over
 //! gRPC, or the city engine in this process) gets its own task: fetch the
-//! catalog, watch changes after the last applied sequence, apply them in
+//! catalog, watch changes after the last stored sequence, apply them in
 //! batches, and on any failure mark the feed stale and reconnect with
 //! exponential backoff. One slow or dead sector never holds up the others.
 
@@ -220,7 +220,7 @@ async fn session<R: ReadStore>(
         .await
         .map_err(|_| Status::deadline_exceeded("catalog call timed out"))??;
     agg.set_catalog(sector, catalog).await.map_err(Status::from)?;
-    let after = agg.position(sector);
+    let after = agg.stored_position(sector);
     let mut stream = source.watch(after).await?;
     agg.feed_connected(sector);
     *connected = true;
@@ -228,21 +228,29 @@ async fn session<R: ReadStore>(
     while let Some(first) = stream.next().await {
         agg.feed_heard(sector);
         let mut batch = Vec::new();
-        if let FeedItem::Change(c) = first? {
-            batch.push(*c);
+        let mut heartbeat = None;
+        match first? {
+            FeedItem::Change(c) => batch.push(*c),
+            FeedItem::Heartbeat(last) => heartbeat = Some(last),
         }
         while batch.len() < BATCH {
             match stream.next().now_or_never() {
-                Some(Some(item)) => {
-                    if let FeedItem::Change(c) = item? {
-                        batch.push(*c);
-                    }
-                }
+                Some(Some(item)) => match item? {
+                    FeedItem::Change(c) => batch.push(*c),
+                    FeedItem::Heartbeat(last) => heartbeat = Some(last),
+                },
                 _ => break,
             }
         }
         if !batch.is_empty() {
             agg.apply(sector, batch).await.map_err(Status::from)?;
+        }
+        // A heartbeat says the sector had nothing more to send: once the
+        // changes up to its sequence are applied, this feed is caught up.
+        if let Some(last) = heartbeat
+            && agg.position(sector) >= last
+        {
+            agg.feed_caught_up(sector);
         }
     }
     Ok(())

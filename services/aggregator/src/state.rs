@@ -1,7 +1,7 @@
 //! The aggregator's state: the read model, each feed's status, the cached
 //! overview of the current period and its subscribers. Feed consumers write
-//! through [`Aggregator::apply`] (database first, then memory); readers take
-//! the cached overview or compute from a read lock.
+//! through [`Aggregator::apply`] (memory first, then the database); readers
+//! take the cached overview or compute from a read lock.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
@@ -55,13 +55,18 @@ pub struct Aggregator<R> {
     settings: Settings,
     model: RwLock<CityModel>,
     feeds: Mutex<BTreeMap<i32, v1::FeedStatus>>,
+    /// Per feed, the last sequence taken into memory (queued in `pending`
+    /// or in `model`): it decides which changes of a batch the model takes.
     positions: Mutex<BTreeMap<i32, i64>>,
+    /// Per feed, the last sequence the read store has committed: a feed
+    /// resumes after it, so a batch whose commit failed is sent again.
+    stored: Mutex<BTreeMap<i32, i64>>,
     /// Wakes the recomputation task.
     dirty: Notify,
-    /// Batches persisted but not yet in `model`, in persistence order.
-    /// A feed consumer only appends here: it never waits for a computation
-    /// holding the model.
-    pending: Mutex<Vec<(i32, Vec<v1::Change>)>>,
+    /// Batches taken from the feeds but not yet in `model`, in arrival
+    /// order. A feed consumer only appends here: it never waits for a
+    /// computation holding the model.
+    pending: Mutex<Vec<(i32, Arc<[v1::Change]>)>>,
     /// The projects' sums for the period last recomputed, and the projects
     /// changed in the model since (recorded by `drain` under the model's
     /// write lock, taken under its read lock, so the two always agree).
@@ -76,6 +81,9 @@ pub struct Aggregator<R> {
     closing: watch::Sender<bool>,
     /// When each feed last sent anything (a change or a heartbeat).
     heard: Mutex<BTreeMap<i32, std::time::Instant>>,
+    /// Feeds that, since they last connected, have sent a heartbeat after
+    /// their backlog: the view holds everything their sector had committed.
+    caught_up: Mutex<HashSet<i32>>,
 }
 
 impl<R: ReadStore> Aggregator<R> {
@@ -120,6 +128,7 @@ impl<R: ReadStore> Aggregator<R> {
             settings,
             model: RwLock::new(model),
             feeds: Mutex::new(feeds),
+            stored: Mutex::new(positions.clone()),
             positions: Mutex::new(positions),
             dirty: Notify::new(),
             pending: Mutex::new(Vec::new()),
@@ -129,6 +138,7 @@ impl<R: ReadStore> Aggregator<R> {
             reports: tokio::sync::Mutex::new(()),
             closing: watch::channel(false).0,
             heard: Mutex::new(BTreeMap::new()),
+            caught_up: Mutex::new(HashSet::new()),
         });
         agg.recompute();
         Ok(agg)
@@ -139,9 +149,15 @@ impl<R: ReadStore> Aggregator<R> {
         &self.settings
     }
 
-    /// The last applied sequence of a feed.
+    /// The last sequence of a feed taken into the view.
     pub fn position(&self, sector: i32) -> i64 {
         lock(&self.positions).get(&sector).copied().unwrap_or(0)
+    }
+
+    /// The last sequence of a feed the read store holds: where the feed
+    /// resumes after a reconnect or a restart.
+    pub fn stored_position(&self, sector: i32) -> i64 {
+        lock(&self.stored).get(&sector).copied().unwrap_or(0)
     }
 
     /// Stores and uses a source's catalog.
@@ -155,39 +171,49 @@ impl<R: ReadStore> Aggregator<R> {
         Ok(())
     }
 
-    /// Applies a batch of one feed: persisted with the feed's position in one
-    /// transaction, then queued for the model, which takes it before anyone
-    /// next reads it (`drain`). Changes at or below the position in memory
-    /// are skipped, so a replayed batch changes nothing. That position, not
-    /// the stored one, decides: when a commit succeeds but its answer is
-    /// lost (the connection drops after COMMIT), the position in memory has
-    /// not moved, the feed replays the batch after reconnecting, and it is
-    /// stored again (idempotently) and reaches the model this time.
+    /// Applies a batch of one feed: queued for the model first (taken
+    /// before anyone next reads it, see `drain`), so the view does not wait
+    /// for the read store's commit, then stored with the feed's position in
+    /// one transaction. Changes at or below the position in memory are not
+    /// queued again, and changes at or below the stored position are not
+    /// stored again. The feed resumes after the stored position, so when a
+    /// commit fails, or succeeds with its answer lost (a connection cut after
+    /// COMMIT), the feed replays the batch: it is stored (idempotently) and
+    /// the model, which already has it, skips it. The view may briefly show a
+    /// change the read store has not committed yet, never one its sector has
+    /// not committed: a feed sends only committed changes.
     pub async fn apply(&self, sector: i32, mut changes: Vec<v1::Change>) -> Result<(), Error> {
-        let position = self.position(sector);
-        changes.retain(|c| c.sequence > position);
+        let stored = self.stored_position(sector);
+        changes.retain(|c| c.sequence > stored);
         let Some(last) = changes.iter().max_by_key(|c| c.sequence) else {
             return Ok(());
         };
         let (last_seq, last_time) = (last.sequence, last.time);
-        self.store.apply(sector, &changes).await?;
-        if let Some(t) = last_time {
-            let lag = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|now| now.as_secs_f64() - (t.seconds as f64 + f64::from(t.nanos) / 1e9))
-                .unwrap_or(0.0);
-            feed_lag().record(
-                lag.max(0.0),
-                &[opentelemetry::KeyValue::new("sector", i64::from(sector))],
-            );
+        let batch: Arc<[v1::Change]> = changes.into();
+        let shown = self.position(sector);
+        if last_seq > shown {
+            let fresh: Arc<[v1::Change]> = if batch.iter().all(|c| c.sequence > shown) {
+                Arc::clone(&batch)
+            } else {
+                batch.iter().filter(|c| c.sequence > shown).cloned().collect()
+            };
+            lock(&self.positions).insert(sector, last_seq);
+            lock(&self.pending).push((sector, fresh));
+            self.dirty.notify_one();
+            if let Some(t) = last_time {
+                let lag = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map(|now| now.as_secs_f64() - (t.seconds as f64 + f64::from(t.nanos) / 1e9))
+                    .unwrap_or(0.0);
+                feed_lag().record(
+                    lag.max(0.0),
+                    &[opentelemetry::KeyValue::new("sector", i64::from(sector))],
+                );
+            }
         }
-        lock(&self.positions).insert(sector, last_seq);
-        // Into memory at the next drain (see `drain`), so that a feed never
-        // waits for an overview being computed.
-        let applied = changes.len();
-        lock(&self.pending).push((sector, changes));
-        tracing::debug!(sector, applied, last_seq, "changes persisted");
-        self.dirty.notify_one();
+        self.store.apply(sector, &batch).await?;
+        lock(&self.stored).insert(sector, last_seq);
+        tracing::debug!(sector, stored = batch.len(), last_seq, "changes persisted");
         Ok(())
     }
 
@@ -236,6 +262,7 @@ impl<R: ReadStore> Aggregator<R> {
     /// Marks a feed connected.
     pub fn feed_connected(&self, sector: i32) {
         lock(&self.heard).insert(sector, std::time::Instant::now());
+        lock(&self.caught_up).remove(&sector);
         if let Some(f) = lock(&self.feeds).get_mut(&sector) {
             f.connected = true;
             f.stale = false;
@@ -244,8 +271,23 @@ impl<R: ReadStore> Aggregator<R> {
         self.dirty.notify_one();
     }
 
+    /// Notes that a feed has sent everything its sector had committed.
+    pub fn feed_caught_up(&self, sector: i32) {
+        lock(&self.caught_up).insert(sector);
+    }
+
+    /// Whether every feed is connected, current and caught up: only then
+    /// does the view hold all the data a snapshot must be taken from.
+    pub fn all_feeds_caught_up(&self) -> bool {
+        let caught_up = lock(&self.caught_up);
+        lock(&self.feeds)
+            .values()
+            .all(|f| f.connected && !f.stale && caught_up.contains(&f.sector))
+    }
+
     /// Marks a feed disconnected: the view is stale for it from now on.
     pub fn feed_disconnected(&self, sector: i32) {
+        lock(&self.caught_up).remove(&sector);
         if let Some(f) = lock(&self.feeds).get_mut(&sector)
             && !f.stale
         {
@@ -273,8 +315,8 @@ impl<R: ReadStore> Aggregator<R> {
         f(&read(&self.model))
     }
 
-    /// Applies the persisted batches waiting in `pending` to the model, in
-    /// the order they were persisted, and moves each feed's shown position
+    /// Applies the batches waiting in `pending` to the model, in the order
+    /// they arrived, and moves each feed's shown position
     /// with them: what the view says it has read is what it computes from.
     fn drain(&self) {
         if lock(&self.pending).is_empty() {
@@ -285,7 +327,7 @@ impl<R: ReadStore> Aggregator<R> {
         let mut feeds = lock(&self.feeds);
         let mut touched = lock(&self.touched);
         for (sector, changes) in batches {
-            for c in &changes {
+            for c in changes.iter() {
                 model.apply(sector, c);
                 if let Some(code) = project_of(c) {
                     touched.insert((sector, code.to_owned()));
@@ -443,14 +485,24 @@ impl<R: ReadStore> Aggregator<R> {
             .collect())
     }
 
-    /// Takes each report on its day, checking every minute.
+    /// Takes each report on its day, checking every minute. A report is
+    /// stored for good, so it waits until every feed is caught up: an
+    /// aggregator started (or a sector reconnected) on a report day does not
+    /// snapshot a view that is still catching up. A report day that passes
+    /// without that is taken when first asked for.
     pub async fn run_report_schedule(self: Arc<Self>) {
+        let mut waiting_since: Option<NaiveDate> = None;
         loop {
             let today = city_today();
-            if supervision::is_report_day(today)
-                && let Err(err) = self.supervision_report(today).await
-            {
-                tracing::warn!(error = %err, "taking the supervision report failed");
+            if supervision::is_report_day(today) {
+                if !self.all_feeds_caught_up() {
+                    if waiting_since != Some(today) {
+                        waiting_since = Some(today);
+                        tracing::info!(%today, "the supervision report waits for every feed to catch up");
+                    }
+                } else if let Err(err) = self.supervision_report(today).await {
+                    tracing::warn!(error = %err, "taking the supervision report failed");
+                }
             }
             tokio::time::sleep(Duration::from_secs(60)).await;
         }
