@@ -1,10 +1,9 @@
 //! The persisted copy of the read model. A batch of changes and the feed's
 //! new position commit in one transaction, so a restarted aggregator loads
-//! exactly what it had applied and resumes each feed after its last sequence:
-//! nothing applied twice, nothing missed. What is new is decided by the
-//! aggregator's own position in memory, never by the stored one: a commit
-//! whose answer was lost is stored again (idempotently) and still reaches
-//! the model.
+//! exactly what it had stored and resumes each feed after its last stored
+//! sequence: nothing applied twice, nothing missed. The aggregator takes a
+//! batch into memory before storing it; a commit that failed, or whose
+//! answer was lost, is stored again (idempotently) when the feed replays it.
 
 use std::future::Future;
 
@@ -15,7 +14,7 @@ use prost::Message;
 /// What a restart loads besides the changes, which stream through a callback.
 #[derive(Debug, Default)]
 pub struct Loaded {
-    /// Each feed's last applied sequence.
+    /// Each feed's last stored sequence.
     pub positions: Vec<(i32, i64)>,
     /// Each source's catalog.
     pub catalogs: Vec<(i32, v1::GetCatalogResponse)>,
