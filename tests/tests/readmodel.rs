@@ -5,8 +5,10 @@
 //! reconnecting: the replay must be stored and must not reach the model a
 //! second time (an earlier version skipped a replay as "already stored" and
 //! the view stayed one project short until a restart: the fault test caught
-//! it as 245 of 246 projects on PostgreSQL). And the current overview, whose
+//! it as 245 of 246 projects on PostgreSQL). The current overview, whose
 //! project sums are kept current change by change, equals one summed afresh.
+//! And the supervision report's schedule sees every feed caught up only
+//! after each has sent its backlog since it last connected.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
