@@ -7,7 +7,7 @@
 #![no_main]
 
 use citydash::import::kinds::{KINDS, Lookup};
-use citydash::import::{RowReader, table, values};
+use citydash::import::{Read, RowReader, table, values};
 use citydash_proto::v1;
 use libfuzzer_sys::fuzz_target;
 use prost::Message;
@@ -49,13 +49,13 @@ fuzz_target!(|data: &[u8]| {
         }
         match reader.read(&row, &lookup) {
             None => {}
-            Some(Ok(item)) => {
+            Some(Read::Item(item)) => {
                 let bytes = item.encode_to_vec();
                 let back = prost_reflect::DynamicMessage::decode(item.descriptor(), bytes.as_slice())
                     .expect("an item read from a row decodes");
                 assert_eq!(back, item, "an item survives its encoding");
             }
-            Some(Err(refusals)) => {
+            Some(Read::Refused(refusals)) => {
                 assert!(!refusals.is_empty(), "a refused row says why");
                 for r in &refusals {
                     assert_eq!(r.line, row.line, "a refusal names its own line");
@@ -67,6 +67,10 @@ fuzz_target!(|data: &[u8]| {
                     );
                     assert!(!r.reason.is_empty(), "a refusal gives a reason");
                 }
+            }
+            Some(Read::Skipped(skipped)) => {
+                assert_eq!(skipped.line, row.line, "a skipped row names its own line");
+                assert!(!skipped.reason.is_empty(), "a skipped row says why");
             }
         }
         Ok(true)

@@ -374,3 +374,202 @@ async fn exports_read_back() {
     );
     agg.stop().await;
 }
+
+async fn try_import(svc: &Running, kind: &str, file: &Path, dry_run: bool) -> anyhow::Result<Summary> {
+    citydash::import::run(&args(kind, file, dry_run, false), svc.channel().await).await
+}
+
+async fn project_x1_progress(svc: &Running) -> Vec<(i32, i64)> {
+    SectorServiceClient::new(svc.channel().await)
+        .list_progress(v1::ListProgressRequest {
+            project_code: "AG-X1".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner()
+        .reports
+        .iter()
+        .map(|r| (r.period.map_or(0, |p| p.month), r.investment_completed_yuan))
+        .collect()
+}
+
+/// The statistics bureau's and the agencies' own headings: a cumulative
+/// sheet is never read as months, a missing required column refuses the
+/// whole file (naming it and the headers seen), header variants import the
+/// right amount, totals are skipped and reported, a bad value is shown as
+/// typed in the sheet's unit, a repeated row names the line it repeats.
+#[tokio::test]
+async fn imports_fail_closed_and_read_the_headers_clerks_write() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = TestDb::new().await;
+    let svc = spawn_sector::<Agriculture>(&db).await;
+    let projects = write(dir.path(), "projects.csv", PROJECTS);
+    import(&svc, "projects", &projects, false, false).await;
+    let first = write(
+        dir.path(),
+        "first.csv",
+        "项目编号,报告期,当月完成投资（万元）\nAG-X1,2026-04,500\n",
+    );
+    import(&svc, "progress", &first, false, false).await;
+    assert_eq!(project_x1_progress(&svc).await, [(4, 5_000_000)]);
+    let feed = feed_len(&svc).await;
+
+    // A cumulative column, or no amount column at all: refused whole.
+    for (name, text) in [
+        (
+            "cumulative.csv",
+            "项目编号,报告期,1—6月累计完成投资（万元）\nAG-X1,2026-04,0\n",
+        ),
+        ("no-amount.csv", "项目编号,报告期,备注\nAG-X1,2026-04,补报\n"),
+    ] {
+        let file = write(dir.path(), name, text);
+        for dry_run in [true, false] {
+            let err = try_import(&svc, "progress", &file, dry_run).await.expect_err(name);
+            let refused = err
+                .downcast_ref::<citydash::import::FileRefused>()
+                .unwrap_or_else(|| panic!("{name}: {err:#}"));
+            assert!(refused.reason.contains("「当月完成投资」"), "{}", refused.reason);
+            assert!(refused.reason.contains("项目编号、报告期"), "{}", refused.reason);
+        }
+    }
+    assert_eq!(feed_len(&svc).await, feed, "a refused file writes nothing");
+    assert_eq!(project_x1_progress(&svc).await, [(4, 5_000_000)]);
+
+    // Header variants clerks write, a total row and a value in 万元.
+    let variants = write(
+        dir.path(),
+        "variants.csv",
+        "项目编号,报告期,本月完成投资额（万元）,填报人\nAG-X1,2026-05,300,张三\n合计,,300,\n",
+    );
+    let dry = import(&svc, "progress", &variants, true, false).await;
+    assert_eq!(
+        (dry.created, dry.refused_rows(), dry.skipped.len()),
+        (1, 0, 1),
+        "{dry:?}"
+    );
+    assert_eq!(dry.skipped[0].line, 3);
+    assert!(dry.skipped[0].reason.contains("合计"), "{:?}", dry.skipped);
+    assert_eq!(dry.ignored_columns, ["填报人"]);
+    import(&svc, "progress", &variants, false, false).await;
+    let spaced = write(
+        dir.path(),
+        "spaced.csv",
+        "项目编号,报告期,本月完成投资 万元\nAG-X1,2026-06,２５０\n",
+    );
+    import(&svc, "progress", &spaced, false, false).await;
+    assert_eq!(
+        project_x1_progress(&svc).await,
+        [(4, 5_000_000), (5, 3_000_000), (6, 2_500_000)]
+    );
+
+    let feed = feed_len(&svc).await;
+    let bad = write(
+        dir.path(),
+        "bad.csv",
+        "项目编号,报告期,当月完成投资（万元）\nAG-X1,2026-07,-300\nAG-X2,2026-07,10\nAG-X2,2026-07,20\n",
+    );
+    let dry = import(&svc, "progress", &bad, true, false).await;
+    let reasons: Vec<(usize, &str, &str)> = dry
+        .refused
+        .iter()
+        .map(|r| (r.line, r.column.as_str(), r.reason.as_str()))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            (2, "当月完成投资", "「-300」（万元）不能为负数"),
+            (
+                4,
+                "项目编号",
+                "与第 3 行重复（项目编号、报告期相同），同一记录只能出现一次"
+            ),
+        ]
+    );
+    let rejected = import(&svc, "progress", &bad, false, false).await;
+    assert!(!rejected.written);
+    assert_eq!(feed_len(&svc).await, feed, "refused rows: nothing written");
+
+    // An unknown region is refused naming the closest registered one.
+    let typo = write(
+        dir.path(),
+        "typo.csv",
+        "项目编号,项目名称,所属区域,责任单位,计划总投资（万元）\nAG-X9,新项目,城官区,市农业农村局,600\n",
+    );
+    let dry = import(&svc, "projects", &typo, true, false).await;
+    assert_eq!(dry.refused.len(), 1, "{dry:?}");
+    assert!(dry.refused[0].reason.contains("城关区"), "{}", dry.refused[0].reason);
+    svc.stop().await;
+}
+
+/// The statistics bureau's sheet headed `1—6月累计（万元）` sets GDP, never 0.
+#[tokio::test]
+async fn a_cumulative_indicator_sheet_imports_its_amounts() {
+    let dir = tempfile::tempdir().expect("dir");
+    let sectors = Sectors::start().await;
+    let agg_db = TestDb::new().await;
+    let agg = spawn_aggregator(&agg_db, &sectors).await;
+    let sheet = write(
+        dir.path(),
+        "stats.csv",
+        "指标,地区,报告期,1—6月累计（万元）,同比增长（%）\n地区生产总值,全市,2026年1—6月,\"630,000\",4.2\n",
+    );
+    let dry = import(&agg, "indicators", &sheet, true, false).await;
+    assert_eq!((dry.created, dry.refused_rows()), (1, 0), "{dry:?}");
+    import(&agg, "indicators", &sheet, false, false).await;
+    let values = SectorServiceClient::new(agg.channel().await)
+        .list_indicator_values(v1::ListIndicatorValuesRequest {
+            indicator_code: "city.gdp".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner()
+        .values;
+    let got: Vec<(i64, Option<i32>)> = values.iter().map(|v| (v.value, v.official_yoy_growth_bp)).collect();
+    assert_eq!(got, [(6_300_000_000, Some(420))]);
+    agg.stop().await;
+}
+
+/// `citydash import` tells a script what happened by its exit code: 0
+/// imported, 3 rows refused (a dry run too), 4 the file refused whole; the
+/// reasons are printed in Chinese.
+#[tokio::test]
+async fn the_import_command_exits_with_a_code_of_its_own_for_refusals() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = TestDb::new().await;
+    let svc = spawn_sector::<Agriculture>(&db).await;
+    let projects = write(dir.path(), "projects.csv", PROJECTS);
+    let run = |kind: &str, file: &Path, dry_run: bool| {
+        let mut cmd = std::process::Command::new(citydash_e2e::citydash_binary());
+        cmd.args(["import", kind])
+            .arg(file)
+            .args(["--url", &format!("http://{}", svc.addr), "--token", &svc.token]);
+        if dry_run {
+            cmd.arg("--dry-run");
+        }
+        cmd.env("RUST_LOG", "warn").output().expect("run citydash")
+    };
+    let ok = run("projects", &projects, false);
+    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
+    let bad = write(
+        dir.path(),
+        "bad.csv",
+        "项目编号,报告期,当月完成投资（万元）\nAG-X1,2026-07,-300\n",
+    );
+    let dry = run("progress", &bad, true);
+    assert_eq!(dry.status.code(), Some(citydash::import::EXIT_ROWS_REFUSED));
+    let out = String::from_utf8_lossy(&dry.stdout);
+    assert!(out.contains("「-300」（万元）不能为负数"), "{out}");
+    assert_eq!(run("progress", &bad, false).status.code(), Some(3));
+    let no_amount = write(
+        dir.path(),
+        "no-amount.csv",
+        "项目编号,报告期,备注\nAG-X1,2026-04,补报\n",
+    );
+    let refused = run("progress", &no_amount, false);
+    assert_eq!(refused.status.code(), Some(citydash::import::EXIT_FILE_REFUSED));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("缺少必填列「当月完成投资」"), "{err}");
+    svc.stop().await;
+}

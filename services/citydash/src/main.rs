@@ -198,14 +198,28 @@ fn main() -> anyhow::Result<()> {
             }
             Command::Import(args) => {
                 let channel = connect(&args.url, args.token.as_deref()).await?;
-                let summary = citydash::import::run(&args, channel).await?;
+                let summary = match citydash::import::run(&args, channel).await {
+                    Ok(summary) => summary,
+                    Err(e) => match e.downcast_ref::<citydash::import::FileRefused>() {
+                        Some(refused) => {
+                            eprintln!("{refused}");
+                            std::process::exit(citydash::import::EXIT_FILE_REFUSED);
+                        }
+                        None => return Err(e),
+                    },
+                };
                 let kind = citydash::import::kinds::kind(&args.kind).context("kind")?;
                 print_text(&summary.render(kind, &args.file));
-                if !summary.written && !args.dry_run && !summary.refused.is_empty() {
-                    anyhow::bail!(
-                        "{} rows refused: nothing was imported; fix them, or pass --accept-good-rows",
-                        summary.refused_rows()
-                    );
+                if !summary.refused.is_empty() && !summary.written {
+                    if args.dry_run {
+                        eprintln!("试运行：{} 行将被拒绝", summary.refused_rows());
+                    } else {
+                        eprintln!(
+                            "{} 行被拒绝，整个文件未导入：请修改后重新导入，或加 --accept-good-rows 只导入正确的行",
+                            summary.refused_rows()
+                        );
+                    }
+                    std::process::exit(citydash::import::EXIT_ROWS_REFUSED);
                 }
                 Ok(())
             }

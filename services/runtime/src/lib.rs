@@ -11,6 +11,7 @@ pub mod error;
 pub mod layer;
 pub mod principal;
 pub mod server;
+pub mod suggest;
 pub mod telemetry;
 
 pub use config::{LogFormat, ServerArgs, ServerLimits};

@@ -88,6 +88,9 @@ pub struct Kind {
     pub request: &'static str,
     /// The request's list field.
     pub list: &'static str,
+    /// The fields that make an item's key: two rows with the same key in one
+    /// file are one record written twice, and the second is refused.
+    pub key: &'static [&'static str],
     /// The columns.
     pub columns: &'static [Column],
     /// The RPC.
@@ -142,6 +145,7 @@ pub const KINDS: &[Kind] = &[
         item: "citydash.v1.Project",
         request: "citydash.v1.UpsertProjectsRequest",
         list: "projects",
+        key: &["code"],
         columns: &[
             alias(col("项目编号", "code", "code", Text, true), &["编号", "项目代码"]),
             alias(col("项目名称", "name", "name", Text, true), &["名称"]),
@@ -197,6 +201,7 @@ pub const KINDS: &[Kind] = &[
         item: "citydash.v1.ProgressReport",
         request: "citydash.v1.ReportProgressRequest",
         list: "reports",
+        key: &["project_code", "period"],
         columns: &[
             alias(
                 col("项目编号", "project code", "project_code", Text, true),
@@ -236,6 +241,7 @@ pub const KINDS: &[Kind] = &[
         item: "citydash.v1.IndicatorValue",
         request: "citydash.v1.ReportIndicatorsRequest",
         list: "values",
+        key: &["indicator_code", "region_code", "period"],
         columns: &[
             alias(
                 col("指标", "indicator", "indicator_code", Indicator, true),
@@ -245,7 +251,7 @@ pub const KINDS: &[Kind] = &[
             PERIOD,
             alias(
                 col("累计值", "value", "value", Money, true),
-                &["本期累计", "数值", "完成值"],
+                &["本期累计", "累计", "累计完成", "数值", "完成值"],
             ),
             alias(col("数据状态", "status", "status", Enum, false), &["状态"]),
             alias(
@@ -265,6 +271,7 @@ pub const KINDS: &[Kind] = &[
         item: "citydash.v1.AnnualTarget",
         request: "citydash.v1.SetTargetsRequest",
         list: "targets",
+        key: &["indicator_code", "region_code", "year"],
         columns: &[
             alias(
                 col("指标", "indicator", "indicator_code", Indicator, true),
@@ -290,6 +297,7 @@ pub const KINDS: &[Kind] = &[
         item: "citydash.v1.ProductionBase",
         request: "citydash.v1.UpsertProductionBasesRequest",
         list: "bases",
+        key: &["code"],
         columns: &[
             col("基地编号", "code", "code", Text, true),
             col("基地名称", "name", "name", Text, true),
@@ -319,6 +327,7 @@ pub const KINDS: &[Kind] = &[
         item: "citydash.v1.LeadingEnterprise",
         request: "citydash.v1.UpsertLeadingEnterprisesRequest",
         list: "enterprises",
+        key: &["code"],
         columns: &[
             alias(col("企业编号", "code", "code", Text, true), &["统一社会信用代码"]),
             col("企业名称", "name", "name", Text, true),
@@ -344,6 +353,7 @@ pub const KINDS: &[Kind] = &[
         item: "citydash.v1.IndustrialEnterprise",
         request: "citydash.v1.UpsertEnterprisesRequest",
         list: "enterprises",
+        key: &["code"],
         columns: &[
             alias(col("企业编号", "code", "code", Text, true), &["统一社会信用代码"]),
             col("企业名称", "name", "name", Text, true),
@@ -366,6 +376,7 @@ pub const KINDS: &[Kind] = &[
         item: "citydash.v1.EnterpriseMonth",
         request: "citydash.v1.ReportEnterpriseMonthsRequest",
         list: "months",
+        key: &["enterprise_code", "period"],
         columns: &[
             alias(
                 col("企业编号", "enterprise code", "enterprise_code", Text, true),
@@ -395,6 +406,7 @@ pub const KINDS: &[Kind] = &[
         item: "citydash.v1.ScenicArea",
         request: "citydash.v1.UpsertScenicAreasRequest",
         list: "areas",
+        key: &["code"],
         columns: &[
             col("景区编号", "code", "code", Text, true),
             col("景区名称", "name", "name", Text, true),
@@ -419,6 +431,7 @@ pub const KINDS: &[Kind] = &[
         item: "citydash.v1.ScenicMonth",
         request: "citydash.v1.ReportScenicMonthsRequest",
         list: "months",
+        key: &["scenic_area_code", "period"],
         columns: &[
             col("景区编号", "scenic area code", "scenic_area_code", Text, true),
             PERIOD,
@@ -445,6 +458,7 @@ pub const KINDS: &[Kind] = &[
         item: "citydash.v1.WelfareTask",
         request: "citydash.v1.UpsertTasksRequest",
         list: "tasks",
+        key: &["code"],
         columns: &[
             col("任务编号", "code", "code", Text, true),
             alias(col("任务名称", "title", "title", Text, true), &["任务内容"]),
@@ -546,6 +560,8 @@ impl Lookup {
 
 /// Reads a cell for `column` into a protobuf value of field `field_kind`.
 /// `unit` is a money unit taken from the header (万元, 亿元) for bare numbers.
+/// A refusal is in Chinese and shows the cell as the clerk typed it, in the
+/// sheet's own unit.
 pub fn read(column: &Column, text: &str, unit: &str, field_kind: &FieldKind, lookup: &Lookup) -> Result<Value, String> {
     let t = values::normalize(text);
     let with_unit = |t: &str| {
@@ -555,15 +571,28 @@ pub fn read(column: &Column, text: &str, unit: &str, field_kind: &FieldKind, loo
             t.to_owned()
         }
     };
+    let in_unit = if unit.is_empty() {
+        String::new()
+    } else {
+        format!("（{unit}）")
+    };
+    let not_negative = |v: i64| {
+        if v < 0 {
+            Err(format!("「{text}」{in_unit}不能为负数"))
+        } else {
+            Ok(v)
+        }
+    };
     Ok(match column.ty {
         Text => Value::String(t),
-        Money => Value::I64(values::money(&with_unit(&t))?),
-        Int => match field_kind {
-            FieldKind::Int32 => {
-                Value::I32(i32::try_from(values::integer(&t)?).map_err(|_| format!("{text:?} is too large"))?)
+        Money => Value::I64(not_negative(values::money(&with_unit(&t))?)?),
+        Int => {
+            let n = not_negative(values::integer(&t)?)?;
+            match field_kind {
+                FieldKind::Int32 => Value::I32(i32::try_from(n).map_err(|_| format!("「{text}」超出范围"))?),
+                _ => Value::I64(n),
             }
-            _ => Value::I64(values::integer(&t)?),
-        },
+        }
         Percent => Value::I32(values::basis_points(&t)?),
         Bool => Value::Bool(values::yes_no(&t)?),
         Date => {
@@ -583,7 +612,7 @@ pub fn read(column: &Column, text: &str, unit: &str, field_kind: &FieldKind, loo
         }
         Enum => {
             let FieldKind::Enum(e) = field_kind else {
-                return Err("not an enum field".to_owned());
+                return Err("不是枚举列".to_owned());
             };
             let upper = t.to_uppercase().replace([' ', '-'], "_");
             let by_alias = ENUM_ALIASES
@@ -601,7 +630,7 @@ pub fn read(column: &Column, text: &str, unit: &str, field_kind: &FieldKind, loo
                         .filter(|(name, _)| e.get_value_by_name(name).is_some())
                         .map(|(_, aliases)| aliases[0])
                         .collect();
-                    return Err(format!("{text:?} is not one of {}", choices.join("、")));
+                    return Err(format!("「{text}」不是可选值，请填写：{}", choices.join("、")));
                 }
             }
         }
@@ -612,15 +641,34 @@ pub fn read(column: &Column, text: &str, unit: &str, field_kind: &FieldKind, loo
                 .find(|(code, zh, en)| *code == t || *zh == t || en.eq_ignore_ascii_case(&t));
             match found {
                 Some((code, _, _)) => Value::String(code.clone()),
-                // Unknown: pass it on, the service names the violation.
-                None => Value::String(t),
+                None => {
+                    let names = lookup.regions.iter().map(|(_, zh, _)| zh.as_str());
+                    return Err(unknown("区域", text, names));
+                }
             }
         }
         Indicator => {
             let found = lookup.indicators.iter().find(|(code, zh, _)| *code == t || *zh == t);
-            Value::String(found.map_or(t, |(code, _, _)| code.clone()))
+            match found {
+                Some((code, _, _)) => Value::String(code.clone()),
+                None => {
+                    let names = lookup.indicators.iter().map(|(_, zh, _)| zh.as_str());
+                    return Err(unknown("指标", text, names));
+                }
+            }
         }
     })
+}
+
+/// The refusal of a name the service does not know, with the closest known names.
+fn unknown<'n>(what: &str, text: &str, names: impl Iterator<Item = &'n str> + Clone) -> String {
+    let near = citydash_runtime::suggest::closest(text.trim(), names.clone(), 3);
+    if near.is_empty() {
+        let all: Vec<&str> = names.take(12).collect();
+        format!("未知{what}「{text}」，可填写：{}", all.join("、"))
+    } else {
+        format!("未知{what}「{text}」，是否为：{}？", near.join("、"))
+    }
 }
 
 /// Sets `value` at the dotted `path` of `msg`, creating nested messages.
@@ -629,7 +677,7 @@ pub fn set_path(msg: &mut DynamicMessage, path: &str, value: Value) -> Result<()
         None => {
             msg.descriptor()
                 .get_field_by_name(path)
-                .ok_or_else(|| format!("no field {path}"))?;
+                .ok_or_else(|| format!("没有字段 {path}"))?;
             msg.set_field_by_name(path, value);
             Ok(())
         }
@@ -637,12 +685,23 @@ pub fn set_path(msg: &mut DynamicMessage, path: &str, value: Value) -> Result<()
             let field = msg
                 .descriptor()
                 .get_field_by_name(head)
-                .ok_or_else(|| format!("no field {head}"))?;
+                .ok_or_else(|| format!("没有字段 {head}"))?;
             match msg.get_field_mut(&field) {
                 Value::Message(inner) => set_path(inner, rest, value),
-                _ => Err(format!("{head} is not a message")),
+                _ => Err(format!("{head} 不是消息字段")),
             }
         }
+    }
+}
+
+/// The value at the dotted `path` of `msg`, if set.
+pub fn get_path(msg: &DynamicMessage, path: &str) -> Option<Value> {
+    match path.split_once('.') {
+        None => msg.get_field_by_name(path).map(std::borrow::Cow::into_owned),
+        Some((head, rest)) => match msg.get_field_by_name(head)?.as_ref() {
+            Value::Message(inner) => get_path(inner, rest),
+            _ => None,
+        },
     }
 }
 

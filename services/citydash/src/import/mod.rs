@@ -6,11 +6,12 @@
 //! rows. Batch request ids are hashes of their content, so re-running the
 //! same file changes nothing. Rows stream: memory does not grow with the file.
 
+pub mod header;
 pub mod kinds;
 pub mod table;
 pub mod values;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -21,7 +22,8 @@ use sha2::{Digest, Sha256};
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use kinds::{Column, Kind, Lookup};
+use header::Layout;
+use kinds::{Kind, Lookup};
 use table::Row;
 
 /// Rows per request.
@@ -57,14 +59,23 @@ pub struct Refusal {
     pub line: usize,
     /// The column's header (empty for the whole row).
     pub column: String,
-    /// Why.
+    /// Why, in Chinese.
+    pub reason: String,
+}
+
+/// A row read but not imported, and not refused either: a total (合计) row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// Line in the file.
+    pub line: usize,
+    /// Why, in Chinese.
     pub reason: String,
 }
 
 /// What an import did or would do.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Summary {
-    /// Data rows read.
+    /// Data rows read (skipped rows included).
     pub rows: usize,
     /// Would be or were created.
     pub created: usize,
@@ -74,6 +85,10 @@ pub struct Summary {
     pub unchanged: usize,
     /// Refused rows, each reason.
     pub refused: Vec<Refusal>,
+    /// Rows skipped on purpose (totals).
+    pub skipped: Vec<Skipped>,
+    /// Headers of the file that no column of the kind takes: their cells are not imported.
+    pub ignored_columns: Vec<String>,
     /// Whether anything was written.
     pub written: bool,
 }
@@ -87,7 +102,7 @@ impl Summary {
     /// The summary as the clerk reads it.
     pub fn render(&self, kind: &Kind, file: &Path) -> String {
         let mut out = format!(
-            "{}（{}） {}: {} 行 — 新增 {}，更新 {}，未变 {}，拒绝 {}{}\n",
+            "{}（{}） {}: {} 行 — 新增 {}，更新 {}，未变 {}，拒绝 {}，跳过 {}{}\n",
             kind.zh,
             kind.name,
             file.display(),
@@ -96,12 +111,19 @@ impl Summary {
             self.updated,
             self.unchanged,
             self.refused_rows(),
+            self.skipped.len(),
             if self.written {
                 "（已写入）"
             } else {
                 "（未写入）"
             }
         );
+        if !self.ignored_columns.is_empty() {
+            out += &format!("  未识别、未导入的列：{}\n", self.ignored_columns.join("、"));
+        }
+        for s in &self.skipped {
+            out += &format!("  第 {} 行 已跳过: {}\n", s.line, s.reason);
+        }
         for r in &self.refused {
             let column = if r.column.is_empty() {
                 String::new()
@@ -114,55 +136,38 @@ impl Summary {
     }
 }
 
-/// Where each known column sits in the file, and the money unit its header names.
-struct Layout {
-    columns: Vec<(usize, &'static Column, String)>,
+/// A file refused whole before any row is sent: no header row, or a column
+/// the kind requires is not in it. Nothing is written; `citydash import`
+/// exits with [`EXIT_FILE_REFUSED`].
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{file}: {reason}")]
+pub struct FileRefused {
+    /// The file.
+    pub file: String,
+    /// Why, in Chinese.
+    pub reason: String,
 }
 
-fn header_matches(cell: &str, c: &Column) -> Option<String> {
-    let h: String = values::normalize(cell)
-        .chars()
-        .filter(|ch| !ch.is_whitespace())
-        .collect();
-    let unit = if h.contains("亿元") {
-        "亿元"
-    } else if h.contains("万元") {
-        "万元"
-    } else {
-        ""
-    };
-    let bare: String = h.split(['（', '(']).next().unwrap_or(&h).to_owned();
-    let names = std::iter::once(c.zh)
-        .chain(std::iter::once(c.en))
-        .chain(c.aliases.iter().copied());
-    names
-        .map(|n| n.replace(' ', ""))
-        .any(|n| n.eq_ignore_ascii_case(&h) || n.eq_ignore_ascii_case(&bare))
-        .then(|| unit.to_owned())
-}
+/// Exit code of `citydash import` when rows were refused: a dry run that
+/// found refusals, or a run that wrote nothing because of them.
+pub const EXIT_ROWS_REFUSED: i32 = 3;
+/// Exit code of `citydash import` when the file was refused whole.
+pub const EXIT_FILE_REFUSED: i32 = 4;
 
-/// The header row: the first row naming at least two known columns. Rows
-/// above it (a merged title, a note) are skipped.
-fn find_layout(kind: &'static Kind, row: &Row) -> Option<Layout> {
-    let mut columns = Vec::new();
-    let mut used = HashSet::new();
-    for (i, cell) in row.cells.iter().enumerate() {
-        let text = cell.text();
-        if let Some((c, unit)) = kind
-            .columns
+/// Whether a row is a total (合计, 小计, 总计): such rows sum the others and are skipped.
+fn total_row(row: &Row) -> Option<String> {
+    row.cells.iter().find_map(|c| {
+        let table::Cell::Text(t) = c else { return None };
+        let t: String = t.chars().filter(|c| !c.is_whitespace()).collect();
+        ["合计", "小计", "总计"]
             .iter()
-            .filter(|c| !used.contains(c.field))
-            .find_map(|c| header_matches(&text, c).map(|u| (c, u)))
-        {
-            used.insert(c.field);
-            columns.push((i, c, unit));
-        }
-    }
-    (columns.len() >= 2).then_some(Layout { columns })
+            .any(|w| t.starts_with(w) && t.chars().count() <= 8)
+            .then(|| format!("「{t}」行是汇总行，不作为数据导入"))
+    })
 }
 
 /// Builds the item of one data row, or the reasons it cannot be read.
-fn item(kind: &Kind, layout: &Layout, row: &Row, lookup: &Lookup) -> Result<DynamicMessage, Vec<Refusal>> {
+fn item(layout: &Layout, kind: &Kind, row: &Row, lookup: &Lookup) -> Result<DynamicMessage, Vec<Refusal>> {
     let desc = kinds::message(kind.item);
     let mut msg = DynamicMessage::new(desc.clone());
     let mut refusals = Vec::new();
@@ -173,7 +178,7 @@ fn item(kind: &Kind, layout: &Layout, row: &Row, lookup: &Lookup) -> Result<Dyna
                 refusals.push(Refusal {
                     line: row.line,
                     column: c.zh.to_owned(),
-                    reason: "required".to_owned(),
+                    reason: "必填，不能为空".to_owned(),
                 });
             }
             continue;
@@ -198,6 +203,17 @@ fn item(kind: &Kind, layout: &Layout, row: &Row, lookup: &Lookup) -> Result<Dyna
     if refusals.is_empty() { Ok(msg) } else { Err(refusals) }
 }
 
+/// What one row of a file is.
+#[derive(Debug, Clone)]
+pub enum Read {
+    /// A data row and its item.
+    Item(DynamicMessage),
+    /// A data row that cannot be read, and why.
+    Refused(Vec<Refusal>),
+    /// A row skipped on purpose (a total), and why.
+    Skipped(Skipped),
+}
+
 /// Turns a file's rows into items, one row at a time: rows up to the header
 /// row (the first naming at least two known columns) are skipped, then each
 /// data row is read against that header. The one place a row becomes an
@@ -213,22 +229,29 @@ impl RowReader {
         Self { kind, layout: None }
     }
 
-    /// Whether the header row has been found.
-    pub fn has_header(&self) -> bool {
-        self.layout.is_some()
+    /// The header row, once found.
+    pub fn layout(&self) -> Option<&Layout> {
+        self.layout.as_ref()
     }
 
     /// `None` for a blank row or a row before or at the header; for a data
-    /// row, its item or the reasons it cannot be read.
-    pub fn read(&mut self, row: &Row, lookup: &Lookup) -> Option<Result<DynamicMessage, Vec<Refusal>>> {
+    /// row, its item, the reasons it cannot be read, or why it is skipped.
+    pub fn read(&mut self, row: &Row, lookup: &Lookup) -> Option<Read> {
         if row.cells.iter().all(table::Cell::is_blank) {
             return None;
         }
         let Some(layout) = &self.layout else {
-            self.layout = find_layout(self.kind, row);
+            let headers: Vec<String> = row.cells.iter().map(table::Cell::text).collect();
+            self.layout = Layout::of(self.kind, &headers);
             return None;
         };
-        Some(item(self.kind, layout, row, lookup))
+        if let Some(reason) = total_row(row) {
+            return Some(Read::Skipped(Skipped { line: row.line, reason }));
+        }
+        Some(match item(layout, self.kind, row, lookup) {
+            Ok(msg) => Read::Item(msg),
+            Err(refusals) => Read::Refused(refusals),
+        })
     }
 }
 
@@ -241,6 +264,30 @@ fn column_of(kind: &Kind, layout: &Layout, field: &str) -> String {
         .map(|(_, c, _)| c.zh.to_owned())
         .or_else(|| kind.columns.iter().find(|c| c.field == field).map(|c| c.zh.to_owned()))
         .unwrap_or_else(|| field.to_owned())
+}
+
+/// Remembers each item's key and the line that first had it, so a row that
+/// repeats one is refused naming that line. Keys are kept as hashes: a file
+/// of a million rows costs a few megabytes.
+struct Keys {
+    first: HashMap<u64, usize>,
+}
+
+impl Keys {
+    fn new() -> Self {
+        Self { first: HashMap::new() }
+    }
+
+    /// `Some(line)` of the row with the same key, else records this one.
+    fn repeat(&mut self, kind: &Kind, msg: &DynamicMessage, line: usize) -> Option<usize> {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for field in kind.key {
+            format!("{:?}", kinds::get_path(msg, field)).hash(&mut h);
+        }
+        let first = *self.first.entry(h.finish()).or_insert(line);
+        (first != line).then_some(first)
+    }
 }
 
 /// The service's regions and indicators.
@@ -309,7 +356,7 @@ async fn flush(
                             Some((index.parse::<usize>().ok()?, field.trim_start_matches('.').to_owned()))
                         });
                     let Some((index, field)) = parsed else {
-                        anyhow::bail!("the service refused the batch: {}", status.message());
+                        anyhow::bail!("服务拒绝了整批数据：{}", status.message());
                     };
                     let Some((line, _)) = rows.get(index) else { continue };
                     bad.insert(index);
@@ -320,7 +367,7 @@ async fn flush(
                     });
                 }
                 if bad.is_empty() {
-                    anyhow::bail!("the service refused the batch: {}", status.message());
+                    anyhow::bail!("服务拒绝了整批数据：{}", status.message());
                 }
                 // Validate the rest again, without the refused rows.
                 rows = rows
@@ -333,7 +380,7 @@ async fn flush(
                     return Ok(());
                 }
                 if !validate_only {
-                    anyhow::bail!("rows the dry run accepted were refused; nothing more was written");
+                    anyhow::bail!("试运行通过的行在写入时被拒绝，其后的行未写入：{}", status.message());
                 }
             }
             Err(status) => anyhow::bail!("{}: {}", status.code(), status.message()),
@@ -360,8 +407,20 @@ async fn pass(
     let reader =
         tokio::task::spawn_blocking(move || table::for_each_row(&reader_path, |row| Ok(tx.blocking_send(row).is_ok())));
     let mut batch = Vec::with_capacity(BATCH);
+    let mut keys = Keys::new();
+    let refused_file = |reason: String| FileRefused {
+        file: path.display().to_string(),
+        reason,
+    };
     while let Some(row) = rx.recv().await {
-        let Some(read) = rows.read(&row, lookup) else {
+        let had_header = rows.layout().is_some();
+        let read = rows.read(&row, lookup);
+        if !had_header && let Some(why) = rows.layout().and_then(Layout::missing_message) {
+            drop(rx);
+            let _ = reader.await;
+            return Err(refused_file(why).into());
+        }
+        let Some(read) = read else {
             continue;
         };
         summary.rows += 1;
@@ -370,23 +429,43 @@ async fn pass(
             continue;
         }
         match read {
-            Ok(msg) => batch.push((row.line, msg)),
-            Err(refusals) => summary.refused.extend(refusals),
+            Read::Item(msg) => match keys.repeat(kind, &msg, row.line) {
+                Some(first) => {
+                    let columns: Vec<&str> = kind
+                        .key
+                        .iter()
+                        .filter_map(|f| kind.columns.iter().find(|c| c.field == *f))
+                        .map(|c| c.zh)
+                        .collect();
+                    summary.refused.push(Refusal {
+                        line: row.line,
+                        column: columns.first().map(|c| (*c).to_owned()).unwrap_or_default(),
+                        reason: format!(
+                            "与第 {first} 行重复（{}相同），同一记录只能出现一次",
+                            columns.join("、")
+                        ),
+                    });
+                }
+                None => batch.push((row.line, msg)),
+            },
+            Read::Refused(refusals) => summary.refused.extend(refusals),
+            Read::Skipped(skipped) => summary.skipped.push(skipped),
         }
         if batch.len() >= BATCH {
-            let layout = rows.layout.as_ref().expect("a data row comes after the header");
+            let layout = rows.layout().expect("a data row comes after the header");
             flush(kind, channel, layout, &mut batch, validate_only, &mut summary).await?;
         }
     }
     reader.await.context("reading the file")??;
-    let Some(l) = &rows.layout else {
+    let Some(l) = rows.layout() else {
         let expected: Vec<&str> = kind.columns.iter().filter(|c| c.required).map(|c| c.zh).collect();
-        anyhow::bail!(
-            "{}: no header row found (expected columns such as {})",
-            path.display(),
-            expected.join("、")
-        );
+        return Err(refused_file(format!(
+            "没有找到表头行（应有「{}」等列）；整个文件未导入。",
+            expected.join("」「")
+        ))
+        .into());
     };
+    summary.ignored_columns = l.ignored.clone();
     flush(kind, channel, l, &mut batch, validate_only, &mut summary).await?;
     summary.refused.sort_by_key(|r| r.line);
     Ok(summary)

@@ -45,9 +45,9 @@ pub fn money(text: &str) -> Result<i64, String> {
     } else {
         (t.strip_suffix('元').unwrap_or(&t), 0)
     };
-    let (int, frac, neg) = decimal(number.trim()).ok_or_else(|| format!("{text:?} is not an amount"))?;
+    let (int, frac, neg) = decimal(number.trim()).ok_or_else(|| format!("「{text}」不是金额"))?;
     if frac.len() > scale && frac[scale..].chars().any(|c| c != '0') {
-        return Err(format!("{text:?} has fractions of a yuan"));
+        return Err(format!("「{text}」含不足1元的零头，金额须为整元"));
     }
     let mut digits = int;
     let mut frac = frac;
@@ -56,7 +56,7 @@ pub fn money(text: &str) -> Result<i64, String> {
     for _ in frac.len()..scale {
         digits.push('0');
     }
-    let value: i64 = digits.parse().map_err(|_| format!("{text:?} is too large"))?;
+    let value: i64 = digits.parse().map_err(|_| format!("「{text}」超出范围"))?;
     Ok(if neg { -value } else { value })
 }
 
@@ -67,11 +67,11 @@ pub fn integer(text: &str) -> Result<i64, String> {
         .char_indices()
         .find(|(_, c)| !(c.is_ascii_digit() || *c == ',' || *c == '-' || *c == '.'))
         .map_or(t.len(), |(i, _)| i);
-    let (int, frac, neg) = decimal(&t[..digits_end]).ok_or_else(|| format!("{text:?} is not a number"))?;
+    let (int, frac, neg) = decimal(&t[..digits_end]).ok_or_else(|| format!("「{text}」不是数字"))?;
     if frac.chars().any(|c| c != '0') {
-        return Err(format!("{text:?} is not a whole number"));
+        return Err(format!("「{text}」不是整数"));
     }
-    let value: i64 = int.parse().map_err(|_| format!("{text:?} is too large"))?;
+    let value: i64 = int.parse().map_err(|_| format!("「{text}」超出范围"))?;
     Ok(if neg { -value } else { value })
 }
 
@@ -79,10 +79,10 @@ pub fn integer(text: &str) -> Result<i64, String> {
 pub fn basis_points(text: &str) -> Result<i32, String> {
     let t = normalize(text);
     let t = t.strip_suffix('%').unwrap_or(&t).trim();
-    let (int, frac, neg) = decimal(t).ok_or_else(|| format!("{text:?} is not a percentage"))?;
+    let (int, frac, neg) = decimal(t).ok_or_else(|| format!("「{text}」不是百分比"))?;
     let mut frac = frac;
     if frac.len() > 2 && frac[2..].chars().any(|c| c != '0') {
-        return Err(format!("{text:?} has more than two decimals"));
+        return Err(format!("「{text}」的小数超过两位"));
     }
     frac.truncate(2);
     while frac.len() < 2 {
@@ -90,7 +90,7 @@ pub fn basis_points(text: &str) -> Result<i32, String> {
     }
     let bp: i32 = format!("{int}{frac}")
         .parse()
-        .map_err(|_| format!("{text:?} is too large"))?;
+        .map_err(|_| format!("「{text}」超出范围"))?;
     Ok(if neg { -bp } else { bp })
 }
 
@@ -109,7 +109,7 @@ pub fn date(text: &str) -> Result<NaiveDate, String> {
     {
         return excel_epoch()
             .checked_add_days(chrono::Days::new(serial as u64))
-            .ok_or_else(|| format!("{text:?} is not a date"));
+            .ok_or_else(|| format!("「{text}」不是日期"));
     }
     let cleaned = t.replace(['年', '月', '/', '.'], "-").replace('日', "");
     for format in ["%Y-%m-%d", "%Y%m%d"] {
@@ -117,7 +117,7 @@ pub fn date(text: &str) -> Result<NaiveDate, String> {
             return Ok(d);
         }
     }
-    Err(format!("{text:?} is not a date (write 2026-03-15)"))
+    Err(format!("「{text}」不是日期（请写作 2026-03-15）"))
 }
 
 /// A reporting period: `2026-06`, `2026/6`, `2026年6月`, `2026年1-6月`
@@ -142,7 +142,7 @@ pub fn period(text: &str) -> Result<(i32, i32), String> {
         Some((y, m)) if (1..=12).contains(&m) => Ok((y, m)),
         _ => date(text)
             .map(|d| (d.year(), d.month() as i32))
-            .map_err(|_| format!("{text:?} is not a month (write 2026-06)")),
+            .map_err(|_| format!("「{text}」不是月份（请写作 2026-06）")),
     }
 }
 
@@ -151,7 +151,7 @@ pub fn yes_no(text: &str) -> Result<bool, String> {
     match normalize(text).to_lowercase().as_str() {
         "是" | "y" | "yes" | "true" | "1" | "已入库" | "入库" => Ok(true),
         "否" | "n" | "no" | "false" | "0" | "未入库" => Ok(false),
-        _ => Err(format!("{text:?}: write 是 or 否")),
+        _ => Err(format!("「{text}」请填写“是”或“否”")),
     }
 }
 
@@ -167,7 +167,7 @@ mod tests {
         assert_eq!(money("5000000元"), Ok(5_000_000));
         assert_eq!(
             money("0.00015万元").unwrap_err(),
-            "\"0.00015万元\" has fractions of a yuan"
+            "「0.00015万元」含不足1元的零头，金额须为整元"
         );
         assert!(money("abc").is_err());
         assert_eq!(integer("12,000亩"), Ok(12_000));
