@@ -95,6 +95,8 @@ fuzz_target!(|data: &[u8]| {
         sector: v1::Sector::Agriculture,
         regions: &regions,
         catalog: &catalog,
+        mask: None,
+        today: chrono::NaiveDate::from_ymd_opt(2026, 12, 1).expect("date"),
     };
     // Two projects the reports can refer to.
     let known = [project("AG-1"), project("AG-2")];

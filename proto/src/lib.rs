@@ -12,6 +12,16 @@ pub mod v1 {
 /// The encoded `FileDescriptorSet` of every citydash proto, for reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/citydash_descriptor.bin"));
 
+/// The descriptors of every citydash message (and the well-known types they
+/// use), for code that works on messages by field name: partial updates and
+/// the spreadsheet import.
+pub fn descriptor_pool() -> &'static prost_reflect::DescriptorPool {
+    static POOL: std::sync::OnceLock<prost_reflect::DescriptorPool> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        prost_reflect::DescriptorPool::decode(FILE_DESCRIPTOR_SET).expect("the embedded descriptors decode")
+    })
+}
+
 /// A batch write request: every one carries an idempotency key and a
 /// validate-only flag (Google AIP-155 and AIP-163), so one engine function
 /// serves them all.
@@ -22,6 +32,8 @@ pub trait WriteRequest: prost::Message + prost::Name + Default {
     fn validate_only(&self) -> bool;
     /// An admin's reason for correcting a locked period; empty otherwise.
     fn correction_reason(&self) -> &str;
+    /// The fields to change (AIP-134); `None`: the fields each item sets.
+    fn update_mask(&self) -> Option<&prost_types::FieldMask>;
 }
 
 macro_rules! write_requests {
@@ -36,6 +48,9 @@ macro_rules! write_requests {
                 }
                 fn correction_reason(&self) -> &str {
                     &self.correction_reason
+                }
+                fn update_mask(&self) -> Option<&prost_types::FieldMask> {
+                    self.update_mask.as_ref()
                 }
             }
         )+

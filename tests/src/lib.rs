@@ -147,7 +147,19 @@ pub fn sector_token(sector: &str) -> String {
 
 /// The statistics bureau's token, the default of the test aggregator.
 pub fn statistics_token() -> String {
-    token("市统计局", Role::Statistics, &[], &[])
+    bureau_token(Role::Statistics)
+}
+
+/// The token of the city bureau with `role`: the statistics bureau (GDP),
+/// the finance bureau (budget revenue), development and reform (fixed-asset
+/// investment).
+pub fn bureau_token(role: Role) -> String {
+    let subject = match role {
+        Role::Finance => "市财政局",
+        Role::DevelopmentReform => "市发改委",
+        _ => "市统计局",
+    };
+    token(subject, role, &[], &[])
 }
 
 /// The flags every test sector service runs with, on `database_url`: the
@@ -545,6 +557,46 @@ pub async fn feed(svc: &Running) -> Vec<citydash_proto::v1::Change> {
         out.push(item.expect("change").change.expect("a change"));
     }
     out
+}
+
+/// The last sequence of a service's feed.
+pub async fn last_sequence(svc: &Running) -> i64 {
+    feed(svc).await.last().map_or(0, |c| c.sequence)
+}
+
+/// Waits (up to 20 s) until the aggregator has applied every change of every
+/// feed, its own city engine's included; the overview of `period` then.
+pub async fn synced(
+    agg: &Running,
+    sectors: &Sectors,
+    period: Option<citydash_proto::v1::Period>,
+) -> citydash_proto::v1::Overview {
+    use citydash_proto::v1::{GetOverviewRequest, city_service_client::CityServiceClient};
+    let mut expected = last_sequence(agg).await;
+    for s in &sectors.services {
+        expected += last_sequence(s).await;
+    }
+    let mut city = CityServiceClient::new(agg.channel().await);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let overview = city
+            .get_overview(GetOverviewRequest { period })
+            .await
+            .expect("overview")
+            .into_inner()
+            .overview
+            .expect("set");
+        if overview.data_version == expected && overview.stale_feeds.is_empty() {
+            return overview;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "aggregator at data version {} of {expected}; stale: {:?}",
+            overview.data_version,
+            overview.stale_feeds
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// A fresh request id.

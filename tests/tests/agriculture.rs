@@ -30,6 +30,7 @@ async fn upsert(
 ) -> Result<Vec<v1::WriteResult>, tonic::Status> {
     client
         .upsert_projects(v1::UpsertProjectsRequest {
+            update_mask: None,
             request_id: request_id(),
             validate_only: false,
             correction_reason: String::new(),
@@ -45,6 +46,7 @@ async fn report(
 ) -> Result<Vec<v1::WriteResult>, tonic::Status> {
     client
         .report_progress(v1::ReportProgressRequest {
+            update_mask: None,
             request_id: request_id(),
             validate_only: false,
             correction_reason: String::new(),
@@ -151,6 +153,7 @@ async fn agency_pushes_reads_back_pages_and_follows_the_feed_across_a_reconnect(
 
     client
         .report_indicators(v1::ReportIndicatorsRequest {
+            update_mask: None,
             request_id: request_id(),
             validate_only: false,
             correction_reason: String::new(),
@@ -163,6 +166,7 @@ async fn agency_pushes_reads_back_pages_and_follows_the_feed_across_a_reconnect(
         .expect("indicators");
     client
         .set_targets(v1::SetTargetsRequest {
+            update_mask: None,
             request_id: request_id(),
             validate_only: false,
             correction_reason: String::new(),
@@ -335,6 +339,7 @@ async fn agency_pushes_reads_back_pages_and_follows_the_feed_across_a_reconnect(
 async fn replaying_a_request_id_returns_the_first_answer_and_changes_nothing() {
     let (_db, svc, mut client) = start().await;
     let request = v1::UpsertProjectsRequest {
+        update_mask: None,
         request_id: "retry-1".into(),
         validate_only: false,
         correction_reason: String::new(),
@@ -355,6 +360,7 @@ async fn replaying_a_request_id_returns_the_first_answer_and_changes_nothing() {
 
     // A progress retry does not count the month twice either.
     let push = v1::ReportProgressRequest {
+        update_mask: None,
         request_id: "retry-2".into(),
         validate_only: false,
         correction_reason: String::new(),
@@ -401,6 +407,7 @@ async fn replaying_a_request_id_returns_the_first_answer_and_changes_nothing() {
 
     let missing = client
         .upsert_projects(v1::UpsertProjectsRequest {
+            update_mask: None,
             request_id: String::new(),
             validate_only: false,
             correction_reason: String::new(),
@@ -488,6 +495,7 @@ async fn a_batch_with_bad_items_changes_nothing_and_names_every_bad_field() {
     // Indicators: unknown code, another sector's code, unknown region.
     let err = client
         .report_indicators(v1::ReportIndicatorsRequest {
+            update_mask: None,
             request_id: request_id(),
             validate_only: false,
             correction_reason: String::new(),
@@ -606,6 +614,7 @@ async fn revisions_keep_every_version_with_who_and_when() {
     for v in [provisional, final_value] {
         client
             .report_indicators(v1::ReportIndicatorsRequest {
+                update_mask: None,
                 request_id: request_id(),
                 validate_only: false,
                 correction_reason: String::new(),
@@ -680,6 +689,7 @@ async fn validate_only_reports_outcomes_and_writes_nothing() {
         .expect("seed");
     let reply = client
         .upsert_projects(v1::UpsertProjectsRequest {
+            update_mask: None,
             request_id: request_id(),
             validate_only: true,
             correction_reason: String::new(),
@@ -728,6 +738,7 @@ async fn production_bases_and_enterprises_are_validated_listed_and_on_the_feed()
         meta: None,
     };
     agri.upsert_production_bases(v1::UpsertProductionBasesRequest {
+        update_mask: None,
         request_id: request_id(),
         validate_only: false,
         correction_reason: String::new(),
@@ -741,6 +752,7 @@ async fn production_bases_and_enterprises_are_validated_listed_and_on_the_feed()
     empty.region_code = "nowhere".into();
     let err = agri
         .upsert_production_bases(v1::UpsertProductionBasesRequest {
+            update_mask: None,
             request_id: request_id(),
             validate_only: false,
             correction_reason: String::new(),
@@ -754,6 +766,7 @@ async fn production_bases_and_enterprises_are_validated_listed_and_on_the_feed()
 
     let err = agri
         .upsert_leading_enterprises(v1::UpsertLeadingEnterprisesRequest {
+            update_mask: None,
             request_id: request_id(),
             validate_only: false,
             correction_reason: String::new(),
@@ -861,6 +874,7 @@ async fn health_reports_serving_for_each_service() {
 async fn concurrent_retries_of_one_request_have_exactly_one_effect() {
     let (_db, svc, client) = start().await;
     let request = v1::ReportProgressRequest {
+        update_mask: None,
         request_id: "burst-1".into(),
         validate_only: false,
         correction_reason: String::new(),

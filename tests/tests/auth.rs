@@ -56,6 +56,7 @@ async fn project_count(svc: &Running) -> usize {
 
 fn upsert(code: &str, region: &str) -> v1::UpsertProjectsRequest {
     v1::UpsertProjectsRequest {
+        update_mask: None,
         request_id: request_id(),
         validate_only: false,
         correction_reason: String::new(),
@@ -251,6 +252,7 @@ async fn concurrent_duplicates_have_one_effect_and_one_audit_row() {
     let mut c = SectorServiceClient::new(svc.channel().await);
     c.upsert_projects(upsert("AG-D1", "city")).await.expect("seed");
     let request = v1::ReportProgressRequest {
+        update_mask: None,
         request_id: "dup-1".into(),
         validate_only: false,
         correction_reason: String::new(),
@@ -289,6 +291,7 @@ async fn a_locked_period_refuses_writes_but_takes_an_admins_correction() {
     let mut agency = SectorServiceClient::new(svc.channel().await);
     let mut adm = client(&svc, &admin()).await;
     let push = |v: i64, reason: &str| v1::ReportIndicatorsRequest {
+        update_mask: None,
         request_id: request_id(),
         validate_only: false,
         correction_reason: reason.into(),
@@ -333,6 +336,16 @@ async fn a_locked_period_refuses_writes_but_takes_an_admins_correction() {
         .expect_err("locked");
     assert_eq!(err.code(), Code::FailedPrecondition);
     assert!(err.message().contains("2026-06"), "{}", err.message());
+    {
+        use tonic_types::StatusExt;
+        let info = err.get_details_error_info().expect("error info");
+        assert_eq!(
+            (info.reason.as_str(), info.domain.as_str()),
+            ("PERIOD_LOCKED", "citydash")
+        );
+        let zh = err.get_details_localized_message().expect("localized message");
+        assert!(zh.locale == "zh-CN" && zh.message.contains("已锁定"), "{zh:?}");
+    }
     let mut may = push(800_000_000, "");
     may.values[0].period = period(2026, 5);
     agency.report_indicators(may).await.expect("May is open");
@@ -340,6 +353,7 @@ async fn a_locked_period_refuses_writes_but_takes_an_admins_correction() {
     let mut p = project("AG-L1", "city", 9_000_000);
     agency
         .upsert_projects(v1::UpsertProjectsRequest {
+            update_mask: None,
             request_id: request_id(),
             validate_only: false,
             correction_reason: String::new(),
@@ -351,6 +365,7 @@ async fn a_locked_period_refuses_writes_but_takes_an_admins_correction() {
     p.stage_date = date(2026, 6, 3);
     let err = agency
         .upsert_projects(v1::UpsertProjectsRequest {
+            update_mask: None,
             request_id: request_id(),
             validate_only: false,
             correction_reason: String::new(),

@@ -13,7 +13,7 @@ use citydash_proto::v1::{
     industry_service_client::IndustryServiceClient, sector_service_client::SectorServiceClient,
     tourism_service_client::TourismServiceClient, welfare_service_client::WelfareServiceClient,
 };
-use citydash_runtime::auth::AuthedChannel as Channel;
+use citydash_runtime::auth::{AuthedChannel as Channel, Role};
 use tokio_stream::StreamExt;
 
 const JUNE: v1::Period = v1::Period { year: 2026, month: 6 };
@@ -32,6 +32,7 @@ async fn sector(svc: &Running) -> SectorServiceClient<Channel> {
 
 async fn upsert(c: &mut SectorServiceClient<Channel>, projects: Vec<v1::Project>) {
     c.upsert_projects(v1::UpsertProjectsRequest {
+        update_mask: None,
         request_id: request_id(),
         validate_only: false,
         correction_reason: String::new(),
@@ -43,6 +44,7 @@ async fn upsert(c: &mut SectorServiceClient<Channel>, projects: Vec<v1::Project>
 
 async fn report(c: &mut SectorServiceClient<Channel>, reports: Vec<v1::ProgressReport>) {
     c.report_progress(v1::ReportProgressRequest {
+        update_mask: None,
         request_id: request_id(),
         validate_only: false,
         correction_reason: String::new(),
@@ -54,6 +56,7 @@ async fn report(c: &mut SectorServiceClient<Channel>, reports: Vec<v1::ProgressR
 
 async fn values(c: &mut SectorServiceClient<Channel>, values: Vec<v1::IndicatorValue>) {
     c.report_indicators(v1::ReportIndicatorsRequest {
+        update_mask: None,
         request_id: request_id(),
         validate_only: false,
         correction_reason: String::new(),
@@ -76,6 +79,7 @@ async fn targets(c: &mut SectorServiceClient<Channel>, targets: Vec<(&str, i64, 
         })
         .collect();
     c.set_targets(v1::SetTargetsRequest {
+        update_mask: None,
         request_id: request_id(),
         validate_only: false,
         correction_reason: String::new(),
@@ -259,6 +263,7 @@ async fn build_city(sectors: &Sectors, agg: &Running) {
     base.output_value_yuan = 18_000_000;
     citydash_proto::v1::agriculture_service_client::AgricultureServiceClient::new(sectors.services[0].channel().await)
         .upsert_production_bases(v1::UpsertProductionBasesRequest {
+            update_mask: None,
             request_id: request_id(),
             validate_only: false,
             correction_reason: String::new(),
@@ -309,6 +314,7 @@ async fn build_city(sectors: &Sectors, agg: &Running) {
     let mut industry = IndustryServiceClient::new(sectors.services[1].channel().await);
     industry
         .upsert_enterprises(v1::UpsertEnterprisesRequest {
+            update_mask: None,
             request_id: request_id(),
             validate_only: false,
             correction_reason: String::new(),
@@ -322,6 +328,7 @@ async fn build_city(sectors: &Sectors, agg: &Running) {
         .expect("firms");
     industry
         .report_enterprise_months(v1::ReportEnterpriseMonthsRequest {
+            update_mask: None,
             request_id: request_id(),
             validate_only: false,
             correction_reason: String::new(),
@@ -368,6 +375,7 @@ async fn build_city(sectors: &Sectors, agg: &Running) {
     let mut tourism = TourismServiceClient::new(sectors.services[2].channel().await);
     tourism
         .upsert_scenic_areas(v1::UpsertScenicAreasRequest {
+            update_mask: None,
             request_id: request_id(),
             validate_only: false,
             correction_reason: String::new(),
@@ -390,6 +398,7 @@ async fn build_city(sectors: &Sectors, agg: &Running) {
     };
     tourism
         .report_scenic_months(v1::ReportScenicMonthsRequest {
+            update_mask: None,
             request_id: request_id(),
             validate_only: false,
             correction_reason: String::new(),
@@ -427,6 +436,7 @@ async fn build_city(sectors: &Sectors, agg: &Running) {
         };
     WelfareServiceClient::new(sectors.services[3].channel().await)
         .upsert_tasks(v1::UpsertTasksRequest {
+            update_mask: None,
             request_id: request_id(),
             validate_only: false,
             correction_reason: String::new(),
@@ -454,7 +464,7 @@ async fn build_city(sectors: &Sectors, agg: &Running) {
         .await
         .expect("tasks");
 
-    // City level, pushed to the aggregator by the statistics and finance bureaus.
+    // City level, pushed to the aggregator by the bureau of each figure.
     let mut city = sector(agg).await;
     let mut gdp = value("city.gdp", "city", 2026, 6, 6_000_000_000);
     gdp.official_yoy_growth_bp = Some(520);
@@ -467,8 +477,22 @@ async fn build_city(sectors: &Sectors, agg: &Running) {
             gdp_a,
             value("city.gdp", "city", 2025, 6, 5_600_000_000),
             value("city.gdp", "city", 2025, 12, 12_000_000_000),
+        ],
+    )
+    .await;
+    let as_bureau =
+        |role| async move { SectorServiceClient::new(agg.channel_as(&citydash_e2e::bureau_token(role)).await) };
+    values(
+        &mut as_bureau(Role::DevelopmentReform).await,
+        vec![
             value("city.fixed_asset_investment", "city", 2026, 6, 1_800_000_000),
             value("city.fixed_asset_investment", "city", 2025, 6, 2_000_000_000),
+        ],
+    )
+    .await;
+    values(
+        &mut as_bureau(Role::Finance).await,
+        vec![
             value("city.budget_revenue", "city", 2026, 6, 150_000_000),
             value("city.budget_revenue", "county_a", 2026, 6, 150_000_000),
             value("city.budget_revenue", "county_b", 2026, 6, 100_000_000),
@@ -487,38 +511,9 @@ async fn build_city(sectors: &Sectors, agg: &Running) {
     .await;
 }
 
-/// The last sequence of a service's feed.
-async fn last_sequence(svc: &Running) -> i64 {
-    citydash_e2e::feed(svc).await.last().map_or(0, |c| c.sequence)
-}
-
-/// Waits until the aggregator has applied every change of every feed.
+/// Waits until the aggregator has applied every change of every feed; the June overview.
 async fn synced(agg: &Running, sectors: &Sectors) -> v1::Overview {
-    let mut expected = last_sequence(agg).await;
-    for s in &sectors.services {
-        expected += last_sequence(s).await;
-    }
-    let mut city = CityServiceClient::new(agg.channel().await);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let overview = city
-            .get_overview(v1::GetOverviewRequest { period: Some(JUNE) })
-            .await
-            .expect("overview")
-            .into_inner()
-            .overview
-            .expect("set");
-        if overview.data_version == expected && overview.stale_feeds.is_empty() {
-            return overview;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "aggregator at data version {} of {expected}; stale: {:?}",
-            overview.data_version,
-            overview.stale_feeds
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    citydash_e2e::synced(agg, sectors, Some(JUNE)).await
 }
 
 fn indicator<'a>(list: &'a [v1::IndicatorStatus], code: &str) -> &'a v1::IndicatorStatus {
@@ -699,6 +694,36 @@ async fn the_city_view_matches_the_definitions() {
     let behind = alerts.iter().find(|a| a.subject_code == "AG-1").expect("AG-1");
     assert_eq!(behind.responsible_unit, "市农业农村局");
     assert!(behind.detail_zh.contains("落后16.7个百分点"), "{}", behind.detail_zh);
+
+    // Dates (DOMAIN.md, Settled points): since = the first day the rule holds at
+    // any colour, red_since = the day it turned red. AG-3 funded 03-01: yellow
+    // from 03-31, red from 05-30; AG-2 started 04-10: 05-10 and 06-10; WF-1
+    // planned 02-01: passed on 02-02, red 05-01; T-3 due 05-15: 05-16 and
+    // 06-14; AG-1 behind its plan only in June: since 06-30, yellow.
+    let dates = |code: AlertCode, subject: &str| {
+        let a = alerts
+            .iter()
+            .find(|a| a.code == code as i32 && a.subject_code == subject)
+            .unwrap_or_else(|| panic!("{subject}"));
+        (a.since, a.red_since)
+    };
+    assert_eq!(
+        dates(AlertCode::FundedNotStarted, "AG-3"),
+        (date(2026, 3, 31), date(2026, 5, 30))
+    );
+    assert_eq!(
+        dates(AlertCode::StartedNotInStats, "AG-2"),
+        (date(2026, 5, 10), date(2026, 6, 10))
+    );
+    assert_eq!(
+        dates(AlertCode::NotStartedOnTime, "WF-1"),
+        (date(2026, 2, 2), date(2026, 5, 1))
+    );
+    assert_eq!(
+        dates(AlertCode::TaskOverdue, "T-3"),
+        (date(2026, 5, 16), date(2026, 6, 14))
+    );
+    assert_eq!(dates(AlertCode::BehindSchedule, "AG-1"), (date(2026, 6, 30), None));
     let filtered = city
         .list_alerts(v1::ListAlertsRequest {
             period: Some(JUNE),
@@ -812,7 +837,8 @@ async fn the_city_view_matches_the_definitions() {
             place(b, "county_a").growth_rank,
             place(b, "county_b").growth_rank
         ],
-        [0, 0, 1]
+        [0, 0, 0],
+        "only county B has a growth figure: no growth ranking (DOMAIN.md, Settled points)"
     );
     assert!(close(place(b, "county_b").yoy_growth.unwrap(), 0.25));
     assert!(
@@ -919,7 +945,7 @@ async fn the_city_view_matches_the_definitions() {
         "农业红色预警2项，责任单位：市农业农村局",
         "工业无红色预警",
         "全市红色预警1项，责任单位：市财政局",
-        "地区生产总值总量在2个地区中居第2位，增速第2位（乙县未公布）",
+        "地区生产总值总量在2个地区中居第2位，增速在2个地区中居第2位（乙县未公布）",
     ] {
         assert!(zh.contains(fragment), "brief lacks {fragment:?}:\n{zh}");
     }
@@ -1162,7 +1188,9 @@ async fn copy_city_level(from: &Running, to: &Running) -> usize {
         .await
         .expect("watch")
         .into_inner();
-    let mut dest = sector(to).await;
+    // An operator's copy: the admin may write every city figure.
+    let admin = citydash_e2e::token("市政府办公室", Role::Admin, &[], &[]);
+    let mut dest = SectorServiceClient::new(to.channel_as(&admin).await);
     let mut n = 0;
     while let Ok(Some(item)) = tokio::time::timeout(Duration::from_millis(300), stream.next()).await {
         let change = item.expect("change").change.expect("set");
@@ -1170,6 +1198,7 @@ async fn copy_city_level(from: &Running, to: &Running) -> usize {
             Some(v1::record::Record::IndicatorValue(v)) => values(&mut dest, vec![v]).await,
             Some(v1::record::Record::Target(t)) => {
                 dest.set_targets(v1::SetTargetsRequest {
+                    update_mask: None,
                     request_id: request_id(),
                     validate_only: false,
                     correction_reason: String::new(),

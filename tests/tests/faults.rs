@@ -108,6 +108,7 @@ async fn every_acknowledged_push_survives_sigkill_and_cut_connections_exactly_on
                 let code = format!("AG-F{c}-{i:04}");
                 // The request id is the push's: kept across its retries.
                 let request = v1::UpsertProjectsRequest {
+                    update_mask: None,
                     request_id: format!("fault-{c}-{i}"),
                     validate_only: false,
                     correction_reason: String::new(),

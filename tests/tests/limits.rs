@@ -21,6 +21,7 @@ async fn service(extra: &[&str]) -> (TestDb, Running) {
 async fn still_serves(svc: &Running) {
     let mut c = SectorServiceClient::new(svc.channel().await);
     c.upsert_projects(v1::UpsertProjectsRequest {
+        update_mask: None,
         request_id: request_id(),
         validate_only: false,
         correction_reason: String::new(),
@@ -43,6 +44,7 @@ async fn an_oversized_message_is_refused_and_changes_nothing() {
         .collect();
     let err = c
         .upsert_projects(v1::UpsertProjectsRequest {
+            update_mask: None,
             request_id: request_id(),
             validate_only: false,
             correction_reason: String::new(),

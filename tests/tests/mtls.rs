@@ -125,6 +125,7 @@ async fn the_client_certificate_names_the_agency() {
     }
     let mut c = SectorServiceClient::new(channel.expect("the TLS service came up"));
     let request = |code: &str| v1::UpsertProjectsRequest {
+        update_mask: None,
         request_id: request_id(),
         validate_only: false,
         correction_reason: String::new(),

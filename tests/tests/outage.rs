@@ -34,6 +34,7 @@ async fn postgres_going_away_is_unavailable_then_recovers_by_itself() {
     let svc = spawn_sector_with::<Agriculture>(&TestDb::from_url(url), "127.0.0.1:0".parse().expect("addr"), &[]).await;
     let mut c = SectorServiceClient::new(svc.channel().await);
     let push = |code: &str| v1::UpsertProjectsRequest {
+        update_mask: None,
         request_id: request_id(),
         validate_only: false,
         correction_reason: String::new(),

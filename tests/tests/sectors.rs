@@ -33,6 +33,7 @@ async fn push_project<Spec: SectorSpec>(svc: &Running, code: &str) {
     let mut client = SectorServiceClient::new(svc.channel().await);
     client
         .upsert_projects(v1::UpsertProjectsRequest {
+            update_mask: None,
             request_id: request_id(),
             validate_only: false,
             correction_reason: String::new(),
@@ -95,6 +96,7 @@ async fn industry_keeps_the_enterprise_register_and_monthly_figures() {
     candidate.expected_year = 2026;
     client
         .upsert_enterprises(v1::UpsertEnterprisesRequest {
+            update_mask: None,
             request_id: request_id(),
             validate_only: false,
             correction_reason: String::new(),
@@ -112,6 +114,7 @@ async fn industry_keeps_the_enterprise_register_and_monthly_figures() {
     let unset = enterprise("E-005", v1::ScaleStatus::Unspecified);
     let err = client
         .upsert_enterprises(v1::UpsertEnterprisesRequest {
+            update_mask: None,
             request_id: request_id(),
             validate_only: false,
             correction_reason: String::new(),
@@ -134,6 +137,7 @@ async fn industry_keeps_the_enterprise_register_and_monthly_figures() {
     // Monthly figures: negative revenue and an unknown enterprise are refused, all or nothing.
     let err = client
         .report_enterprise_months(v1::ReportEnterpriseMonthsRequest {
+            update_mask: None,
             request_id: request_id(),
             validate_only: false,
             correction_reason: String::new(),
@@ -150,6 +154,7 @@ async fn industry_keeps_the_enterprise_register_and_monthly_figures() {
     assert_eq!(fields, ["months[1].main_revenue_yuan", "months[2].enterprise_code"]);
     client
         .report_enterprise_months(v1::ReportEnterpriseMonthsRequest {
+            update_mask: None,
             request_id: request_id(),
             validate_only: false,
             correction_reason: String::new(),
@@ -214,6 +219,7 @@ async fn tourism_keeps_scenic_areas_under_creation_and_their_months() {
     let mut client = TourismServiceClient::new(svc.channel().await);
     client
         .upsert_scenic_areas(v1::UpsertScenicAreasRequest {
+            update_mask: None,
             request_id: request_id(),
             validate_only: false,
             correction_reason: String::new(),
@@ -226,6 +232,7 @@ async fn tourism_keeps_scenic_areas_under_creation_and_their_months() {
         .expect("areas");
     let err = client
         .upsert_scenic_areas(v1::UpsertScenicAreasRequest {
+            update_mask: None,
             request_id: request_id(),
             validate_only: false,
             correction_reason: String::new(),
@@ -255,6 +262,7 @@ async fn tourism_keeps_scenic_areas_under_creation_and_their_months() {
     };
     let err = client
         .report_scenic_months(v1::ReportScenicMonthsRequest {
+            update_mask: None,
             request_id: request_id(),
             validate_only: false,
             correction_reason: String::new(),
@@ -267,6 +275,7 @@ async fn tourism_keeps_scenic_areas_under_creation_and_their_months() {
     assert_eq!(fields, ["months[0].revenue_yuan", "months[0].visitors"]);
     client
         .report_scenic_months(v1::ReportScenicMonthsRequest {
+            update_mask: None,
             request_id: request_id(),
             validate_only: false,
             correction_reason: String::new(),
@@ -320,6 +329,7 @@ async fn welfare_keeps_campaign_tasks_with_deadlines_and_status() {
     rectification.responsible_unit = "市民政局".into();
     client
         .upsert_tasks(v1::UpsertTasksRequest {
+            update_mask: None,
             request_id: request_id(),
             validate_only: false,
             correction_reason: String::new(),
@@ -332,6 +342,7 @@ async fn welfare_keeps_campaign_tasks_with_deadlines_and_status() {
     early_deadline.deadline = date(2026, 3, 1);
     let err = client
         .upsert_tasks(v1::UpsertTasksRequest {
+            update_mask: None,
             request_id: request_id(),
             validate_only: false,
             correction_reason: String::new(),
@@ -355,7 +366,7 @@ async fn welfare_keeps_campaign_tasks_with_deadlines_and_status() {
             "tasks[3].done_date"
         ]
     );
-    assert!(err.message().contains("before it opens"), "{}", err.message());
+    assert!(err.message().contains("之前完成"), "{}", err.message());
 
     let by_unit = client
         .list_tasks(v1::ListTasksRequest {
@@ -374,6 +385,7 @@ async fn welfare_keeps_campaign_tasks_with_deadlines_and_status() {
     closed.done_date = date(2026, 6, 28);
     client
         .upsert_tasks(v1::UpsertTasksRequest {
+            update_mask: None,
             request_id: request_id(),
             validate_only: false,
             correction_reason: String::new(),

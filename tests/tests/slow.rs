@@ -77,6 +77,7 @@ async fn a_slow_sector_is_marked_stale_while_the_others_stay_current() {
     p.statistics_date = citydash_e2e::fixtures::date(2026, 4, 2);
     industry
         .upsert_projects(v1::UpsertProjectsRequest {
+            update_mask: None,
             request_id: request_id(),
             validate_only: false,
             correction_reason: String::new(),
@@ -86,6 +87,7 @@ async fn a_slow_sector_is_marked_stale_while_the_others_stay_current() {
         .expect("project");
     industry
         .report_progress(v1::ReportProgressRequest {
+            update_mask: None,
             request_id: request_id(),
             validate_only: false,
             correction_reason: String::new(),

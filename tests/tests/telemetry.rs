@@ -95,6 +95,7 @@ async fn a_front_end_request_is_one_trace_through_the_aggregator_and_a_sector() 
     let agg = spawn_aggregator(&agg_db, &sectors).await;
     SectorServiceClient::new(sectors.services[0].channel().await)
         .upsert_projects(v1::UpsertProjectsRequest {
+            update_mask: None,
             request_id: request_id(),
             validate_only: false,
             correction_reason: String::new(),

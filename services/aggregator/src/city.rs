@@ -6,28 +6,33 @@
 //! any other.
 
 use citydash_proto::v1;
+use citydash_runtime::auth::Role;
 use citydash_sector::spec::{IndicatorSpec, SectorSpec, ServiceContext};
 use citydash_sector::store::Store;
 use citydash_sector::{Engine, EntityType};
 use tonic::service::RoutesBuilder;
 
-/// The city indicator catalog.
+/// The city indicator catalog, each figure with the bureau that pushes it
+/// (DOMAIN.md, who uses it): GDP the statistics bureau, fixed-asset
+/// investment development and reform, budget revenue the finance bureau.
 pub const CATALOG: &[IndicatorSpec] = &[
-    IndicatorSpec::cumulative("city.gdp", "地区生产总值", "Regional GDP", "yuan", "元"),
+    IndicatorSpec::cumulative("city.gdp", "地区生产总值", "Regional GDP", "yuan", "元").written_by(&[Role::Statistics]),
     IndicatorSpec::cumulative(
         "city.fixed_asset_investment",
         "500万元以上固定资产投资",
         "Fixed-asset investment (projects of 5 million yuan and more)",
         "yuan",
         "元",
-    ),
+    )
+    .written_by(&[Role::DevelopmentReform]),
     IndicatorSpec::cumulative(
         "city.budget_revenue",
         "地方一般公共预算收入",
         "Local general public budget revenue",
         "yuan",
         "元",
-    ),
+    )
+    .written_by(&[Role::Finance]),
 ];
 
 /// The city level as a sector of the shared engine.

@@ -57,7 +57,7 @@ impl<R: ReadStore> CityGrpc<R> {
         match period {
             None => Ok(self.agg.current_period()),
             Some(p) if domain::period_is_valid(&p) => Ok(p),
-            Some(p) => Err(Error::invalid("period", format!("{}-{} is not a valid month", p.year, p.month)).into()),
+            Some(p) => Err(Error::invalid("period", format!("{}-{} 不是有效的月份", p.year, p.month)).into()),
         }
     }
 }
@@ -66,7 +66,7 @@ fn sector_filter(sector: i32) -> Result<Option<i32>, Status> {
     match v1::Sector::try_from(sector) {
         Ok(v1::Sector::Unspecified) => Ok(None),
         Ok(_) => Ok(Some(sector)),
-        Err(_) => Err(Error::invalid("sector", format!("unknown value {sector}")).into()),
+        Err(_) => Err(Error::invalid("sector", format!("未知的部门取值 {sector}")).into()),
     }
 }
 
@@ -143,7 +143,7 @@ impl<R: ReadStore> CityService for CityGrpc<R> {
     ) -> Result<Response<v1::GetSupervisionReportResponse>, Status> {
         let date = match request.into_inner().date {
             None => supervision::report_day_on_or_before(city_today()),
-            Some(d) => domain::to_date(&d).ok_or_else(|| Error::invalid("date", "not a calendar date"))?,
+            Some(d) => domain::to_date(&d).ok_or_else(|| Error::invalid("date", "不是有效日期"))?,
         };
         let report = self.agg.supervision_report(date).await?;
         Ok(Response::new(v1::GetSupervisionReportResponse { report: Some(report) }))
@@ -165,7 +165,7 @@ impl<R: ReadStore> CityService for CityGrpc<R> {
         let source = self
             .sources
             .get(&req.sector)
-            .ok_or_else(|| Error::invalid("sector", "not a sector whose projects the aggregator follows"))?;
+            .ok_or_else(|| Error::invalid("sector", "汇总服务不跟踪该部门的项目"))?;
         let mut client = source.client()?;
         let deadline = std::time::Duration::from_secs(5);
         let mut get = tonic::Request::new(v1::GetProjectRequest { code: req.code.clone() });
@@ -197,7 +197,7 @@ impl<R: ReadStore> CityService for CityGrpc<R> {
         let language = match req.language.as_str() {
             "" | "zh" | "zh-CN" => Language::Zh,
             "en" => Language::En,
-            other => return Err(Error::invalid("language", format!("{other:?}: use zh or en")).into()),
+            other => return Err(Error::invalid("language", format!("「{other}」：请用 zh 或 en")).into()),
         };
         let text = self
             .agg

@@ -145,13 +145,28 @@ impl CityModel {
             .sum()
     }
 
-    /// The latest period that has any indicator value or progress report.
-    pub fn latest_period(&self) -> Option<v1::Period> {
+    /// The latest period not after `not_after` (year, month) that has any
+    /// indicator value or progress report. Pushes cannot be dated after the
+    /// city's month, so data beyond it is only what was stored before that
+    /// rule; only then are the progress months scanned.
+    pub fn latest_period(&self, not_after: (i32, i32)) -> Option<v1::Period> {
+        let progress = match self.progress_latest {
+            Some(latest) if latest > not_after => self
+                .progress
+                .values()
+                .flat_map(HashMap::values)
+                .flatten()
+                .map(|m| (m.year, m.month))
+                .filter(|p| *p <= not_after)
+                .max(),
+            latest => latest,
+        };
         self.values
             .keys()
             .map(|(_, _, y, m)| (*y, *m))
+            .filter(|p| *p <= not_after)
             .max()
-            .max(self.progress_latest)
+            .max(progress)
             .map(|(year, month)| v1::Period { year, month })
     }
 }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use citydash_proto::v1;
 use citydash_runtime::Error;
 use citydash_sector::domain;
@@ -19,9 +19,6 @@ use crate::compute::{self, Settings, supervision};
 use crate::fastpath::Published;
 use crate::model::CityModel;
 use crate::readstore::ReadStore;
-
-/// Hours the city's clock is ahead of UTC (China Standard Time).
-const CITY_UTC_OFFSET_HOURS: i64 = 8;
 
 /// Seconds from a change being written to the aggregator applying it, per
 /// sector (an OTLP metric).
@@ -44,10 +41,7 @@ fn timestamp_now() -> prost_types::Timestamp {
     }
 }
 
-/// Today in the city's time zone.
-pub fn city_today() -> NaiveDate {
-    (chrono::Utc::now() + chrono::Duration::hours(CITY_UTC_OFFSET_HOURS)).date_naive()
-}
+pub use citydash_sector::domain::city_today;
 
 /// The shared state of one aggregator process.
 pub struct Aggregator<R> {
@@ -445,11 +439,11 @@ impl<R: ReadStore> Aggregator<R> {
         if !supervision::is_report_day(date) {
             return Err(Error::invalid(
                 "date",
-                format!("{date} is not the 15th or the last day of a month"),
+                format!("{date} 不是每月15日或月末（督查通报日）"),
             ));
         }
         if date > city_today() {
-            return Err(Error::invalid("date", format!("{date} is in the future")));
+            return Err(Error::invalid("date", format!("{date} 晚于今天")));
         }
         let key = date.to_string();
         if let Some(report) = self.store.report(&key).await? {
@@ -509,12 +503,14 @@ impl<R: ReadStore> Aggregator<R> {
     }
 }
 
-/// The current period of `model`: the latest with any indicator value or
-/// progress, else the last month that has ended.
+/// The current period of `model` (DOMAIN.md, Settled points): the latest
+/// month with any indicator value or progress that is not after the city's
+/// current month, else the last month that has ended.
 fn current_period_of(model: &CityModel) -> v1::Period {
+    let today = city_today();
     model
-        .latest_period()
-        .unwrap_or_else(|| compute::alerts::period_ended_by(city_today()))
+        .latest_period((today.year(), today.month() as i32))
+        .unwrap_or_else(|| compute::alerts::period_ended_by(today))
 }
 
 /// The project whose sums a change moves: a project record or one of its

@@ -71,7 +71,7 @@ fn production_base(b: &ProductionBase, item: &mut Item<'_>) {
     item.non_negative("head_count", b.head_count);
     item.non_negative("output_value_yuan", b.output_value_yuan);
     if b.area_mu == 0 && b.head_count == 0 {
-        item.add("area_mu", "a base has a planted area or a head count; both are 0");
+        item.add("area_mu", "基地须填写种植面积或存栏数，二者不能都为 0");
     }
     item.optional_year("established_year", b.established_year);
 }
@@ -79,7 +79,7 @@ fn production_base(b: &ProductionBase, item: &mut Item<'_>) {
 fn leading_enterprise(e: &LeadingEnterprise, item: &mut Item<'_>) {
     item.text("name", &e.name);
     if let Some(EnterpriseLevel::Unspecified) = item.known_enum::<EnterpriseLevel>("level", e.level) {
-        item.add("level", "required: national, provincial or municipal");
+        item.add("level", "必填：国家级、省级或市级");
     }
     item.optional_text("main_products", &e.main_products);
     item.non_negative("annual_revenue_yuan", e.annual_revenue_yuan);

@@ -73,7 +73,7 @@ pub struct Addresses {
     pub sectors: Vec<SocketAddr>,
     /// The dashboard.
     pub dashboard: SocketAddr,
-    /// Demo tokens by label (admin, viewer, statistics, finance, each sector).
+    /// Demo tokens by label (admin, viewer, statistics, finance, development_reform, each sector).
     pub tokens: Vec<(String, String)>,
     /// The file the tokens are also written to.
     pub tokens_file: PathBuf,
@@ -202,11 +202,11 @@ pub async fn run(
 
     let started = async {
         let mut channels = Vec::new();
-        for (addr, label) in sector_addrs
-            .iter()
-            .chain([&aggregator])
-            .zip(SECTORS.iter().chain(&["statistics"]))
-        {
+        for (addr, label) in sector_addrs.iter().chain([&aggregator; 3]).zip(SECTORS.iter().chain(&[
+            "statistics",
+            "finance",
+            "development_reform",
+        ])) {
             let ch = channel(*addr).await?;
             channels.push(citydash_runtime::auth::authed(ch, Some(&token(label))).map_err(anyhow::Error::msg)?);
         }
@@ -217,6 +217,8 @@ pub async fn run(
                 tourism: channels[2].clone(),
                 welfare: channels[3].clone(),
                 city: channels[4].clone(),
+                finance: channels[5].clone(),
+                development_reform: channels[6].clone(),
             };
             seed(&endpoints).await.context("seeding the demo city")?;
             tracing::info!("demo city seeded");

@@ -147,6 +147,7 @@ pub fn alerts_table(alerts: &[v1::Alert]) -> Table {
                 Out::Text(a.subject_name.clone()),
                 Out::Text(a.detail_zh.clone()),
                 Out::Text(date_text(a.since.as_ref())),
+                Out::Text(date_text(a.red_since.as_ref())),
             ]
         })
         .collect();
@@ -162,6 +163,7 @@ pub fn alerts_table(alerts: &[v1::Alert]) -> Table {
             "名称",
             "说明",
             "起始日期",
+            "转红日期",
         ]
         .map(str::to_owned)
         .to_vec(),

@@ -49,6 +49,7 @@ pub async fn progress(args: &ProgressArgs) -> anyhow::Result<v1::ReportProgressR
     let channel = citydash_runtime::auth::authed(channel, args.token.as_deref()).map_err(anyhow::Error::msg)?;
     let mut client = SectorServiceClient::new(channel);
     let request = v1::ReportProgressRequest {
+        update_mask: None,
         request_id: args
             .request_id
             .clone()

@@ -15,7 +15,8 @@ use citydash_proto::v1::{
 use citydash_runtime::auth::AuthedChannel as Channel;
 
 /// Channels to the five services, each carrying the token of the agency
-/// that owns the data (the statistics bureau for the city level).
+/// that owns the data; the city level once per bureau that pushes a city
+/// figure.
 pub struct Endpoints {
     /// Agriculture.
     pub agriculture: Channel,
@@ -25,8 +26,12 @@ pub struct Endpoints {
     pub tourism: Channel,
     /// Social welfare.
     pub welfare: Channel,
-    /// The aggregator (city-level indicators).
+    /// The aggregator as the statistics bureau (GDP, the targets, peer counties).
     pub city: Channel,
+    /// The aggregator as the finance bureau (budget revenue).
+    pub finance: Channel,
+    /// The aggregator as development and reform (fixed-asset investment).
+    pub development_reform: Channel,
 }
 
 fn date(y: i32, m: i32, d: i32) -> Option<v1::Date> {
@@ -183,6 +188,7 @@ async fn push_shared(
     for p in projects {
         for (i, v) in versions(p).into_iter().enumerate() {
             c.upsert_projects(v1::UpsertProjectsRequest {
+                update_mask: None,
                 request_id: format!("demo-{tag}-{}-{i}", p.code),
                 validate_only: false,
                 correction_reason: String::new(),
@@ -193,6 +199,7 @@ async fn push_shared(
     }
     if !reports.is_empty() {
         c.report_progress(v1::ReportProgressRequest {
+            update_mask: None,
             request_id: format!("demo-{tag}-progress"),
             validate_only: false,
             correction_reason: String::new(),
@@ -202,6 +209,7 @@ async fn push_shared(
     }
     if !values.is_empty() {
         c.report_indicators(v1::ReportIndicatorsRequest {
+            update_mask: None,
             request_id: format!("demo-{tag}-values"),
             validate_only: false,
             correction_reason: String::new(),
@@ -211,6 +219,7 @@ async fn push_shared(
     }
     if !targets.is_empty() {
         c.set_targets(v1::SetTargetsRequest {
+            update_mask: None,
             request_id: format!("demo-{tag}-targets"),
             validate_only: false,
             correction_reason: String::new(),
@@ -229,7 +238,7 @@ pub async fn seed(e: &Endpoints) -> anyhow::Result<()> {
     industry(&e.industry).await?;
     tourism(&e.tourism).await?;
     welfare(&e.welfare).await?;
-    city(&e.city).await?;
+    city(e).await?;
     Ok(())
 }
 
@@ -370,6 +379,7 @@ async fn agriculture(ch: &Channel) -> anyhow::Result<()> {
     let mut client = AgricultureServiceClient::new(ch.clone());
     client
         .upsert_production_bases(v1::UpsertProductionBasesRequest {
+            update_mask: None,
             request_id: "demo-agri-bases".into(),
             validate_only: false,
             correction_reason: String::new(),
@@ -409,6 +419,7 @@ async fn agriculture(ch: &Channel) -> anyhow::Result<()> {
     };
     client
         .upsert_leading_enterprises(v1::UpsertLeadingEnterprisesRequest {
+            update_mask: None,
             request_id: "demo-agri-leading".into(),
             validate_only: false,
             correction_reason: String::new(),
@@ -507,6 +518,7 @@ async fn industry(ch: &Channel) -> anyhow::Result<()> {
     let mut client = IndustryServiceClient::new(ch.clone());
     client
         .upsert_enterprises(v1::UpsertEnterprisesRequest {
+            update_mask: None,
             request_id: "demo-industry-register".into(),
             validate_only: false,
             correction_reason: String::new(),
@@ -537,6 +549,7 @@ async fn industry(ch: &Channel) -> anyhow::Result<()> {
         .collect();
     client
         .report_enterprise_months(v1::ReportEnterpriseMonthsRequest {
+            update_mask: None,
             request_id: "demo-industry-months".into(),
             validate_only: false,
             correction_reason: String::new(),
@@ -612,6 +625,7 @@ async fn tourism(ch: &Channel) -> anyhow::Result<()> {
     let mut client = TourismServiceClient::new(ch.clone());
     client
         .upsert_scenic_areas(v1::UpsertScenicAreasRequest {
+            update_mask: None,
             request_id: "demo-tourism-areas".into(),
             validate_only: false,
             correction_reason: String::new(),
@@ -644,6 +658,7 @@ async fn tourism(ch: &Channel) -> anyhow::Result<()> {
         .collect();
     client
         .report_scenic_months(v1::ReportScenicMonthsRequest {
+            update_mask: None,
             request_id: "demo-tourism-months".into(),
             validate_only: false,
             correction_reason: String::new(),
@@ -739,6 +754,7 @@ async fn welfare(ch: &Channel) -> anyhow::Result<()> {
     use v1::TaskKind::{Campaign, Rectification};
     WelfareServiceClient::new(ch.clone())
         .upsert_tasks(v1::UpsertTasksRequest {
+            update_mask: None,
             request_id: "demo-welfare-tasks".into(),
             validate_only: false,
             correction_reason: String::new(),
@@ -821,22 +837,28 @@ async fn welfare(ch: &Channel) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn city(ch: &Channel) -> anyhow::Result<()> {
-    let mut values = two_years("city.gdp", 12_860 * M, 13_400 * M, &SEASON);
-    for v in values.iter_mut().filter(|v| v.period.is_some_and(|p| p.year == 2026)) {
+/// The city level: each bureau pushes its own figure (GDP and the targets
+/// the statistics bureau, investment development and reform, revenue
+/// finance), as the catalog's writer roles require.
+async fn city(e: &Endpoints) -> anyhow::Result<()> {
+    let mut gdp = two_years("city.gdp", 12_860 * M, 13_400 * M, &SEASON);
+    for v in gdp.iter_mut().filter(|v| v.period.is_some_and(|p| p.year == 2026)) {
         v.official_yoy_growth_bp = Some(420);
     }
-    values.extend(two_years(
-        "city.fixed_asset_investment",
-        4_200 * M,
-        3_050 * M,
-        &BUILD_SEASON,
-    ));
-    values.extend(two_years("city.budget_revenue", 560 * M, 580 * M, &SEASON));
-    values.extend([
+    gdp.extend([
         peer("city.gdp", "county_a", 2026, 7_020 * M, Some(610)),
         peer("city.gdp", "county_b", 2026, 5_480 * M, Some(530)),
-        peer("city.fixed_asset_investment", "county_a", 2026, 1_720 * M, Some(820)),
+    ]);
+    let mut investment = two_years("city.fixed_asset_investment", 4_200 * M, 3_050 * M, &BUILD_SEASON);
+    investment.push(peer(
+        "city.fixed_asset_investment",
+        "county_a",
+        2026,
+        1_720 * M,
+        Some(820),
+    ));
+    let mut revenue = two_years("city.budget_revenue", 560 * M, 580 * M, &SEASON);
+    revenue.extend([
         peer("city.budget_revenue", "county_a", 2026, 301 * M, None),
         peer("city.budget_revenue", "county_a", 2025, 286 * M, None),
         peer("city.budget_revenue", "county_b", 2026, 233 * M, None),
@@ -847,5 +869,15 @@ async fn city(ch: &Channel) -> anyhow::Result<()> {
         target("city.fixed_asset_investment", 4_620 * M, "市发改委"),
         target("city.budget_revenue", 600 * M, "市财政局"),
     ];
-    push_shared(ch, "city", &[], Vec::new(), values, targets).await
+    push_shared(&e.city, "city-gdp", &[], Vec::new(), gdp, targets).await?;
+    push_shared(
+        &e.development_reform,
+        "city-investment",
+        &[],
+        Vec::new(),
+        investment,
+        Vec::new(),
+    )
+    .await?;
+    push_shared(&e.finance, "city-revenue", &[], Vec::new(), revenue, Vec::new()).await
 }

@@ -62,6 +62,7 @@ pub const DEMO_PRINCIPALS: &[(&str, &str, Role, &[&str])] = &[
     ("viewer", "市长办公室大屏", Role::Viewer, &[]),
     ("statistics", "市统计局", Role::Statistics, &[]),
     ("finance", "市财政局", Role::Finance, &[]),
+    ("development_reform", "市发改委", Role::DevelopmentReform, &[]),
     ("agriculture", "市农业农村局", Role::Agency, &["agriculture"]),
     ("industry", "市工信局", Role::Agency, &["industry"]),
     ("tourism", "市文旅局", Role::Agency, &["tourism"]),

@@ -63,15 +63,14 @@ citydash_sector::entity!(
 fn enterprise(e: &IndustrialEnterprise, item: &mut Item<'_>) {
     item.text("name", &e.name);
     item.optional_text("industry", &e.industry);
-    let reached = item.date("reached_scale_date", e.reached_scale_date.as_ref());
+    let reached = item.fact_date("reached_scale_date", e.reached_scale_date.as_ref());
     match item.known_enum::<ScaleStatus>("scale_status", e.scale_status) {
-        Some(ScaleStatus::Unspecified) => item.add("scale_status", "required: above scale or candidate"),
-        Some(ScaleStatus::Candidate) if reached.is_some() => item.add(
-            "reached_scale_date",
-            "a candidate has not reached scale yet; mark it above scale",
-        ),
+        Some(ScaleStatus::Unspecified) => item.add("scale_status", "必填：规上企业或达规培育企业"),
+        Some(ScaleStatus::Candidate) if reached.is_some() => {
+            item.add("reached_scale_date", "培育企业尚未达规；已达规请标为规上企业")
+        }
         Some(ScaleStatus::AboveScale) if e.expected_year != 0 => {
-            item.add("expected_year", "only a candidate has an expected year")
+            item.add("expected_year", "只有培育企业填写预计达规年份")
         }
         _ => {}
     }
@@ -79,7 +78,7 @@ fn enterprise(e: &IndustrialEnterprise, item: &mut Item<'_>) {
 }
 
 fn enterprise_month(m: &EnterpriseMonth, item: &mut Item<'_>) {
-    item.period("period", m.period.as_ref());
+    item.reported_period("period", m.period.as_ref());
     item.non_negative("main_revenue_yuan", m.main_revenue_yuan);
     item.non_negative("output_value_yuan", m.output_value_yuan);
 }

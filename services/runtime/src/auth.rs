@@ -22,8 +22,10 @@ pub enum Role {
     Agency,
     /// The statistics bureau: writes city indicators, reads everything.
     Statistics,
-    /// The finance bureau: writes city indicators, reads everything.
+    /// The finance bureau: writes city indicators (budget revenue), reads everything.
     Finance,
+    /// Development and reform (发改委): writes city indicators (fixed-asset investment), reads everything.
+    DevelopmentReform,
     /// Reads only (the mayor's office, a wall screen).
     Viewer,
     /// Locks periods, corrects locked data, reads the audit trail.
@@ -37,6 +39,7 @@ impl Role {
             Role::Agency => "agency",
             Role::Statistics => "statistics",
             Role::Finance => "finance",
+            Role::DevelopmentReform => "development_reform",
             Role::Viewer => "viewer",
             Role::Admin => "admin",
         }
@@ -112,9 +115,9 @@ impl TokenKey {
         jsonwebtoken::decode::<Claims>(token, &key, &validation)
             .map(|d| d.claims)
             .map_err(|e| match e.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => "token expired".to_owned(),
-                jsonwebtoken::errors::ErrorKind::InvalidSignature => "token signature invalid".to_owned(),
-                _ => format!("token invalid: {e}"),
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => "令牌已过期，请重新签发".to_owned(),
+                jsonwebtoken::errors::ErrorKind::InvalidSignature => "令牌签名无效".to_owned(),
+                _ => format!("令牌无效：{e}"),
             })
     }
 }
@@ -141,12 +144,12 @@ impl Tokens {
     pub fn verify(&self, headers: &http::HeaderMap) -> Result<Principal, String> {
         let value = headers
             .get(http::header::AUTHORIZATION)
-            .ok_or_else(|| "missing credentials: send `authorization: Bearer <token>`".to_owned())?;
+            .ok_or_else(|| "缺少凭据：请发送 `authorization: Bearer <令牌>`".to_owned())?;
         let token = value
             .to_str()
             .ok()
             .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(|| "the authorization header is not `Bearer <token>`".to_owned())?;
+            .ok_or_else(|| "authorization 头的格式应为 `Bearer <令牌>`".to_owned())?;
         let claims = self.key.verify(token.trim())?;
         Ok(Principal {
             name: claims.sub,
@@ -166,21 +169,21 @@ pub const SAN_REGION: &str = "urn:citydash:region:";
 /// common name, the role in its organizational unit, the scope in URI SANs.
 pub fn principal_of_certificate(der: &[u8]) -> Result<Principal, String> {
     use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
-    let (_, cert) = X509Certificate::from_der(der).map_err(|e| format!("unreadable client certificate: {e}"))?;
+    let (_, cert) = X509Certificate::from_der(der).map_err(|e| format!("无法读取客户端证书：{e}"))?;
     let subject = cert.subject();
     let name = subject
         .iter_common_name()
         .next()
         .and_then(|cn| cn.as_str().ok())
-        .ok_or_else(|| "the client certificate has no common name".to_owned())?
+        .ok_or_else(|| "客户端证书没有通用名称（CN）".to_owned())?
         .to_owned();
     let unit = subject
         .iter_organizational_unit()
         .next()
         .and_then(|ou| ou.as_str().ok())
-        .ok_or_else(|| "the client certificate names no role (OU)".to_owned())?;
+        .ok_or_else(|| "客户端证书没有写明角色（OU）".to_owned())?;
     let role = <Role as clap::ValueEnum>::from_str(unit, true)
-        .map_err(|_| format!("the client certificate's role {unit:?} is not a citydash role"))?;
+        .map_err(|_| format!("客户端证书的角色「{unit}」不是 citydash 的角色"))?;
     let (mut sectors, mut regions) = (Vec::new(), Vec::new());
     if let Ok(Some(san)) = cert.subject_alternative_name() {
         for general in &san.value.general_names {
@@ -221,7 +224,7 @@ impl Authenticator for Credentials {
         }
         match &self.tokens {
             Some(tokens) => tokens.verify(headers),
-            None => Err("missing credentials: present a client certificate".to_owned()),
+            None => Err("缺少凭据：请出示客户端证书".to_owned()),
         }
     }
 
@@ -260,20 +263,20 @@ mod tests {
             Tokens::new(key(2))
                 .verify(&headers(&token))
                 .unwrap_err()
-                .contains("signature")
+                .contains("签名")
         );
         let mut old = claims.clone();
         old.exp = old.iat - 3600;
         let expired = key(1).issue(&old).unwrap();
         assert_eq!(
             Tokens::new(key(1)).verify(&headers(&expired)).unwrap_err(),
-            "token expired"
+            "令牌已过期，请重新签发"
         );
         assert!(
             Tokens::new(key(1))
                 .verify(&http::HeaderMap::new())
                 .unwrap_err()
-                .contains("missing")
+                .contains("缺少凭据")
         );
         assert!(TokenKey::new(vec![0; 8]).is_err());
         assert_eq!(format!("{:?}", key(1)), "TokenKey(<redacted>)");

@@ -6,14 +6,45 @@
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-/// A bad field of a request: the path of the field (`projects[2].region_code`)
-/// and what is wrong with it, in words a clerk understands.
+/// The `domain` of every `google.rpc.ErrorInfo` citydash sends.
+pub const ERROR_DOMAIN: &str = "citydash";
+
+/// Stable machine-readable reasons (`google.rpc.ErrorInfo.reason`): a client
+/// branches on these, never on the text.
+pub mod reason {
+    /// A field is missing, malformed or out of range.
+    pub const FIELD_INVALID: &str = "FIELD_INVALID";
+    /// A fact (a start, a completion, a period reported) is dated after today, city time.
+    pub const FACT_IN_FUTURE: &str = "FACT_IN_FUTURE";
+    /// A finding of the plausibility checks was not confirmed with an explanation.
+    pub const PLAUSIBILITY_UNCONFIRMED: &str = "PLAUSIBILITY_UNCONFIRMED";
+    /// The period is locked: its statistics are published.
+    pub const PERIOD_LOCKED: &str = "PERIOD_LOCKED";
+    /// The named thing does not exist.
+    pub const NOT_FOUND: &str = "NOT_FOUND";
+    /// No valid credentials.
+    pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
+    /// The caller may not do this.
+    pub const PERMISSION_DENIED: &str = "PERMISSION_DENIED";
+    /// Too many requests, or the service is busy.
+    pub const RATE_LIMITED: &str = "RATE_LIMITED";
+    /// A dependency is down; retry with the same request_id.
+    pub const UNAVAILABLE: &str = "UNAVAILABLE";
+    /// A failure on our side.
+    pub const INTERNAL: &str = "INTERNAL";
+}
+
+/// A bad field of a request: the path of the field (`projects[2].region_code`),
+/// why (a stable reason) and what is wrong with it, in Chinese words a clerk
+/// understands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldViolation {
     /// Path of the offending field in the request.
     pub field: String,
-    /// What is wrong.
+    /// What is wrong, in Chinese.
     pub description: String,
+    /// Stable reason, one of [`reason`].
+    pub reason: &'static str,
 }
 
 /// Collects field violations while a request is validated.
@@ -26,11 +57,17 @@ impl Violations {
         Self::default()
     }
 
-    /// Records one violation.
+    /// Records one violation (reason [`reason::FIELD_INVALID`]).
     pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
+        self.add_with(field, reason::FIELD_INVALID, description);
+    }
+
+    /// Records one violation with its own reason.
+    pub fn add_with(&mut self, field: impl Into<String>, reason: &'static str, description: impl Into<String>) {
         self.0.push(FieldViolation {
             field: field.into(),
             description: description.into(),
+            reason,
         });
     }
 
@@ -54,7 +91,7 @@ impl Violations {
     }
 }
 
-/// Every failure a service reports to its clients.
+/// Every failure a service reports to its clients. Messages are Chinese.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// The request is malformed; nothing was changed.
@@ -64,15 +101,23 @@ pub enum Error {
     #[error("not found: {0}")]
     NotFound(String),
     /// The request is well formed but the system's state forbids it
-    /// (a locked period, say).
-    #[error("failed precondition: {0}")]
-    FailedPrecondition(String),
+    /// (a locked period, say); `reason` is one of [`reason`].
+    #[error("failed precondition: {message}")]
+    FailedPrecondition {
+        /// Stable reason.
+        reason: &'static str,
+        /// Why, in Chinese.
+        message: String,
+    },
     /// The caller has no valid credentials.
     #[error("unauthenticated: {0}")]
     Unauthenticated(String),
     /// The caller may not do this.
     #[error("permission denied: {0}")]
     PermissionDenied(String),
+    /// Too many requests from this caller, or the service is busy; retry later.
+    #[error("resource exhausted: {0}")]
+    ResourceExhausted(String),
     /// A dependency (the database) is down; the client may retry with the same request_id.
     #[error("unavailable: {0}")]
     Unavailable(String),
@@ -84,11 +129,43 @@ pub enum Error {
 impl Error {
     /// One violation as an error.
     pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
-        Error::Invalid(vec![FieldViolation {
-            field: field.into(),
-            description: description.into(),
-        }])
+        let mut v = Violations::new();
+        v.add(field, description);
+        Error::Invalid(v.0)
     }
+}
+
+/// The three details of every status: `ErrorInfo` (stable reason, domain
+/// `citydash`, the field in metadata), a zh-CN `LocalizedMessage`, and for
+/// bad fields `BadRequest` with one violation per field (each with its
+/// reason and Chinese text).
+fn status(
+    code: Code,
+    reason: &'static str,
+    message: String,
+    field: Option<&str>,
+    violations: &[FieldViolation],
+) -> Status {
+    let mut metadata = std::collections::HashMap::new();
+    if let Some(field) = field {
+        metadata.insert("field".to_owned(), field.to_owned());
+    }
+    let mut details = ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata);
+    details.set_localized_message("zh-CN", message.clone());
+    if !violations.is_empty() {
+        details.set_bad_request(
+            violations
+                .iter()
+                .map(|v| tonic_types::FieldViolation {
+                    field: v.field.clone(),
+                    description: v.description.clone(),
+                    reason: v.reason.to_owned(),
+                    localized_message: Some(tonic_types::LocalizedMessage::new("zh-CN", v.description.clone())),
+                })
+                .collect::<Vec<_>>(),
+        );
+    }
+    Status::with_error_details(code, message, details)
 }
 
 impl From<Error> for Status {
@@ -98,34 +175,45 @@ impl From<Error> for Status {
                 let summary = violations
                     .iter()
                     .take(3)
-                    .map(|v| format!("{}: {}", v.field, v.description))
+                    .map(|v| format!("{}：{}", v.field, v.description))
                     .collect::<Vec<_>>()
-                    .join("; ");
+                    .join("；");
                 let more = violations.len().saturating_sub(3);
                 let message = if more > 0 {
-                    format!("invalid request: {summary}; and {more} more")
+                    format!("请求有误，未写入任何数据：{summary}；另有 {more} 处")
                 } else {
-                    format!("invalid request: {summary}")
+                    format!("请求有误，未写入任何数据：{summary}")
                 };
-                let details = ErrorDetails::with_bad_request(
-                    violations
-                        .into_iter()
-                        .map(|v| tonic_types::FieldViolation::new(v.field, v.description))
-                        .collect::<Vec<_>>(),
-                );
-                Status::with_error_details(Code::InvalidArgument, message, details)
+                // One reason for the whole status: the violations' own when they share it.
+                let first = violations.first().map_or(reason::FIELD_INVALID, |v| v.reason);
+                let reason = if violations.iter().all(|v| v.reason == first) {
+                    first
+                } else {
+                    reason::FIELD_INVALID
+                };
+                let field = violations.first().map(|v| v.field.clone());
+                status(Code::InvalidArgument, reason, message, field.as_deref(), &violations)
             }
-            Error::NotFound(what) => Status::not_found(what),
-            Error::FailedPrecondition(why) => Status::failed_precondition(why),
-            Error::Unauthenticated(why) => Status::unauthenticated(why),
-            Error::PermissionDenied(why) => Status::permission_denied(why),
+            Error::NotFound(what) => status(Code::NotFound, reason::NOT_FOUND, what, None, &[]),
+            Error::FailedPrecondition { reason, message } => {
+                status(Code::FailedPrecondition, reason, message, None, &[])
+            }
+            Error::Unauthenticated(why) => status(Code::Unauthenticated, reason::UNAUTHENTICATED, why, None, &[]),
+            Error::PermissionDenied(why) => status(Code::PermissionDenied, reason::PERMISSION_DENIED, why, None, &[]),
+            Error::ResourceExhausted(why) => status(Code::ResourceExhausted, reason::RATE_LIMITED, why, None, &[]),
             Error::Unavailable(why) => {
                 tracing::warn!(reason = %why, "dependency unavailable");
-                Status::unavailable(why)
+                status(
+                    Code::Unavailable,
+                    reason::UNAVAILABLE,
+                    format!("服务暂时不可用，请用同一 request_id 重试：{why}"),
+                    None,
+                    &[],
+                )
             }
             Error::Internal(why) => {
                 tracing::error!(error = %why, "internal failure");
-                Status::internal("internal error")
+                status(Code::Internal, reason::INTERNAL, "服务内部错误".to_owned(), None, &[])
             }
         }
     }
@@ -146,6 +234,36 @@ mod tests {
         let fields: Vec<_> = bad.field_violations.iter().map(|f| f.field.as_str()).collect();
         assert_eq!(fields, ["projects[0].code", "projects[1].region_code"]);
         assert!(status.message().contains("projects[0].code"));
+    }
+
+    #[test]
+    fn every_status_carries_error_info_and_a_chinese_message() {
+        let mut v = Violations::new();
+        v.add_with("reports[0].period", reason::FACT_IN_FUTURE, "报告期晚于本月");
+        let status: Status = v.into_result().unwrap_err().into();
+        let info = status.get_details_error_info().expect("error info");
+        assert_eq!(
+            (info.reason.as_str(), info.domain.as_str()),
+            ("FACT_IN_FUTURE", "citydash")
+        );
+        assert_eq!(
+            info.metadata.get("field").map(String::as_str),
+            Some("reports[0].period")
+        );
+        let localized = status.get_details_localized_message().expect("localized");
+        assert_eq!(localized.locale, "zh-CN");
+        assert!(localized.message.contains("报告期晚于本月"), "{}", localized.message);
+        let bad = status.get_details_bad_request().expect("bad request");
+        assert_eq!(bad.field_violations[0].reason, "FACT_IN_FUTURE");
+        let locked: Status = Error::FailedPrecondition {
+            reason: reason::PERIOD_LOCKED,
+            message: "2026-06 已锁定".into(),
+        }
+        .into();
+        assert_eq!(
+            locked.get_details_error_info().map(|i| i.reason),
+            Some("PERIOD_LOCKED".to_owned())
+        );
     }
 
     #[test]

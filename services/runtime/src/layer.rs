@@ -19,6 +19,7 @@ use tower::{Layer, Service};
 use tracing::Instrument as _;
 
 use crate::config::ServerLimits;
+use crate::error::Error as Refusal;
 use crate::principal::{Authenticator, Identity};
 
 /// The request metrics every service exports.
@@ -127,8 +128,8 @@ pub struct AuthService<S> {
 
 type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
 
-fn refuse<B: Default>(status: Status) -> http::Response<B> {
-    status.into_http()
+fn refuse<B: Default>(err: Refusal) -> http::Response<B> {
+    Status::from(err).into_http()
 }
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for AuthService<S>
@@ -166,7 +167,7 @@ where
             Err(why) if shared.audited.contains(&path) => Identity::Unauthenticated(why),
             Err(why) => {
                 tracing::info!(%path, reason = %why, "refused: unauthenticated");
-                return Box::pin(async move { Ok(refuse(Status::unauthenticated(why))) });
+                return Box::pin(async move { Ok(refuse(Refusal::Unauthenticated(why))) });
             }
         };
         let mut permits: Vec<OwnedSemaphorePermit> = Vec::with_capacity(2);
@@ -174,8 +175,8 @@ where
             if !shared.buckets.allow(&p.name) {
                 tracing::warn!(principal = %p.name, %path, "rate limited");
                 return Box::pin(async move {
-                    Ok(refuse(Status::resource_exhausted(
-                        "rate limit of this agency exceeded; retry later",
+                    Ok(refuse(Refusal::ResourceExhausted(
+                        "本单位的请求超过频率限制，请稍后重试".to_owned(),
                     )))
                 });
             }
@@ -193,8 +194,8 @@ where
                     Err(_) => {
                         tracing::warn!(principal = %p.name, %path, "shed: too many requests in flight for this agency");
                         return Box::pin(async move {
-                            Ok(refuse(Status::resource_exhausted(
-                                "too many requests in flight for this agency; retry later",
+                            Ok(refuse(Refusal::ResourceExhausted(
+                                "本单位同时进行的请求过多，请稍后重试".to_owned(),
                             )))
                         });
                     }
@@ -205,7 +206,9 @@ where
             Ok(permit) => permits.push(permit),
             Err(_) => {
                 tracing::warn!(%path, "shed: service at its in-flight limit");
-                return Box::pin(async move { Ok(refuse(Status::resource_exhausted("service busy; retry later"))) });
+                return Box::pin(async move {
+                    Ok(refuse(Refusal::ResourceExhausted("服务繁忙，请稍后重试".to_owned())))
+                });
             }
         }
         let principal = match &identity {

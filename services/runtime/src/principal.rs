@@ -38,7 +38,7 @@ impl Principal {
         match self.role {
             Role::Admin => true,
             Role::Agency => self.sectors.iter().any(|s| s == sector || s == "*"),
-            Role::Statistics | Role::Finance => sector == "city",
+            Role::Statistics | Role::Finance | Role::DevelopmentReform => sector == "city",
             Role::Viewer => false,
         }
     }

@@ -7,6 +7,14 @@
 use chrono::{Datelike, NaiveDate};
 use citydash_proto::v1::{self, ProjectStage, RegionKind, project_event};
 
+/// The city's offset from UTC: every "today" and "current month" is the city's (UTC+8).
+pub const CITY_UTC_OFFSET_HOURS: i64 = 8;
+
+/// Today in the city's time zone: no fact may be dated after it (DOMAIN.md, Settled points).
+pub fn city_today() -> NaiveDate {
+    (chrono::Utc::now() + chrono::Duration::hours(CITY_UTC_OFFSET_HOURS)).date_naive()
+}
+
 /// Earliest year a period or plan may name.
 pub const MIN_YEAR: i32 = 2000;
 /// Latest year a period or plan may name.

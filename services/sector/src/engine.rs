@@ -3,7 +3,7 @@
 //! change feed. One engine serves one sector; handlers call it and never see
 //! the backend.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -138,7 +138,7 @@ fn fingerprint(method: &str, request: &impl Message) -> Vec<u8> {
 
 fn page_bounds(page_size: i32, page_token: &str) -> Result<(i64, String), Error> {
     let size = match page_size {
-        n if n < 0 => return Err(Error::invalid("page_size", "must not be negative")),
+        n if n < 0 => return Err(Error::invalid("page_size", "不能为负数")),
         0 => DEFAULT_PAGE_SIZE,
         n => n.min(MAX_PAGE_SIZE),
     };
@@ -149,7 +149,7 @@ fn page_bounds(page_size: i32, page_token: &str) -> Result<(i64, String), Error>
             .decode(page_token)
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
-            .ok_or_else(|| Error::invalid("page_token", "not a token this service issued"))?
+            .ok_or_else(|| Error::invalid("page_token", "不是本服务签发的分页令牌"))?
     };
     Ok((size as i64, after))
 }
@@ -218,7 +218,7 @@ impl<S: Store> Engine<S> {
         };
         if !principal.may_write_sector(&self.inner.info.name) {
             let err = Error::PermissionDenied(format!(
-                "{} ({}) may not write the {} sector",
+                "{}（{}）无权写入 {} 部门的数据",
                 principal.name,
                 principal.role.as_str(),
                 self.inner.info.name
@@ -227,7 +227,7 @@ impl<S: Store> Engine<S> {
         }
         let correction = request.correction_reason().trim().to_owned();
         if !correction.is_empty() && !principal.is_admin() {
-            let err = Error::PermissionDenied("only an admin may correct a locked period".to_owned());
+            let err = Error::PermissionDenied("只有管理员可以更正已锁定期间的数据".to_owned());
             return Err(self.refuse(audit(Some(principal)), err).await);
         }
         if let Err(err) = validate::request_id(request_id) {
@@ -242,6 +242,8 @@ impl<S: Store> Engine<S> {
             sector: self.inner.info.sector,
             regions: &self.inner.info.regions,
             catalog: &self.inner.info.catalog,
+            mask: request.update_mask(),
+            today: crate::domain::city_today(),
         };
         let _guard = self.inner.write_lock.lock().await;
         for attempt in 0..CONFLICT_RETRIES {
@@ -251,8 +253,11 @@ impl<S: Store> Engine<S> {
                 Err(err) if validate_only => return Err(err),
                 Err(err) => return Err(self.refuse(audit(Some(principal)), err).await),
             };
+            if let Some(err) = self.indicator_writer(principal, &planned.indicators) {
+                return Err(self.refuse(audit(Some(principal)), err).await);
+            }
             if let Some(region) = planned.regions.iter().find(|r| !principal.may_write_region(r)) {
-                let err = Error::PermissionDenied(format!("{} may not write region {region:?}", principal.name));
+                let err = Error::PermissionDenied(format!("{} 无权写入区域「{region}」的数据", principal.name));
                 return Err(self.refuse(audit(Some(principal)), err).await);
             }
             if validate_only {
@@ -311,10 +316,13 @@ impl<S: Store> Engine<S> {
                 Commit::Duplicate(previous) => return replay(&previous, &method, &fingerprint),
                 Commit::Locked(periods) => {
                     let list: Vec<String> = periods.iter().map(|(y, m)| format!("{y}-{m:02}")).collect();
-                    let err = Error::FailedPrecondition(format!(
-                        "period {} is locked: its statistics are published; an admin may correct it with a correction_reason",
-                        list.join(", ")
-                    ));
+                    let err = Error::FailedPrecondition {
+                        reason: citydash_runtime::error::reason::PERIOD_LOCKED,
+                        message: format!(
+                            "{} 已锁定：该期统计数据已公布；管理员可填写 correction_reason 进行更正",
+                            list.join("、")
+                        ),
+                    };
                     return Err(self.refuse(audit(Some(principal)), err).await);
                 }
                 Commit::Conflict => {
@@ -323,8 +331,28 @@ impl<S: Store> Engine<S> {
             }
         }
         Err(Error::Unavailable(
-            "records kept changing under this write; retry with the same request_id".to_owned(),
+            "写入期间记录持续被修改，请用同一 request_id 重试".to_owned(),
         ))
+    }
+
+    /// The refusal of a push of indicator values by a role the catalog does
+    /// not name for one of them (budget revenue is the finance bureau's).
+    fn indicator_writer(&self, principal: &Principal, indicators: &BTreeSet<String>) -> Option<Error> {
+        if principal.is_admin() {
+            return None;
+        }
+        let role = principal.role.as_str();
+        indicators.iter().find_map(|code| {
+            let def = self.inner.info.catalog.iter().find(|d| &d.code == code)?;
+            (!def.writer_roles.is_empty() && !def.writer_roles.iter().any(|r| r == role)).then(|| {
+                Error::PermissionDenied(format!(
+                    "{}（{role}）无权报送「{}」：该指标由 {} 报送",
+                    principal.name,
+                    def.name_zh,
+                    def.writer_roles.join("、")
+                ))
+            })
+        })
     }
 
     /// Audits a refused write and returns the error to send. When the audit
@@ -377,7 +405,7 @@ impl<S: Store> Engine<S> {
         match identity {
             Identity::Unauthenticated(why) => Err(self.refuse(row(None), Error::Unauthenticated(why.clone())).await),
             Identity::Verified(p) if !p.is_admin() => {
-                let err = Error::PermissionDenied(format!("{} is not an admin", p.name));
+                let err = Error::PermissionDenied(format!("{} 不是管理员", p.name));
                 Err(self.refuse(row(Some(p)), err).await)
             }
             Identity::Verified(p) => Ok(p.clone()),
@@ -395,10 +423,10 @@ impl<S: Store> Engine<S> {
     ) -> Result<Option<PeriodLock>, Error> {
         let admin = self.admin(identity, method).await?;
         let Some(period) = period.filter(|p| crate::domain::period_is_valid(p)) else {
-            return Err(Error::invalid("period", "a valid month is required"));
+            return Err(Error::invalid("period", "必须是有效的月份"));
         };
         if lock && reason.trim().is_empty() {
-            return Err(Error::invalid("reason", "required: say why the period is locked"));
+            return Err(Error::invalid("reason", "必填：说明锁定该期间的原因"));
         }
         let entry = lock.then(|| PeriodLock {
             year: period.year,
@@ -478,10 +506,7 @@ impl<S: Store> Engine<S> {
         match identity {
             Identity::Verified(p) if p.is_admin() => {}
             Identity::Verified(p) => {
-                return Err(Error::PermissionDenied(format!(
-                    "{} may not read the audit trail",
-                    p.name
-                )));
+                return Err(Error::PermissionDenied(format!("{} 无权查看审计记录", p.name)));
             }
             Identity::Unauthenticated(why) => return Err(Error::Unauthenticated(why.clone())),
         }
@@ -491,7 +516,7 @@ impl<S: Store> Engine<S> {
         } else {
             after
                 .parse()
-                .map_err(|_| Error::invalid("page_token", "not a token this service issued"))?
+                .map_err(|_| Error::invalid("page_token", "不是本服务签发的分页令牌"))?
         };
         let mut rows = self.inner.store.audit_after(after, limit + 1).await?;
         let next = if rows.len() as i64 > limit {
@@ -555,12 +580,12 @@ impl<S: Store> Engine<S> {
     /// One project by code.
     pub async fn project(&self, code: &str) -> Result<v1::Project, Error> {
         if code.is_empty() {
-            return Err(Error::invalid("code", "required"));
+            return Err(Error::invalid("code", "必填，不能为空"));
         }
         let found = self.inner.store.get(records::PROJECT, &[code.to_owned()]).await?;
         match found.first() {
             Some(r) => Ok(records::project(r)?),
-            None => Err(Error::NotFound(format!("project {code:?}"))),
+            None => Err(Error::NotFound(format!("没有项目「{code}」"))),
         }
     }
 
@@ -594,15 +619,15 @@ impl<S: Store> Engine<S> {
         if !known {
             return Err(Error::invalid(
                 "record_type",
-                format!("{record_type:?} is not a record type of this sector"),
+                format!("「{record_type}」不是本部门的记录类型"),
             ));
         }
         if key.is_empty() {
-            return Err(Error::invalid("key", "required"));
+            return Err(Error::invalid("key", "必填，不能为空"));
         }
         let versions = self.inner.store.revisions(record_type, key).await?;
         if versions.is_empty() {
-            return Err(Error::NotFound(format!("{record_type} {key:?}")));
+            return Err(Error::NotFound(format!("没有记录 {record_type}「{key}」")));
         }
         versions.iter().map(|r| self.to_record(r)).collect()
     }
@@ -683,7 +708,7 @@ fn replay(previous: &StoredRequest, method: &str, fingerprint: &[u8]) -> Result<
         return Err(Error::invalid(
             "request_id",
             format!(
-                "already used by a different request ({}); use a new id for new data",
+                "该 request_id 已被另一请求（{}）使用；新数据请使用新的编号",
                 previous.method
             ),
         ));

@@ -13,6 +13,7 @@ pub use tonic as __tonic;
 pub mod domain;
 pub mod engine;
 pub mod entity;
+pub mod mask;
 pub mod plan;
 pub mod records;
 pub mod store;

@@ -15,11 +15,13 @@ use prost::Message;
 
 use crate::domain::{self, Regions};
 use crate::entity::{self, SectorEntity};
+use crate::mask;
 use crate::records::{self, INDICATOR_VALUE, PROGRESS, PROJECT, TARGET};
 use crate::store::{Index, RecordWrite, StoredRecord};
 use crate::validate::Item;
 
-/// What a planner may look at: the sector's configuration.
+/// What a planner may look at: the sector's configuration, the request's
+/// update mask, and the city's today.
 pub struct Context<'a> {
     /// The sector being written.
     pub sector: v1::Sector,
@@ -27,6 +29,30 @@ pub struct Context<'a> {
     pub regions: &'a Regions,
     /// The indicator catalog.
     pub catalog: &'a [v1::IndicatorDefinition],
+    /// The fields each item changes (AIP-134); `None`: those it sets.
+    pub mask: Option<&'a prost_types::FieldMask>,
+    /// Today in the city (UTC+8): no fact may be dated after it.
+    pub today: NaiveDate,
+}
+
+/// A project's fields the server owns: its dated events.
+const PROJECT_SERVER_FIELDS: &[&str] = &["events", "sector"];
+
+/// `given` laid over the latest content of the record, if there is one
+/// (see [`crate::mask`]).
+fn merged<M: Message + prost::Name + Default + Clone>(
+    stored: Option<&[u8]>,
+    given: &M,
+    ctx: &Context<'_>,
+    keep: &[&str],
+) -> Result<M, Error> {
+    match stored {
+        None => Ok(given.clone()),
+        Some(bytes) => {
+            let old = M::decode(bytes).map_err(|e| Error::Internal(format!("stored {}: {e}", M::full_name())))?;
+            Ok(mask::merge(&old, given, ctx.mask, keep))
+        }
+    }
 }
 
 /// Current stored versions by kind and key.
@@ -60,6 +86,9 @@ pub struct Planned {
     pub regions: BTreeSet<String>,
     /// Periods (year, month) the changes fall in: a locked one refuses them.
     pub periods: BTreeSet<(i32, i32)>,
+    /// Indicators whose values the request pushes: the writer must be one
+    /// of the roles each names (its catalog's `writer_roles`).
+    pub indicators: BTreeSet<String>,
 }
 
 /// A write request that knows which records it touches and how it changes them.
@@ -182,6 +211,7 @@ fn finish(violations: Violations, staging: Staging<'_>, results: Vec<v1::WriteRe
         results,
         regions,
         periods,
+        indicators: BTreeSet::new(),
     })
 }
 
@@ -212,7 +242,10 @@ fn duplicate(
     list: &str,
 ) -> bool {
     if let Some(first) = seen.get(key) {
-        item.add(field, format!("same key as {list}[{first}] in this request"));
+        item.add(
+            field,
+            format!("与本次请求的 {list}[{first}] 重复：同一记录只能出现一次"),
+        );
         true
     } else {
         seen.insert(key.to_owned(), index);
@@ -229,6 +262,31 @@ struct EventRequest {
     statistics_date: Option<NaiveDate>,
     /// Latest day an event may carry (a progress report's period end).
     not_after: Option<NaiveDate>,
+}
+
+impl EventRequest {
+    /// The request of an item: (stage, the date as sent, the date once
+    /// checked) and the same for the statistics flag. A date that was sent
+    /// but refused (already a violation) asks for no event, so the refusal
+    /// is not reported twice as a missing date.
+    fn new(
+        (stage, sent_stage_date, stage_date): (ProjectStage, Option<&v1::Date>, Option<NaiveDate>),
+        (in_statistics, sent_statistics_date, statistics_date): (Option<bool>, Option<&v1::Date>, Option<NaiveDate>),
+        not_after: Option<NaiveDate>,
+    ) -> Self {
+        let refused = |sent: Option<&v1::Date>, checked: Option<NaiveDate>| sent.is_some() && checked.is_none();
+        Self {
+            stage: if refused(sent_stage_date, stage_date) {
+                ProjectStage::Unspecified
+            } else {
+                stage
+            },
+            stage_date,
+            in_statistics: in_statistics.filter(|_| !refused(sent_statistics_date, statistics_date)),
+            statistics_date,
+            not_after,
+        }
+    }
 }
 
 fn has_event(p: &v1::Project, event: &project_event::Event, date: NaiveDate) -> bool {
@@ -270,11 +328,11 @@ fn apply_events(item: &mut Item<'_>, p: &mut v1::Project, req: &EventRequest) ->
         let event = project_event::Event::Stage(wanted as i32);
         match req.stage_date {
             Some(date) if has_event(p, &event, date) => {}
-            None => item.add("stage_date", "required when the stage changes"),
+            None => item.add("stage_date", "阶段变化时必须填写阶段日期"),
             Some(_) if !domain::stage_move_allowed(current, wanted) => item.add(
                 "stage",
                 format!(
-                    "cannot move from {} ({}) to {} ({})",
+                    "项目阶段不能从「{}」（{}）变为「{}」（{}）",
                     domain::stage_zh(current),
                     current.as_str_name(),
                     domain::stage_zh(wanted),
@@ -286,13 +344,10 @@ fn apply_events(item: &mut Item<'_>, p: &mut v1::Project, req: &EventRequest) ->
                 if last.is_some_and(|l| date < l) {
                     item.add(
                         "stage_date",
-                        format!(
-                            "{date} is before the project's last stage move ({})",
-                            last.unwrap_or(date)
-                        ),
+                        format!("{date} 早于项目上一次阶段变化（{}）", last.unwrap_or(date)),
                     );
                 } else if req.not_after.is_some_and(|n| date > n) {
-                    item.add("stage_date", format!("{date} is after the reported period"));
+                    item.add("stage_date", format!("{date} 晚于本次报告期"));
                 } else {
                     insert_event(p, event, date);
                     added.push((date.year(), date.month() as i32));
@@ -307,16 +362,13 @@ fn apply_events(item: &mut Item<'_>, p: &mut v1::Project, req: &EventRequest) ->
         let event = project_event::Event::InStatisticsDatabase(wanted);
         match req.statistics_date {
             Some(date) if has_event(p, &event, date) => {}
-            None => item.add("statistics_date", "required when the statistics flag changes"),
+            None => item.add("statistics_date", "入库状态变化时必须填写入库日期"),
             Some(date) => {
                 let last = last_date_of(p, |e| matches!(e, project_event::Event::InStatisticsDatabase(_)));
                 if last.is_some_and(|l| date < l) {
-                    item.add(
-                        "statistics_date",
-                        format!("{date} is before the last statistics-database change"),
-                    );
+                    item.add("statistics_date", format!("{date} 早于上一次入库状态变化"));
                 } else if req.not_after.is_some_and(|n| date > n) {
-                    item.add("statistics_date", format!("{date} is after the reported period"));
+                    item.add("statistics_date", format!("{date} 晚于本次报告期"));
                 } else {
                     insert_event(p, event, date);
                     added.push((date.year(), date.month() as i32));
@@ -342,12 +394,21 @@ impl Planner for UpsertProjects<'_> {
         let mut staging = Staging::new(snapshot);
         let mut results = Vec::with_capacity(self.0.len());
         let mut seen = HashMap::new();
-        for (i, p) in self.0.iter().enumerate() {
-            let mut item = Item::new(&mut violations, "projects", i);
-            item.code("code", &p.code);
-            if duplicate(&mut item, "code", &mut seen, &p.code, i, "projects") {
+        mask::check::<v1::Project>(ctx.mask, PROJECT_SERVER_FIELDS, &mut violations);
+        for (i, given) in self.0.iter().enumerate() {
+            let mut item = Item::new(&mut violations, "projects", i).on(ctx.today);
+            item.code("code", &given.code);
+            if duplicate(&mut item, "code", &mut seen, &given.code, i, "projects") {
                 continue;
             }
+            let stored = match staging.current(PROJECT, &given.code) {
+                Some(bytes) => Some(decode_project(bytes)?),
+                None => None,
+            };
+            let p = &match &stored {
+                Some(old) => mask::merge(old, given, ctx.mask, PROJECT_SERVER_FIELDS),
+                None => given.clone(),
+            };
             item.text("name", &p.name);
             item.region("region_code", &p.region_code, ctx.regions);
             item.text("responsible_unit", &p.responsible_unit);
@@ -359,17 +420,17 @@ impl Planner for UpsertProjects<'_> {
             {
                 item.add(
                     "planned_completion_date",
-                    format!("{e} is before the planned start {s}"),
+                    format!("计划竣工日期 {e} 早于计划开工日期 {s}"),
                 );
             }
             let mut years = HashSet::new();
             for (j, plan) in p.plans.iter().enumerate() {
                 item.year(&format!("plans[{j}].year"), plan.year);
                 if !years.insert(plan.year) {
-                    item.add(&format!("plans[{j}].year"), format!("a second plan for {}", plan.year));
+                    item.add(&format!("plans[{j}].year"), format!("{} 年的计划重复", plan.year));
                 }
                 if plan.monthly_plan_yuan.len() > 12 {
-                    item.add(&format!("plans[{j}].monthly_plan_yuan"), "at most 12 months");
+                    item.add(&format!("plans[{j}].monthly_plan_yuan"), "最多 12 个月");
                 }
                 for (m, amount) in plan.monthly_plan_yuan.iter().enumerate() {
                     item.non_negative(&format!("plans[{j}].monthly_plan_yuan[{m}]"), *amount);
@@ -378,19 +439,16 @@ impl Planner for UpsertProjects<'_> {
             if let Some(c) = &p.promotion {
                 item.date("promotion.signed_date", c.signed_date.as_ref());
                 if c.signed_date.is_none() {
-                    item.add("promotion.signed_date", "required for a promotion contract");
+                    item.add("promotion.signed_date", "招商项目必须填写签约日期");
                 }
                 item.non_negative("promotion.contracted_investment_yuan", c.contracted_investment_yuan);
                 item.optional_text("promotion.investor", &c.investor);
             }
-            let stage = item.known_enum::<ProjectStage>("stage", p.stage);
-            let stage_date = item.date("stage_date", p.stage_date.as_ref());
-            let statistics_date = item.date("statistics_date", p.statistics_date.as_ref());
-
-            let stored = match staging.current(PROJECT, &p.code) {
-                Some(bytes) => Some(decode_project(bytes)?),
-                None => None,
-            };
+            // A stage move and an entry into the statistics database are
+            // events the item asks for, never stored values laid over.
+            let stage = item.known_enum::<ProjectStage>("stage", given.stage);
+            let stage_date = item.fact_date("stage_date", given.stage_date.as_ref());
+            let statistics_date = item.fact_date("statistics_date", given.statistics_date.as_ref());
             let mut next = v1::Project {
                 code: p.code.clone(),
                 name: p.name.clone(),
@@ -424,19 +482,21 @@ impl Planner for UpsertProjects<'_> {
                 Some(stage) => apply_events(
                     &mut item,
                     &mut next,
-                    &EventRequest {
-                        stage,
-                        stage_date,
-                        in_statistics: p.in_statistics_database,
-                        statistics_date,
-                        not_after: None,
-                    },
+                    &EventRequest::new(
+                        (stage, given.stage_date.as_ref(), stage_date),
+                        (
+                            given.in_statistics_database,
+                            given.statistics_date.as_ref(),
+                            statistics_date,
+                        ),
+                        None,
+                    ),
                 ),
                 None => Vec::new(),
             };
             let index = project_index(&next);
-            let outcome = staging.put_dated(PROJECT, &p.code, index, next.encode_to_vec(), added);
-            results.push(result(i, p.code.clone(), outcome));
+            let outcome = staging.put_dated(PROJECT, &given.code, index, next.encode_to_vec(), added);
+            results.push(result(i, given.code.clone(), outcome));
         }
         finish(violations, staging, results)
     }
@@ -462,22 +522,23 @@ impl Planner for ReportProgress<'_> {
         keys
     }
 
-    fn plan(&self, _ctx: &Context<'_>, snapshot: &Snapshot) -> Result<Planned, Error> {
+    fn plan(&self, ctx: &Context<'_>, snapshot: &Snapshot) -> Result<Planned, Error> {
         let mut violations = Violations::new();
+        mask::check::<v1::ProgressReport>(ctx.mask, &[], &mut violations);
         let mut staging = Staging::new(snapshot);
         let mut results = Vec::with_capacity(self.0.len());
         let mut seen = HashMap::new();
         for (i, r) in self.0.iter().enumerate() {
-            let mut item = Item::new(&mut violations, "reports", i);
+            let mut item = Item::new(&mut violations, "reports", i).on(ctx.today);
             item.code("project_code", &r.project_code);
-            let period = item.period("period", r.period.as_ref());
+            let period = item.reported_period("period", r.period.as_ref());
             item.non_negative("investment_completed_yuan", r.investment_completed_yuan);
             item.non_negative("funds_arrived_yuan", r.funds_arrived_yuan);
             item.known_enum::<v1::ValueStatus>("status", r.status);
             item.optional_text("note", &r.note);
             let stage = item.known_enum::<ProjectStage>("stage", r.stage);
-            let stage_date = item.date("stage_date", r.stage_date.as_ref());
-            let statistics_date = item.date("statistics_date", r.statistics_date.as_ref());
+            let stage_date = item.fact_date("stage_date", r.stage_date.as_ref());
+            let statistics_date = item.fact_date("statistics_date", r.statistics_date.as_ref());
             let Some(period) = period else { continue };
             let key = records::progress_key(&r.project_code, &period);
             if duplicate(&mut item, "period", &mut seen, &key, i, "reports") {
@@ -487,7 +548,7 @@ impl Planner for ReportProgress<'_> {
                 if !r.project_code.is_empty() {
                     item.add(
                         "project_code",
-                        format!("no project {:?}: push it with UpsertProjects first", r.project_code),
+                        format!("没有项目「{}」：请先用 UpsertProjects 推送该项目", r.project_code),
                     );
                 }
                 continue;
@@ -498,13 +559,11 @@ impl Planner for ReportProgress<'_> {
                 Some(stage) => apply_events(
                     &mut item,
                     &mut project,
-                    &EventRequest {
-                        stage,
-                        stage_date,
-                        in_statistics: r.in_statistics_database,
-                        statistics_date,
-                        not_after: Some(domain::period_end(&period)),
-                    },
+                    &EventRequest::new(
+                        (stage, r.stage_date.as_ref(), stage_date),
+                        (r.in_statistics_database, r.statistics_date.as_ref(), statistics_date),
+                        Some(domain::period_end(&period)),
+                    ),
                 ),
                 None => Vec::new(),
             };
@@ -514,7 +573,7 @@ impl Planner for ReportProgress<'_> {
             }
             let stored = v1::ProgressReport {
                 meta: None,
-                ..r.clone()
+                ..merged(staging.current(PROGRESS, &key), r, ctx, &[])?
             };
             let index = Index {
                 region: project.region_code.clone(),
@@ -538,14 +597,14 @@ impl Planner for ReportProgress<'_> {
 
 fn known_indicator<'c>(item: &mut Item<'_>, ctx: &'c Context<'_>, code: &str) -> Option<&'c v1::IndicatorDefinition> {
     if code.is_empty() {
-        item.add("indicator_code", "required");
+        item.add("indicator_code", "必填，不能为空");
         return None;
     }
     let def = ctx.catalog.iter().find(|d| d.code == code);
     if def.is_none() {
         item.add(
             "indicator_code",
-            format!("{code:?} is not in this sector's catalog (see GetCatalog)"),
+            format!("指标「{code}」不在本部门的指标目录中（见 GetCatalog）"),
         );
     }
     def
@@ -571,23 +630,22 @@ impl Planner for ReportIndicators<'_> {
 
     fn plan(&self, ctx: &Context<'_>, snapshot: &Snapshot) -> Result<Planned, Error> {
         let mut violations = Violations::new();
+        mask::check::<v1::IndicatorValue>(ctx.mask, &[], &mut violations);
+        let mut indicators = BTreeSet::new();
         let mut staging = Staging::new(snapshot);
         let mut results = Vec::with_capacity(self.0.len());
         let mut seen = HashMap::new();
         for (i, v) in self.0.iter().enumerate() {
-            let mut item = Item::new(&mut violations, "values", i);
+            let mut item = Item::new(&mut violations, "values", i).on(ctx.today);
             known_indicator(&mut item, ctx, &v.indicator_code);
             item.region("region_code", &v.region_code, ctx.regions);
-            let period = item.period("period", v.period.as_ref());
+            let period = item.reported_period("period", v.period.as_ref());
             item.non_negative("value", v.value);
             item.known_enum::<v1::ValueStatus>("status", v.status);
             if let Some(bp) = v.official_yoy_growth_bp
                 && !(-10_000..=1_000_000).contains(&bp)
             {
-                item.add(
-                    "official_yoy_growth_bp",
-                    format!("{bp} bp is not a plausible growth rate"),
-                );
+                item.add("official_yoy_growth_bp", format!("增速 {bp} 个基点超出合理范围"));
             }
             let Some(period) = period else { continue };
             let key = records::value_key(&v.indicator_code, &v.region_code, &period);
@@ -603,7 +661,7 @@ impl Planner for ReportIndicators<'_> {
             };
             let stored = v1::IndicatorValue {
                 meta: None,
-                ..v.clone()
+                ..merged(staging.current(INDICATOR_VALUE, &key), v, ctx, &[])?
             };
             let outcome = staging.put_dated(
                 INDICATOR_VALUE,
@@ -613,8 +671,11 @@ impl Planner for ReportIndicators<'_> {
                 [(period.year, period.month)],
             );
             results.push(result(i, key, outcome));
+            indicators.insert(v.indicator_code.clone());
         }
-        finish(violations, staging, results)
+        let mut planned = finish(violations, staging, results)?;
+        planned.indicators = indicators;
+        Ok(planned)
     }
 }
 
@@ -636,11 +697,12 @@ impl Planner for SetTargets<'_> {
 
     fn plan(&self, ctx: &Context<'_>, snapshot: &Snapshot) -> Result<Planned, Error> {
         let mut violations = Violations::new();
+        mask::check::<v1::AnnualTarget>(ctx.mask, &[], &mut violations);
         let mut staging = Staging::new(snapshot);
         let mut results = Vec::with_capacity(self.0.len());
         let mut seen = HashMap::new();
         for (i, t) in self.0.iter().enumerate() {
-            let mut item = Item::new(&mut violations, "targets", i);
+            let mut item = Item::new(&mut violations, "targets", i).on(ctx.today);
             known_indicator(&mut item, ctx, &t.indicator_code);
             item.region("region_code", &t.region_code, ctx.regions);
             item.year("year", t.year);
@@ -659,7 +721,7 @@ impl Planner for SetTargets<'_> {
             };
             let stored = v1::AnnualTarget {
                 meta: None,
-                ..t.clone()
+                ..merged(staging.current(TARGET, &key), t, ctx, &[])?
             };
             let outcome = staging.put(TARGET, &key, index, stored.encode_to_vec());
             results.push(result(i, key, outcome));
@@ -688,23 +750,25 @@ impl<E: SectorEntity> Planner for UpsertEntities<'_, E> {
         let kind = entity::type_name::<E>();
         let parent = E::parent_kind();
         let mut violations = Violations::new();
+        mask::check::<E::Message>(ctx.mask, &[], &mut violations);
         let mut staging = Staging::new(snapshot);
         let mut results = Vec::with_capacity(self.items.len());
         let mut seen = HashMap::new();
-        for (i, e) in self.items.iter().enumerate() {
-            let code = E::code(e);
-            let key = E::key(e);
-            let mut item = Item::new(&mut violations, E::FIELD, i);
+        for (i, given) in self.items.iter().enumerate() {
+            let code = E::code(given);
+            let key = E::key(given);
+            let mut item = Item::new(&mut violations, E::FIELD, i).on(ctx.today);
             item.code(E::CODE_FIELD, code);
             if duplicate(&mut item, E::CODE_FIELD, &mut seen, &key, i, E::FIELD) {
                 continue;
             }
+            let e = &merged(staging.current(&kind, &key), given, ctx, &[])?;
             if let Some(parent) = &parent
                 && !code.is_empty()
                 && staging.current(parent, code).is_none()
             {
                 let short = parent.rsplit('.').next().unwrap_or(parent);
-                item.add(E::CODE_FIELD, format!("no {short} {code:?}: push it first"));
+                item.add(E::CODE_FIELD, format!("没有 {short}「{code}」：请先推送它"));
             }
             item.region("region_code", E::region_code(e), ctx.regions);
             item.text("responsible_unit", E::responsible_unit(e));
@@ -740,6 +804,8 @@ mod properties {
             sector: v1::Sector::Agriculture,
             regions,
             catalog: &[],
+            mask: None,
+            today: NaiveDate::from_ymd_opt(2026, 7, 1).expect("date"),
         }
     }
 
@@ -793,7 +859,150 @@ mod properties {
         }
     }
 
+    /// The project as stored before a partial update.
+    fn stored_project() -> v1::Project {
+        v1::Project {
+            planned_start_date: Some(v1::Date {
+                year: 2026,
+                month: 3,
+                day: 1,
+            }),
+            planned_completion_date: Some(v1::Date {
+                year: 2027,
+                month: 6,
+                day: 30,
+            }),
+            plans: vec![v1::InvestmentPlan {
+                year: 2026,
+                monthly_plan_yuan: vec![500_000; 12],
+            }],
+            promotion: Some(v1::PromotionContract {
+                signed_date: Some(v1::Date {
+                    year: 2026,
+                    month: 1,
+                    day: 5,
+                }),
+                investor: "某公司".into(),
+                contracted_investment_yuan: 9_000_000,
+            }),
+            sector: v1::Sector::Agriculture as i32,
+            in_statistics_database: Some(false),
+            stage: ProjectStage::Reserve as i32,
+            ..good(1)
+        }
+    }
+
+    /// Other values for every field a partial update may name.
+    fn other_values() -> v1::Project {
+        v1::Project {
+            code: "P-1".into(),
+            name: "新名称".into(),
+            region_code: "city".into(),
+            responsible_unit: "市发改委".into(),
+            planned_total_investment_yuan: 7_000_000,
+            planned_start_date: Some(v1::Date {
+                year: 2026,
+                month: 4,
+                day: 1,
+            }),
+            planned_completion_date: Some(v1::Date {
+                year: 2028,
+                month: 1,
+                day: 31,
+            }),
+            plans: vec![v1::InvestmentPlan {
+                year: 2026,
+                monthly_plan_yuan: vec![1; 12],
+            }],
+            promotion: Some(v1::PromotionContract {
+                signed_date: Some(v1::Date {
+                    year: 2026,
+                    month: 2,
+                    day: 1,
+                }),
+                investor: "另一公司".into(),
+                contracted_investment_yuan: 1_000_000,
+            }),
+            ..Default::default()
+        }
+    }
+
+    /// The fields a partial update names, by path, and how to copy one.
+    const FIELDS: [&str; 8] = [
+        "name",
+        "responsible_unit",
+        "planned_total_investment_yuan",
+        "planned_start_date",
+        "planned_completion_date",
+        "plans",
+        "promotion",
+        "region_code",
+    ];
+
+    fn copy(field: &str, from: &v1::Project, to: &mut v1::Project) {
+        match field {
+            "name" => to.name = from.name.clone(),
+            "responsible_unit" => to.responsible_unit = from.responsible_unit.clone(),
+            "planned_total_investment_yuan" => to.planned_total_investment_yuan = from.planned_total_investment_yuan,
+            "planned_start_date" => to.planned_start_date = from.planned_start_date,
+            "planned_completion_date" => to.planned_completion_date = from.planned_completion_date,
+            "plans" => to.plans = from.plans.clone(),
+            "promotion" => to.promotion = from.promotion.clone(),
+            _ => to.region_code = from.region_code.clone(),
+        }
+    }
+
+    /// The project a plan writes for `item` over [`stored_project`].
+    fn planned(item: v1::Project, mask: Option<&prost_types::FieldMask>) -> v1::Project {
+        let regions = Regions::default();
+        let stored = stored_project();
+        let snapshot = Snapshot::new([StoredRecord {
+            kind: PROJECT.to_owned(),
+            key: stored.code.clone(),
+            version: 1,
+            seq: 1,
+            payload: stored.encode_to_vec(),
+            updated_by: String::new(),
+            request_id: String::new(),
+            updated_at: 0,
+            note: String::new(),
+        }]);
+        let ctx = Context { mask, ..ctx(&regions) };
+        let planned = UpsertProjects(&[item]).plan(&ctx, &snapshot).expect("a valid update");
+        match planned.writes.first() {
+            Some(w) => v1::Project::decode(w.payload.as_slice()).expect("decodes"),
+            None => stored,
+        }
+    }
+
     proptest! {
+        /// For any subset of a project's fields in an update, with a mask
+        /// naming them or without one, the named fields take the new value
+        /// and every other field keeps its stored value, even where the
+        /// item (with a mask) carries something else for it.
+        #[test]
+        fn fields_not_named_keep_their_value(named in prop::collection::vec(any::<bool>(), FIELDS.len()), with_mask: bool) {
+            let other = other_values();
+            let stored = stored_project();
+            let chosen: Vec<&str> = FIELDS.iter().zip(&named).filter(|(_, n)| **n).map(|(f, _)| *f).collect();
+            let (item, mask) = if with_mask {
+                // Every field carries a new value; only the mask says which count.
+                (other.clone(), Some(prost_types::FieldMask { paths: chosen.iter().map(|f| (*f).to_owned()).collect() }))
+            } else {
+                let mut item = v1::Project { code: stored.code.clone(), ..Default::default() };
+                for f in &chosen {
+                    copy(f, &other, &mut item);
+                }
+                (item, None)
+            };
+            let got = planned(item, mask.as_ref());
+            let mut want = stored.clone();
+            for f in &chosen {
+                copy(f, &other, &mut want);
+            }
+            prop_assert_eq!(got, want);
+        }
+
         /// Any batch with a broken item is refused as a whole, naming that
         /// item's field, and plans no write at all.
         #[test]

@@ -6,6 +6,7 @@
 
 use citydash_proto::v1;
 use citydash_runtime::ServerLimits;
+use citydash_runtime::auth::Role;
 use tonic::service::RoutesBuilder;
 
 use crate::engine::Engine;
@@ -62,6 +63,8 @@ pub struct IndicatorSpec {
     pub level: bool,
     /// Whether more is better.
     pub higher_is_better: bool,
+    /// The roles that may push its values; empty: every writer of the sector.
+    pub writers: &'static [Role],
 }
 
 impl IndicatorSpec {
@@ -81,6 +84,7 @@ impl IndicatorSpec {
             unit_zh,
             level: false,
             higher_is_better: true,
+            writers: &[],
         }
     }
 
@@ -96,6 +100,11 @@ impl IndicatorSpec {
             level: true,
             ..Self::cumulative(code, name_zh, name_en, unit, unit_zh)
         }
+    }
+
+    /// The same indicator, pushed only by `writers` (and an admin).
+    pub const fn written_by(self, writers: &'static [Role]) -> Self {
+        Self { writers, ..self }
     }
 
     /// The same indicator, where less is better.
@@ -124,6 +133,7 @@ pub fn catalog(sector: v1::Sector, specs: &[IndicatorSpec]) -> Vec<v1::Indicator
             } as i32,
             higher_is_better: s.higher_is_better,
             sector: sector as i32,
+            writer_roles: s.writers.iter().map(|r| r.as_str().to_owned()).collect(),
         })
         .collect()
 }

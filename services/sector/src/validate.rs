@@ -2,7 +2,7 @@
 //! name the item and field (`projects[2].region_code`), so a clerk can find
 //! the cell to fix.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use citydash_proto::v1;
 use citydash_runtime::Violations;
 
@@ -19,6 +19,7 @@ pub const MAX_REQUEST_ID_LEN: usize = 128;
 pub struct Item<'a> {
     violations: &'a mut Violations,
     prefix: String,
+    today: Option<NaiveDate>,
 }
 
 impl<'a> Item<'a> {
@@ -27,6 +28,16 @@ impl<'a> Item<'a> {
         Self {
             violations,
             prefix: format!("{field}[{index}]"),
+            today: None,
+        }
+    }
+
+    /// The same, checking facts against `today` (city time): no fact may be
+    /// dated after it, no figures reported for a later month.
+    pub fn on(self, today: NaiveDate) -> Self {
+        Self {
+            today: Some(today),
+            ..self
         }
     }
 
@@ -35,21 +46,27 @@ impl<'a> Item<'a> {
         self.violations.add(format!("{}.{field}", self.prefix), description);
     }
 
+    /// Records a violation of `field` of this item with its own reason.
+    pub fn add_with(&mut self, field: &str, reason: &'static str, description: impl Into<String>) {
+        self.violations
+            .add_with(format!("{}.{field}", self.prefix), reason, description);
+    }
+
     /// A code: present, short, and free of `/` and white space (codes are key parts).
     pub fn code(&mut self, field: &str, value: &str) {
         if value.is_empty() {
-            self.add(field, "required");
+            self.add(field, "必填，不能为空");
         } else if value.chars().count() > MAX_CODE_LEN {
-            self.add(field, format!("longer than {MAX_CODE_LEN} characters"));
+            self.add(field, format!("编号「{value}」超过 {MAX_CODE_LEN} 个字符"));
         } else if value.chars().any(|c| c == '/' || c.is_whitespace() || c.is_control()) {
-            self.add(field, "must not contain '/', spaces or control characters");
+            self.add(field, format!("编号「{value}」不能含有「/」、空格或控制字符"));
         }
     }
 
     /// A required, bounded text.
     pub fn text(&mut self, field: &str, value: &str) {
         if value.trim().is_empty() {
-            self.add(field, "required");
+            self.add(field, "必填，不能为空");
         } else {
             self.optional_text(field, value);
         }
@@ -58,23 +75,35 @@ impl<'a> Item<'a> {
     /// An optional, bounded text.
     pub fn optional_text(&mut self, field: &str, value: &str) {
         if value.chars().count() > MAX_TEXT_LEN {
-            self.add(field, format!("longer than {MAX_TEXT_LEN} characters"));
+            self.add(field, format!("超过 {MAX_TEXT_LEN} 个字符"));
         }
     }
 
     /// A known region code.
     pub fn region(&mut self, field: &str, value: &str, regions: &Regions) {
         if value.is_empty() {
-            self.add(field, "required");
+            self.add(field, "必填，不能为空");
         } else if !regions.contains(value) {
-            self.add(field, format!("unknown region {value:?}"));
+            let names = regions.all().iter().flat_map(|r| [r.code.as_str(), r.name_zh.as_str()]);
+            let near = citydash_runtime::suggest::closest(value, names, 3);
+            let hint = if near.is_empty() {
+                let all: Vec<String> = regions
+                    .all()
+                    .iter()
+                    .map(|r| format!("{}（{}）", r.code, r.name_zh))
+                    .collect();
+                format!("可填写：{}", all.join("、"))
+            } else {
+                format!("是否为：{}？", near.join("、"))
+            };
+            self.add(field, format!("未知区域「{value}」，{hint}"));
         }
     }
 
     /// An amount that must not be negative (money in yuan, counts, areas).
     pub fn non_negative(&mut self, field: &str, value: i64) {
         if value < 0 {
-            self.add(field, format!("must not be negative (got {value})"));
+            self.add(field, format!("不能为负数（收到 {value}）"));
         }
     }
 
@@ -83,7 +112,7 @@ impl<'a> Item<'a> {
         if !(domain::MIN_YEAR..=domain::MAX_YEAR).contains(&year) {
             self.add(
                 field,
-                format!("year {year} is outside {}..{}", domain::MIN_YEAR, domain::MAX_YEAR),
+                format!("年份 {year} 不在 {} 到 {} 之间", domain::MIN_YEAR, domain::MAX_YEAR),
             );
         }
     }
@@ -99,15 +128,15 @@ impl<'a> Item<'a> {
     pub fn period(&mut self, field: &str, period: Option<&v1::Period>) -> Option<v1::Period> {
         match period {
             None => {
-                self.add(field, "required");
+                self.add(field, "必填，不能为空");
                 None
             }
             Some(p) if !(1..=12).contains(&p.month) => {
-                self.add(&format!("{field}.month"), format!("month {} is not 1..12", p.month));
+                self.add(&format!("{field}.month"), format!("月份 {} 不在 1 到 12 之间", p.month));
                 None
             }
             Some(p) if !domain::period_is_valid(p) => {
-                self.add(&format!("{field}.year"), format!("year {} is out of range", p.year));
+                self.add(&format!("{field}.year"), format!("年份 {} 超出范围", p.year));
                 None
             }
             Some(p) => Some(*p),
@@ -120,19 +149,54 @@ impl<'a> Item<'a> {
         match domain::to_date(d) {
             Some(day) if (domain::MIN_YEAR..=domain::MAX_YEAR).contains(&d.year) => Some(day),
             _ => {
-                self.add(
-                    field,
-                    format!("{:04}-{:02}-{:02} is not a valid date", d.year, d.month, d.day),
-                );
+                self.add(field, format!("{:04}-{:02}-{:02} 不是有效日期", d.year, d.month, d.day));
                 None
             }
         }
     }
 
+    /// An optional date of a fact (a start, a completion, an entry into the
+    /// statistics database, a task done): a real day, not after `today`
+    /// (city time). Planned dates are checked with [`Item::date`].
+    pub fn fact_date(&mut self, field: &str, date: Option<&v1::Date>) -> Option<NaiveDate> {
+        let day = self.date(field, date)?;
+        if let Some(today) = self.today
+            && day > today
+        {
+            self.add_with(
+                field,
+                citydash_runtime::error::reason::FACT_IN_FUTURE,
+                format!("{day} 晚于今天（{today}）：已发生的事项不能填写未来日期"),
+            );
+            return None;
+        }
+        Some(day)
+    }
+
+    /// A required period of reported figures: a real month, not after the
+    /// city's current month.
+    pub fn reported_period(&mut self, field: &str, period: Option<&v1::Period>) -> Option<v1::Period> {
+        let p = self.period(field, period)?;
+        if let Some(today) = self.today
+            && (p.year, p.month as u32) > (today.year(), today.month())
+        {
+            self.add_with(
+                field,
+                citydash_runtime::error::reason::FACT_IN_FUTURE,
+                format!(
+                    "报告期 {}-{:02} 晚于本月（今天是 {today}），不能报送未来月份的数据",
+                    p.year, p.month
+                ),
+            );
+            return None;
+        }
+        Some(p)
+    }
+
     /// A required date that is a real calendar day.
     pub fn required_date(&mut self, field: &str, date: Option<&v1::Date>) -> Option<NaiveDate> {
         if date.is_none() {
-            self.add(field, "required");
+            self.add(field, "必填，不能为空");
         }
         self.date(field, date)
     }
@@ -142,7 +206,7 @@ impl<'a> Item<'a> {
         match E::try_from(value) {
             Ok(e) => Some(e),
             Err(_) => {
-                self.add(field, format!("unknown value {value}"));
+                self.add(field, format!("未知的取值 {value}"));
                 None
             }
         }
@@ -155,10 +219,10 @@ pub fn request_id(request_id: &str) -> Result<(), citydash_runtime::Error> {
     if request_id.is_empty() {
         v.add(
             "request_id",
-            "required: send a unique id (a UUID) and reuse it when retrying",
+            "必填：每次推送发送唯一的编号（如 UUID），重试时沿用同一编号",
         );
     } else if request_id.len() > MAX_REQUEST_ID_LEN {
-        v.add("request_id", format!("longer than {MAX_REQUEST_ID_LEN} bytes"));
+        v.add("request_id", format!("超过 {MAX_REQUEST_ID_LEN} 字节"));
     }
     v.into_result()
 }

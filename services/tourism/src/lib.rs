@@ -47,17 +47,17 @@ fn scenic_area(a: &ScenicArea, item: &mut Item<'_>) {
     item.text("name", &a.name);
     let level = item.known_enum::<ScenicLevel>("level", a.level);
     if level == Some(ScenicLevel::Unspecified) {
-        item.add("level", "required (SCENIC_LEVEL_NONE for an area not rated yet)");
+        item.add("level", "必填（尚未评级的景区填 SCENIC_LEVEL_NONE 未评级）");
     }
     match (level, item.known_enum::<ScenicLevel>("target_level", a.target_level)) {
         (_, Some(ScenicLevel::Unspecified)) if a.target_year != 0 => {
-            item.add("target_year", "set only with a target level")
+            item.add("target_year", "只有填写创建目标等级时才填写目标年份")
         }
         (_, Some(ScenicLevel::Unspecified)) => {}
         (Some(current), Some(target)) if target <= current => item.add(
             "target_level",
             format!(
-                "{} is not above the current {}",
+                "创建目标 {} 不高于当前等级 {}",
                 target.as_str_name(),
                 current.as_str_name()
             ),
@@ -67,7 +67,7 @@ fn scenic_area(a: &ScenicArea, item: &mut Item<'_>) {
 }
 
 fn scenic_month(m: &ScenicMonth, item: &mut Item<'_>) {
-    item.period("period", m.period.as_ref());
+    item.reported_period("period", m.period.as_ref());
     item.non_negative("visitors", m.visitors);
     item.non_negative("revenue_yuan", m.revenue_yuan);
 }

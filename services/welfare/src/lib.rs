@@ -58,31 +58,28 @@ fn task(t: &WelfareTask, item: &mut Item<'_>) {
     item.text("title", &t.title);
     item.optional_text("campaign", &t.campaign);
     if let Some(TaskKind::Unspecified) = item.known_enum::<TaskKind>("kind", t.kind) {
-        item.add("kind", "required: campaign task or rectification item");
+        item.add("kind", "必填：百日会战任务或回头看整改事项");
     }
     let open = item.required_date("open_date", t.open_date.as_ref());
     let deadline = item.required_date("deadline", t.deadline.as_ref());
-    let done = item.date("done_date", t.done_date.as_ref());
+    let done = item.fact_date("done_date", t.done_date.as_ref());
     if let (Some(o), Some(d)) = (open, deadline)
         && d < o
     {
-        item.add("deadline", format!("{d} is before the task opens ({o})"));
+        item.add("deadline", format!("完成期限 {d} 早于开始日期 {o}"));
     }
     match item.known_enum::<TaskStatus>("status", t.status) {
-        Some(TaskStatus::Unspecified) => item.add("status", "required"),
-        Some(TaskStatus::Done) if t.done_date.is_none() => item.add("done_date", "required when done"),
+        Some(TaskStatus::Unspecified) => item.add("status", "必填，不能为空"),
+        Some(TaskStatus::Done) if t.done_date.is_none() => item.add("done_date", "已完成的任务必须填写完成日期"),
         Some(TaskStatus::Open | TaskStatus::InProgress) if t.done_date.is_some() => {
-            item.add("done_date", "set only when the task is done")
+            item.add("done_date", "只有已完成的任务才填写完成日期")
         }
         _ => {}
     }
     if let (Some(o), Some(d)) = (open, done)
         && d < o
     {
-        item.add(
-            "done_date",
-            format!("a task cannot be closed ({d}) before it opens ({o})"),
-        );
+        item.add("done_date", format!("任务不能在开始（{o}）之前完成（{d}）"));
     }
 }
 

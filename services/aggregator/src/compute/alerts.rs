@@ -67,32 +67,33 @@ struct Subject<'a> {
     name: &'a str,
 }
 
-/// Where the rules put what they find. The texts are made only when a sink
-/// keeps them: the overview counts alerts of every project on each
-/// recomputation, and formatting (then sorting) them all cost more than
-/// evaluating the rules.
+/// What a list shows of an alert beyond its code and colour: since when it
+/// holds at any colour, since when it is red (DOMAIN.md, Settled points),
+/// and its Chinese and English detail.
+struct Details {
+    since: NaiveDate,
+    red_since: Option<NaiveDate>,
+    zh: String,
+    en: String,
+}
+
+/// Where the rules put what they find. The details are made only when a
+/// sink keeps them: the overview counts alerts of every project on each
+/// recomputation, and formatting (then sorting) them all, or walking back
+/// the months for a monthly rule's dates, cost more than evaluating the rules.
 trait Sink {
-    /// One open alert; `texts` gives its Chinese and English detail.
-    fn found(
-        &mut self,
-        code: AlertCode,
-        color: AlertColor,
-        s: &Subject<'_>,
-        since: NaiveDate,
-        texts: impl FnOnce() -> (String, String),
-    );
+    /// One open alert; `details` gives its dates and texts.
+    fn found(&mut self, code: AlertCode, color: AlertColor, s: &Subject<'_>, details: impl FnOnce() -> Details);
 }
 
 impl Sink for Vec<v1::Alert> {
-    fn found(
-        &mut self,
-        code: AlertCode,
-        color: AlertColor,
-        s: &Subject<'_>,
-        since: NaiveDate,
-        texts: impl FnOnce() -> (String, String),
-    ) {
-        let (detail_zh, detail_en) = texts();
+    fn found(&mut self, code: AlertCode, color: AlertColor, s: &Subject<'_>, details: impl FnOnce() -> Details) {
+        let Details {
+            since,
+            red_since,
+            zh: detail_zh,
+            en: detail_en,
+        } = details();
         self.push(v1::Alert {
             code: code as i32,
             color: color as i32,
@@ -102,6 +103,7 @@ impl Sink for Vec<v1::Alert> {
             subject_code: s.code.to_owned(),
             subject_name: s.name.to_owned(),
             since: Some(domain::from_date(since)),
+            red_since: red_since.map(domain::from_date),
             detail_zh,
             detail_en,
         });
@@ -124,14 +126,7 @@ impl AlertCounts {
 }
 
 impl Sink for AlertCounts {
-    fn found(
-        &mut self,
-        _code: AlertCode,
-        color: AlertColor,
-        s: &Subject<'_>,
-        _since: NaiveDate,
-        _texts: impl FnOnce() -> (String, String),
-    ) {
+    fn found(&mut self, _code: AlertCode, color: AlertColor, s: &Subject<'_>, _details: impl FnOnce() -> Details) {
         *self.0.entry((s.sector, color as i32)).or_default() += 1;
     }
 }
@@ -144,14 +139,7 @@ struct Tally {
 }
 
 impl Sink for Tally {
-    fn found(
-        &mut self,
-        _code: AlertCode,
-        color: AlertColor,
-        _s: &Subject<'_>,
-        _since: NaiveDate,
-        _texts: impl FnOnce() -> (String, String),
-    ) {
+    fn found(&mut self, _code: AlertCode, color: AlertColor, _s: &Subject<'_>, _details: impl FnOnce() -> Details) {
         match color {
             AlertColor::Red => self.red += 1,
             AlertColor::Yellow => self.yellow += 1,
@@ -168,6 +156,54 @@ fn colour(on: NaiveDate, yellow_from: NaiveDate, red_from: NaiveDate) -> Option<
         Some(AlertColor::Yellow)
     } else {
         None
+    }
+}
+
+/// The dates of a rule that turns yellow on `yellow_from` and red on
+/// `red_from`: since the first, and the second once it is reached.
+fn dated(color: AlertColor, yellow_from: NaiveDate, red_from: NaiveDate, zh: String, en: String) -> Details {
+    Details {
+        since: yellow_from.min(red_from),
+        red_since: (color == AlertColor::Red).then_some(red_from),
+        zh,
+        en,
+    }
+}
+
+/// The dates of a monthly rule open at `period` with `color`: the last day
+/// of the first month of the run of months, back from `period` within its
+/// year, in which the rule held at any colour, and of the run in which it
+/// was red. `colour_at(m)` is the rule's colour at month `m`.
+fn monthly(
+    period: &v1::Period,
+    color: AlertColor,
+    colour_at: impl Fn(i32) -> Option<AlertColor>,
+    zh: String,
+    en: String,
+) -> Details {
+    let mut first = period.month;
+    let mut first_red = (color == AlertColor::Red).then_some(period.month);
+    let mut red_run = first_red.is_some();
+    for m in (1..period.month).rev() {
+        let Some(c) = colour_at(m) else { break };
+        first = m;
+        if red_run && c == AlertColor::Red {
+            first_red = Some(m);
+        } else {
+            red_run = false;
+        }
+    }
+    let end = |month| {
+        domain::period_end(&v1::Period {
+            year: period.year,
+            month,
+        })
+    };
+    Details {
+        since: end(first),
+        red_since: first_red.map(end),
+        zh,
+        en,
     }
 }
 
@@ -239,16 +275,9 @@ struct Matching<'a> {
 }
 
 impl Sink for Matching<'_> {
-    fn found(
-        &mut self,
-        code: AlertCode,
-        color: AlertColor,
-        s: &Subject<'_>,
-        since: NaiveDate,
-        texts: impl FnOnce() -> (String, String),
-    ) {
+    fn found(&mut self, code: AlertCode, color: AlertColor, s: &Subject<'_>, details: impl FnOnce() -> Details) {
         if self.filter.admits(code, color, s) {
-            self.alerts.found(code, color, s, since, texts);
+            self.alerts.found(code, color, s, details);
         }
     }
 }
@@ -304,8 +333,11 @@ fn project_alerts(
         && let Some(c) = colour(on, days(30, funded), days(90, funded))
     {
         let n = (on - funded).num_days();
-        out.found(AlertCode::FundedNotStarted, c, &s, funded, || {
-            (
+        out.found(AlertCode::FundedNotStarted, c, &s, || {
+            dated(
+                c,
+                days(30, funded),
+                days(90, funded),
                 format!("资金已于{funded}下达，{n}天未开工"),
                 format!("funds allocated on {funded}, not started {n} days later"),
             )
@@ -315,8 +347,11 @@ fn project_alerts(
         && let Some(planned) = p.planned_start_date.as_ref().and_then(domain::to_date)
         && let Some(c) = colour(on, days(1, planned), add_months(planned, 3))
     {
-        out.found(AlertCode::NotStartedOnTime, c, &s, planned, || {
-            (
+        out.found(AlertCode::NotStartedOnTime, c, &s, || {
+            dated(
+                c,
+                days(1, planned),
+                add_months(planned, 3),
                 format!("计划{planned}开工，至今未开工"),
                 format!("planned to start on {planned}, not started"),
             )
@@ -327,43 +362,78 @@ fn project_alerts(
         && !in_statistics_on(p, on)
         && let Some(c) = colour(on, add_months(start, 1), add_months(start, 2))
     {
-        out.found(AlertCode::StartedNotInStats, c, &s, start, || {
-            (
+        out.found(AlertCode::StartedNotInStats, c, &s, || {
+            dated(
+                c,
+                add_months(start, 1),
+                add_months(start, 2),
                 format!("{start}开工，尚未入库"),
                 format!("started on {start}, not yet in the statistics database"),
             )
         });
     }
-    if let Some(plan) = p.plans.iter().find(|pl| pl.year == period.year) {
-        let planned: i64 = plan.monthly_plan_yuan.iter().sum();
-        let due: i64 = plan.monthly_plan_yuan.iter().take(period.month as usize).sum();
-        if planned > 0 {
+    // A project not started is judged by the start rules, not its plan.
+    if started.is_some()
+        && let Some(c) = schedule_colour(model, settings, sector, p, period)
+    {
+        out.found(AlertCode::BehindSchedule, c, &s, || {
+            let plan = p.plans.iter().find(|pl| pl.year == period.year);
+            let due: i64 = plan.map_or(0, |pl| pl.monthly_plan_yuan.iter().take(period.month as usize).sum());
             let done = model.invested(sector, &p.code, period.year, period.month);
-            let gap = (done as f64 - due as f64) / planned as f64 * 100.0;
-            let verdict = settings.bands.verdict(Some(gap));
-            if let Some(c) = verdict_colour(verdict) {
-                let since = domain::period_end(period);
-                out.found(AlertCode::BehindSchedule, c, &s, since, || {
-                    (
-                        format!(
-                            "1—{}月完成投资{}，计划{}，落后{:.1}个百分点",
-                            period.month,
-                            super::format::money_zh(done),
-                            super::format::money_zh(due),
-                            -gap
-                        ),
-                        format!(
-                            "completed {} by month {} against a plan of {}, {:.1} points behind",
-                            super::format::money_en(done),
-                            period.month,
-                            super::format::money_en(due),
-                            -gap
-                        ),
-                    )
-                });
-            }
-        }
+            let gap = schedule_gap(model, sector, p, period).unwrap_or(0.0);
+            monthly(
+                period,
+                c,
+                |m| {
+                    let at = v1::Period {
+                        year: period.year,
+                        month: m,
+                    };
+                    started_on(p, domain::period_end(&at))
+                        .and_then(|_| schedule_colour(model, settings, sector, p, &at))
+                },
+                format!(
+                    "1—{}月完成投资{}，计划{}，落后{:.1}个百分点",
+                    period.month,
+                    super::format::money_zh(done),
+                    super::format::money_zh(due),
+                    -gap
+                ),
+                format!(
+                    "completed {} by month {} against a plan of {}, {:.1} points behind",
+                    super::format::money_en(done),
+                    period.month,
+                    super::format::money_en(due),
+                    -gap
+                ),
+            )
+        });
     }
+}
+
+/// How far a project's cumulative investment is from its monthly plan at
+/// `period`, in points of the year's plan; `None` without a plan for the year.
+fn schedule_gap(model: &CityModel, sector: i32, p: &v1::Project, period: &v1::Period) -> Option<f64> {
+    let plan = p.plans.iter().find(|pl| pl.year == period.year)?;
+    let planned: i64 = plan.monthly_plan_yuan.iter().sum();
+    if planned <= 0 {
+        return None;
+    }
+    let due: i64 = plan.monthly_plan_yuan.iter().take(period.month as usize).sum();
+    let done = model.invested(sector, &p.code, period.year, period.month);
+    Some((done as f64 - due as f64) / planned as f64 * 100.0)
+}
+
+/// The colour of `behind_schedule` for a project at `period`, if behind.
+fn schedule_colour(
+    model: &CityModel,
+    settings: &Settings,
+    sector: i32,
+    p: &v1::Project,
+    period: &v1::Period,
+) -> Option<AlertColor> {
+    let gap = schedule_gap(model, sector, p, period)?;
+    verdict_colour(settings.bands.verdict(Some(gap)))
 }
 
 fn verdict_colour(v: Verdict) -> Option<AlertColor> {
@@ -395,8 +465,18 @@ fn indicator_alerts(model: &CityModel, settings: &Settings, period: &v1::Period,
         };
         let c_pct = st.completion.as_ref().and_then(|r| r.value).unwrap_or(0.0) * 100.0;
         let gap = -st.gap_pp.unwrap_or(0.0);
-        out.found(AlertCode::IndicatorBehind, c, &s, domain::period_end(period), || {
-            (
+        out.found(AlertCode::IndicatorBehind, c, &s, || {
+            monthly(
+                period,
+                c,
+                |m| {
+                    let at = v1::Period {
+                        year: period.year,
+                        month: m,
+                    };
+                    let earlier = indicators::status(model, settings, sector, def, region, &at);
+                    verdict_colour(Verdict::try_from(earlier.verdict).unwrap_or(Verdict::Unspecified))
+                },
                 format!(
                     "1—{}月完成全年目标的{c_pct:.1}%，落后时序进度{gap:.1}个百分点",
                     period.month
@@ -431,8 +511,11 @@ fn task_alerts(model: &CityModel, on: NaiveDate, out: &mut impl Sink) {
             name: &t.title,
         };
         let late = (on - deadline).num_days();
-        out.found(AlertCode::TaskOverdue, c, &s, deadline, || {
-            (
+        out.found(AlertCode::TaskOverdue, c, &s, || {
+            dated(
+                c,
+                days(1, deadline),
+                days(30, deadline),
                 format!("期限{deadline}，已逾期{late}天"),
                 format!("due on {deadline}, {late} days overdue"),
             )

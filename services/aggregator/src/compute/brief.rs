@@ -253,8 +253,9 @@ pub fn brief(model: &CityModel, settings: &Settings, period: &v1::Period, langua
                 format!("{}: the city has not published", def.name_en)
             }
         } else if zh {
+            let growth_ranked = r.places.iter().filter(|p| p.growth_rank > 0).count();
             let growth = if me.growth_rank > 0 {
-                format!("，增速第{}位", me.growth_rank)
+                format!("，增速在{growth_ranked}个地区中居第{}位", me.growth_rank)
             } else {
                 String::new()
             };

@@ -9,8 +9,13 @@ use citydash_proto::v1::{self, RegionKind};
 use super::Settings;
 use crate::model::CityModel;
 
-/// Competition ranks ("1, 1, 3") of `values`, best first by `better`.
+/// Competition ranks ("1, 1, 3") of `values`, best first by `better`; 0
+/// for a region without a value, and for every region when fewer than two
+/// have one (a ranking of one is no ranking: DOMAIN.md, Settled points).
 fn ranks(values: &[Option<f64>], higher_is_better: bool) -> Vec<i32> {
+    if values.iter().flatten().count() < 2 {
+        return vec![0; values.len()];
+    }
     values
         .iter()
         .map(|v| match v {
@@ -94,5 +99,10 @@ mod tests {
     fn equal_values_share_a_rank_and_missing_ones_are_unranked() {
         assert_eq!(ranks(&[Some(5.0), Some(7.0), Some(5.0), None], true), [2, 1, 2, 0]);
         assert_eq!(ranks(&[Some(5.0), Some(7.0), Some(5.0)], false), [1, 3, 1]);
+        assert_eq!(
+            ranks(&[Some(-0.038), None, None], true),
+            [0, 0, 0],
+            "one growth figure ranks nothing"
+        );
     }
 }

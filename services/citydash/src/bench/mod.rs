@@ -99,6 +99,7 @@ pub async fn import(args: &ImportBenchArgs) -> anyhow::Result<Vec<ImportRun>> {
         .collect();
     SectorServiceClient::new(channel.clone())
         .upsert_projects(v1::UpsertProjectsRequest {
+            update_mask: None,
             request_id: "bench-projects".into(),
             validate_only: false,
             correction_reason: String::new(),

@@ -304,6 +304,7 @@ fn periods(months: usize) -> Vec<v1::Period> {
 /// A `ReportProgress` request of `reports` under `request_id`.
 fn progress_request(request_id: String, reports: Vec<v1::ProgressReport>) -> v1::ReportProgressRequest {
     v1::ReportProgressRequest {
+        update_mask: None,
         request_id,
         validate_only: false,
         correction_reason: String::new(),
@@ -354,6 +355,7 @@ async fn push_projects(ch: &AuthedChannel, prefix: &str, codes: Vec<String>) -> 
             .collect();
         client
             .upsert_projects(v1::UpsertProjectsRequest {
+                update_mask: None,
                 request_id: format!("{prefix}-projects-{b}"),
                 validate_only: false,
                 correction_reason: String::new(),

@@ -4,8 +4,6 @@
 //! Items are built with prost-reflect from the same descriptors as the
 //! services, so a column maps to a proto field path and nothing else.
 
-use std::sync::OnceLock;
-
 use citydash_proto::v1;
 use citydash_runtime::auth::AuthedChannel;
 use futures::future::BoxFuture;
@@ -520,10 +518,7 @@ const ENUM_ALIASES: &[(&str, &[&str])] = &[
 
 /// The descriptors of every citydash message.
 pub fn pool() -> &'static DescriptorPool {
-    static POOL: OnceLock<DescriptorPool> = OnceLock::new();
-    POOL.get_or_init(|| {
-        DescriptorPool::decode(citydash_proto::FILE_DESCRIPTOR_SET).expect("the embedded descriptors decode")
-    })
+    citydash_proto::descriptor_pool()
 }
 
 /// A message descriptor by full name.
@@ -716,11 +711,25 @@ pub fn field_kind(desc: &MessageDescriptor, path: &str) -> Option<FieldKind> {
     }
 }
 
-/// The encoded batch request of `kind` with `items`.
-pub fn request(kind: &Kind, request_id: &str, validate_only: bool, items: Vec<DynamicMessage>) -> Vec<u8> {
+/// The encoded batch request of `kind` with `items`, changing only the
+/// fields in `mask` (the columns the file has): a column the file lacks
+/// keeps every stored value, a blank cell of a column it has clears one.
+pub fn request(
+    kind: &Kind,
+    request_id: &str,
+    validate_only: bool,
+    items: Vec<DynamicMessage>,
+    mask: &[&str],
+) -> Vec<u8> {
     let mut req = DynamicMessage::new(message(kind.request));
     req.set_field_by_name("request_id", Value::String(request_id.to_owned()));
     req.set_field_by_name("validate_only", Value::Bool(validate_only));
+    let mut paths = DynamicMessage::new(message("google.protobuf.FieldMask"));
+    paths.set_field_by_name(
+        "paths",
+        Value::List(mask.iter().map(|p| Value::String((*p).to_owned())).collect()),
+    );
+    req.set_field_by_name("update_mask", Value::Message(paths));
     req.set_field_by_name(kind.list, Value::List(items.into_iter().map(Value::Message).collect()));
     req.encode_to_vec()
 }

@@ -300,11 +300,15 @@ async fn lookup(channel: AuthedChannel) -> anyhow::Result<Lookup> {
     Ok(Lookup::from_catalog(&catalog))
 }
 
-/// The batch's request id: a hash of its content, so the same rows retried
+/// The batch's request id: a hash of its content and the columns it changes, so the same rows retried
 /// or re-imported are the same request.
-fn batch_id(kind: &Kind, items: &[DynamicMessage]) -> String {
+fn batch_id(kind: &Kind, mask: &[&str], items: &[DynamicMessage]) -> String {
     let mut h = Sha256::new();
     h.update(kind.name.as_bytes());
+    for field in mask {
+        h.update(field.as_bytes());
+        h.update([0]);
+    }
     for i in items {
         h.update(prost::Message::encode_to_vec(i));
     }
@@ -326,8 +330,9 @@ async fn flush(
     let mut rows = std::mem::take(batch);
     loop {
         let items: Vec<DynamicMessage> = rows.iter().map(|(_, m)| m.clone()).collect();
-        let id = batch_id(kind, &items);
-        let request = kinds::request(kind, &id, validate_only, items);
+        let mask: Vec<&str> = layout.columns.iter().map(|(_, c, _)| c.field).collect();
+        let id = batch_id(kind, &mask, &items);
+        let request = kinds::request(kind, &id, validate_only, items, &mask);
         match (kind.send)(channel.clone(), request).await {
             Ok(results) => {
                 for r in results {
