@@ -641,6 +641,16 @@ pub mod fixtures {
         }
     }
 
+    /// `p`, started on 5 January 2026: investment may be reported for it from
+    /// January on without a plausibility finding (investment_before_start).
+    pub fn started(p: v1::Project) -> v1::Project {
+        v1::Project {
+            stage: v1::ProjectStage::Started as i32,
+            stage_date: date(2026, 1, 5),
+            ..p
+        }
+    }
+
     /// A progress report of `yuan` completed in (year, month).
     pub fn progress(code: &str, year: i32, month: i32, yuan: i64) -> v1::ProgressReport {
         v1::ProgressReport {
@@ -655,6 +665,7 @@ pub mod fixtures {
     /// A cumulative indicator value.
     pub fn value(code: &str, region: &str, year: i32, month: i32, value: i64) -> v1::IndicatorValue {
         v1::IndicatorValue {
+            confirmations: Vec::new(),
             indicator_code: code.to_owned(),
             region_code: region.to_owned(),
             period: period(year, month),

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use citydash_agriculture::Agriculture;
-use citydash_e2e::fixtures::{date, progress, project, value};
+use citydash_e2e::fixtures::{date, progress, project, started, value};
 use citydash_e2e::{Running, TestDb, request_id, spawn_sector, violated_fields};
 use citydash_proto::v1::{
     self, ProjectStage, agriculture_service_client::AgricultureServiceClient,
@@ -343,7 +343,7 @@ async fn replaying_a_request_id_returns_the_first_answer_and_changes_nothing() {
         request_id: "retry-1".into(),
         validate_only: false,
         correction_reason: String::new(),
-        projects: vec![project("AG-010", "city", 8_000_000)],
+        projects: vec![started(project("AG-010", "city", 8_000_000))],
     };
     let first = client
         .upsert_projects(request.clone())
@@ -453,7 +453,7 @@ async fn a_batch_with_bad_items_changes_nothing_and_names_every_bad_field() {
     assert!(all_projects(&mut client).await.is_empty(), "nothing written");
 
     // Progress: bad month, negative money, unknown project, duplicate key.
-    upsert(&mut client, vec![project("AG-020", "city", 6_000_000)])
+    upsert(&mut client, vec![started(project("AG-020", "city", 6_000_000))])
         .await
         .expect("ok");
     let mut bad_month = progress("AG-020", 2026, 13, 1);
@@ -881,7 +881,7 @@ async fn concurrent_retries_of_one_request_have_exactly_one_effect() {
         reports: vec![],
     };
     let mut seed = client.clone();
-    upsert(&mut seed, vec![project("AG-060", "city", 9_000_000)])
+    upsert(&mut seed, vec![started(project("AG-060", "city", 9_000_000))])
         .await
         .expect("seed");
     let mut request = request;

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use citydash_agriculture::Agriculture;
-use citydash_e2e::fixtures::{date, period, progress, project, value};
+use citydash_e2e::fixtures::{date, period, progress, project, started, value};
 use citydash_e2e::{Running, TEST_KEY, TestDb, request_id, spawn_sector, spawn_sector_with, token};
 use citydash_proto::v1::{self, sector_service_client::SectorServiceClient};
 use citydash_runtime::auth::{AuthedChannel, Claims, Role, TokenKey};
@@ -250,7 +250,9 @@ async fn concurrent_duplicates_have_one_effect_and_one_audit_row() {
     let db = TestDb::new().await;
     let svc = spawn_sector::<Agriculture>(&db).await;
     let mut c = SectorServiceClient::new(svc.channel().await);
-    c.upsert_projects(upsert("AG-D1", "city")).await.expect("seed");
+    let mut seed = upsert("AG-D1", "city");
+    seed.projects[0] = started(seed.projects[0].clone());
+    c.upsert_projects(seed).await.expect("seed");
     let request = v1::ReportProgressRequest {
         update_mask: None,
         request_id: "dup-1".into(),

@@ -19,6 +19,7 @@ fn args(kind: &str, file: &Path, dry_run: bool, accept: bool) -> ImportArgs {
         token: None,
         dry_run,
         accept_good_rows: accept,
+        confirm: None,
     }
 }
 
@@ -49,7 +50,7 @@ AG-X3,冷链中心,乡镇片区,市农业农村局,0.35亿元,2026/8/1,储备,
 
 const PROGRESS: &str = "项目编号,报告期,当月完成投资（万元）,是否入库,入库日期,备注
 AG-X2,2026年3月,１２０.５,,,
-AG-X2,2026-04,\"1,300\",是,2026-04-20,
+AG-X2,2026-04,130,是,2026-04-20,
 AG-X2,2026-13,10,,,月份写错
 AG-NOPE,2026-04,10,,,没有这个项目
 AG-X1,202604,abc,,,金额写错
@@ -167,7 +168,7 @@ async fn messy_sheets_import_with_a_line_by_line_summary_and_rerun_changes_nothi
         .into_inner()
         .reports;
     let amounts: Vec<i64> = reports.iter().map(|r| r.investment_completed_yuan).collect();
-    assert_eq!(amounts, [1_205_000, 13_000_000]);
+    assert_eq!(amounts, [1_205_000, 1_300_000]);
     let x2 = get("AG-X2").await;
     assert_eq!(x2.in_statistics_database, Some(true));
     let n = feed_len(&svc).await;
@@ -409,7 +410,7 @@ async fn imports_fail_closed_and_read_the_headers_clerks_write() {
     let first = write(
         dir.path(),
         "first.csv",
-        "项目编号,报告期,当月完成投资（万元）\nAG-X1,2026-04,500\n",
+        "项目编号,报告期,当月完成投资（万元）,项目阶段,阶段日期\nAG-X1,2026-04,500,已开工,2026-04-02\n",
     );
     import(&svc, "progress", &first, false, false).await;
     assert_eq!(project_x1_progress(&svc).await, [(4, 5_000_000)]);
@@ -571,5 +572,59 @@ async fn the_import_command_exits_with_a_code_of_its_own_for_refusals() {
     assert_eq!(refused.status.code(), Some(citydash::import::EXIT_FILE_REFUSED));
     let err = String::from_utf8_lossy(&refused.stderr);
     assert!(err.contains("缺少必填列「当月完成投资」"), "{err}");
+    svc.stop().await;
+}
+
+/// A row with a plausibility finding is refused with the reason and how to
+/// confirm it; an 审核说明 cell, or `--confirm` for the whole file, confirms it.
+#[tokio::test]
+async fn a_finding_is_confirmed_by_an_explanation_column_or_for_the_whole_file() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = TestDb::new().await;
+    let svc = spawn_sector::<Agriculture>(&db).await;
+    import(
+        &svc,
+        "projects",
+        &write(dir.path(), "projects.csv", PROJECTS),
+        false,
+        false,
+    )
+    .await;
+    // AG-X3 is still in reserve: investment reported for it is a finding.
+    let plain = write(
+        dir.path(),
+        "plain.csv",
+        "项目编号,报告期,当月完成投资（万元）\nAG-X3,2026-06,100\n",
+    );
+    let dry = import(&svc, "progress", &plain, true, false).await;
+    assert_eq!(dry.refused.len(), 1, "{dry:?}");
+    assert!(
+        dry.refused[0].reason.contains("尚未开工") && dry.refused[0].reason.contains("审核说明"),
+        "{}",
+        dry.refused[0].reason
+    );
+    let explained = write(
+        dir.path(),
+        "explained.csv",
+        "项目编号,报告期,当月完成投资（万元）,审核说明\nAG-X3,2026-06,100,前期工作费用，已核实\n",
+    );
+    let done = import(&svc, "progress", &explained, false, false).await;
+    assert!(done.written && done.refused.is_empty(), "{done:?}");
+    let mut whole = args("progress", &plain, false, false);
+    whole.confirm = Some("前期费用，已核实".into());
+    let again = citydash::import::run(&whole, svc.channel().await)
+        .await
+        .expect("confirmed file");
+    assert!(again.refused.is_empty(), "{again:?}");
+    let reports = SectorServiceClient::new(svc.channel().await)
+        .list_progress(v1::ListProgressRequest {
+            project_code: "AG-X3".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner()
+        .reports;
+    assert_eq!(reports[0].confirmations[0].explanation, "前期费用，已核实");
     svc.stop().await;
 }

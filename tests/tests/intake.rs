@@ -6,7 +6,7 @@
 //! carries ErrorInfo and a zh-CN LocalizedMessage beside BadRequest.
 
 use citydash_agriculture::Agriculture;
-use citydash_e2e::fixtures::{date, period, progress, project};
+use citydash_e2e::fixtures::{date, period, progress, project, started};
 use citydash_e2e::{Running, Sectors, TestDb, feed, request_id, spawn_aggregator, spawn_sector, violated_fields};
 use citydash_proto::v1::{self, sector_service_client::SectorServiceClient};
 use tonic::Code;
@@ -439,4 +439,175 @@ async fn each_city_figure_is_written_by_its_own_bureau() {
     };
     assert_eq!(writers("city.fixed_asset_investment"), ["development_reform"]);
     agg.stop().await;
+}
+
+fn report_request(reports: Vec<v1::ProgressReport>) -> v1::ReportProgressRequest {
+    v1::ReportProgressRequest {
+        request_id: request_id(),
+        validate_only: false,
+        correction_reason: String::new(),
+        update_mask: None,
+        reports,
+    }
+}
+
+fn confirm(code: &str, explanation: &str) -> v1::PlausibilityConfirmation {
+    v1::PlausibilityConfirmation {
+        code: code.into(),
+        explanation: explanation.into(),
+    }
+}
+
+/// Plausibility checks (数据审核): investment for a project still in reserve,
+/// funds for a project without a contract, more investment than planned, a
+/// cumulative value below an earlier month's, an official growth rate far from
+/// the computed one: each refused with PLAUSIBILITY_UNCONFIRMED, naming the
+/// field in Chinese, writing nothing; the same push confirmed with an
+/// explanation is accepted and the explanation stays on the revision and in
+/// the audit trail.
+#[tokio::test]
+async fn implausible_figures_are_refused_unless_confirmed() {
+    let db = TestDb::new().await;
+    let svc = spawn_sector::<Agriculture>(&db).await;
+    upsert(
+        &svc,
+        vec![
+            project("AG-R", "city", 6_000_000),
+            started(project("AG-S", "city", 6_000_000)),
+        ],
+        None,
+    )
+    .await
+    .expect("projects");
+    let mut c = SectorServiceClient::new(svc.channel().await);
+    let changes = feed(&svc).await.len();
+    let refused = |err: tonic::Status| {
+        assert_eq!(err.code(), Code::InvalidArgument);
+        assert_eq!(
+            err.get_details_error_info().map(|i| i.reason),
+            Some("PLAUSIBILITY_UNCONFIRMED".into())
+        );
+        (violated_fields(&err), err.message().to_owned())
+    };
+
+    // Investment for a project still in reserve.
+    let (fields, message) = refused(
+        c.report_progress(report_request(vec![progress("AG-R", 2026, 6, 1_000_000)]))
+            .await
+            .expect_err("reserve"),
+    );
+    assert_eq!(fields, ["reports[0].investment_completed_yuan"]);
+    assert!(
+        message.contains("尚未开工") && message.contains("investment_before_start"),
+        "{message}"
+    );
+
+    // Funds for a project with no promotion contract.
+    let mut funds = progress("AG-S", 2026, 6, 100_000);
+    funds.funds_arrived_yuan = 500_000;
+    let (fields, _) = refused(
+        c.report_progress(report_request(vec![funds.clone()]))
+            .await
+            .expect_err("funds"),
+    );
+    assert_eq!(fields, ["reports[0].funds_arrived_yuan"]);
+
+    // More than the planned total, this push and the months before.
+    let (fields, message) = refused(
+        c.report_progress(report_request(vec![
+            progress("AG-S", 2026, 4, 3_000_000),
+            progress("AG-S", 2026, 5, 3_500_000),
+        ]))
+        .await
+        .expect_err("over total"),
+    );
+    assert_eq!(fields, ["reports[1].investment_completed_yuan"]);
+    assert!(message.contains("超过计划总投资"), "{message}");
+    assert_eq!(feed(&svc).await.len(), changes, "nothing refused was written");
+
+    // Confirmed with an explanation: accepted, and kept on the revision.
+    funds.confirmations = vec![confirm("funds_without_contract", "省级财政配套资金，不属招商项目")];
+    c.report_progress(report_request(vec![funds])).await.expect("confirmed");
+    let revisions = c
+        .list_revisions(v1::ListRevisionsRequest {
+            record_type: "progress".into(),
+            key: "AG-S/2026-06".into(),
+        })
+        .await
+        .expect("revisions")
+        .into_inner()
+        .revisions;
+    let Some(v1::record::Record::Progress(kept)) = revisions[0].record.clone() else {
+        panic!("a progress record: {revisions:?}");
+    };
+    assert_eq!(kept.confirmations[0].explanation, "省级财政配套资金，不属招商项目");
+    let admin = citydash_e2e::token("市政府办公室", citydash_runtime::auth::Role::Admin, &[], &[]);
+    let audit = SectorServiceClient::new(svc.channel_as(&admin).await)
+        .list_audit(v1::ListAuditRequest {
+            page_size: 100,
+            page_token: String::new(),
+        })
+        .await
+        .expect("audit")
+        .into_inner()
+        .entries;
+    let accepted = audit
+        .iter()
+        .rev()
+        .find(|e| e.key == "AG-S/2026-06")
+        .expect("the accepted push's audit row");
+    let Some(v1::record::Record::Progress(after)) = accepted.after.clone().and_then(|r| r.record) else {
+        panic!("the record after: {accepted:?}");
+    };
+    assert_eq!(after.confirmations, kept.confirmations);
+    // A confirmation without an explanation confirms nothing.
+    let mut empty = progress("AG-R", 2026, 6, 1_000_000);
+    empty.confirmations = vec![confirm("", " ")];
+    let err = c.report_progress(report_request(vec![empty])).await.expect_err("empty");
+    let mut fields = violated_fields(&err);
+    fields.sort();
+    assert_eq!(
+        fields,
+        [
+            "reports[0].confirmations[0].explanation",
+            "reports[0].investment_completed_yuan"
+        ]
+    );
+
+    // Indicators: a cumulative value below May's, an official growth far from the computed one.
+    let value = citydash_e2e::fixtures::value;
+    let values = |values: Vec<v1::IndicatorValue>| v1::ReportIndicatorsRequest {
+        request_id: request_id(),
+        validate_only: false,
+        correction_reason: String::new(),
+        update_mask: None,
+        values,
+    };
+    let err = c
+        .report_indicators(values(vec![
+            value("agri.output_value", "city", 2026, 5, 500_000_000),
+            value("agri.output_value", "city", 2026, 6, 400_000_000),
+        ]))
+        .await
+        .expect_err("decreased");
+    assert_eq!(violated_fields(&err), ["values[1].value"]);
+    assert!(err.message().contains("cumulative_decreased"), "{}", err.message());
+    let mut official = value("agri.output_value", "city", 2026, 6, 1_100_000_000);
+    official.official_yoy_growth_bp = Some(5_000);
+    let err = c
+        .report_indicators(values(vec![
+            value("agri.output_value", "city", 2025, 6, 1_000_000_000),
+            official.clone(),
+        ]))
+        .await
+        .expect_err("growth");
+    assert_eq!(violated_fields(&err), ["values[1].official_yoy_growth_bp"]);
+    official.confirmations = vec![confirm("growth_outlier", "按可比价计算，统计局核定")];
+    c.report_indicators(values(vec![
+        value("agri.output_value", "city", 2025, 6, 1_000_000_000),
+        official,
+    ]))
+    .await
+    .expect("confirmed growth");
+    svc.stop().await;
 }

@@ -130,6 +130,7 @@ fn cumulative(
         .take(last)
         .enumerate()
         .map(|(i, share)| v1::IndicatorValue {
+            confirmations: Vec::new(),
             indicator_code: code.into(),
             region_code: region.into(),
             period: period(year, i as i32 + 1),
@@ -166,6 +167,7 @@ fn target(code: &str, value: i64, unit: &str) -> v1::AnnualTarget {
 
 fn peer(code: &str, region: &str, year: i32, value: i64, growth_bp: Option<i32>) -> v1::IndicatorValue {
     v1::IndicatorValue {
+        confirmations: Vec::new(),
         indicator_code: code.into(),
         region_code: region.into(),
         period: period(year, 6),
@@ -198,24 +200,36 @@ async fn push_shared(
         }
     }
     if !reports.is_empty() {
-        c.report_progress(v1::ReportProgressRequest {
+        let mut request = v1::ReportProgressRequest {
             update_mask: None,
             request_id: format!("demo-{tag}-progress"),
-            validate_only: false,
+            validate_only: true,
             correction_reason: String::new(),
             reports,
-        })
-        .await?;
+        };
+        if let Err(status) = c.report_progress(request.clone()).await {
+            confirm_flagged(&status, "reports", &mut request.reports, |r| {
+                r.confirmations.push(confirmation())
+            })?;
+        }
+        request.validate_only = false;
+        c.report_progress(request).await?;
     }
     if !values.is_empty() {
-        c.report_indicators(v1::ReportIndicatorsRequest {
+        let mut request = v1::ReportIndicatorsRequest {
             update_mask: None,
             request_id: format!("demo-{tag}-values"),
-            validate_only: false,
+            validate_only: true,
             correction_reason: String::new(),
             values,
-        })
-        .await?;
+        };
+        if let Err(status) = c.report_indicators(request.clone()).await {
+            confirm_flagged(&status, "values", &mut request.values, |v| {
+                v.confirmations.push(confirmation())
+            })?;
+        }
+        request.validate_only = false;
+        c.report_indicators(request).await?;
     }
     if !targets.is_empty() {
         c.set_targets(v1::SetTargetsRequest {
@@ -226,6 +240,55 @@ async fn push_shared(
             targets,
         })
         .await?;
+    }
+    Ok(())
+}
+
+/// The demo bureaus' answer to the plausibility checks: their seasonal
+/// figures were looked at and are right.
+fn confirmation() -> v1::PlausibilityConfirmation {
+    v1::PlausibilityConfirmation {
+        code: String::new(),
+        explanation: "演示数据：季节性波动，已核实".to_owned(),
+    }
+}
+
+/// The review a bureau does before it pushes (数据审核): after a dry run,
+/// each item of `list` with an unconfirmed finding gets `confirm`ed; a
+/// refusal for any other reason is returned as it is.
+fn confirm_flagged<T>(
+    status: &tonic::Status,
+    list: &str,
+    items: &mut [T],
+    confirm: impl Fn(&mut T),
+) -> anyhow::Result<()> {
+    use tonic_types::StatusExt;
+    let violations = status
+        .get_details_bad_request()
+        .map(|b| b.field_violations)
+        .unwrap_or_default();
+    let mut flagged = std::collections::BTreeSet::new();
+    for v in &violations {
+        let index = v
+            .field
+            .strip_prefix(list)
+            .and_then(|rest| rest.strip_prefix('['))
+            .and_then(|rest| rest.split_once(']'))
+            .and_then(|(i, _)| i.parse::<usize>().ok());
+        match index {
+            Some(i) if v.reason == citydash_runtime::error::reason::PLAUSIBILITY_UNCONFIRMED => {
+                flagged.insert(i);
+            }
+            _ => anyhow::bail!("{}: {}", status.code(), status.message()),
+        }
+    }
+    if flagged.is_empty() {
+        anyhow::bail!("{}: {}", status.code(), status.message());
+    }
+    for i in flagged {
+        if let Some(item) = items.get_mut(i) {
+            confirm(item);
+        }
     }
     Ok(())
 }

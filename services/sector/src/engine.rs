@@ -247,7 +247,7 @@ impl<S: Store> Engine<S> {
         };
         let _guard = self.inner.write_lock.lock().await;
         for attempt in 0..CONFLICT_RETRIES {
-            let snapshot = self.snapshot(&planner.keys()).await?;
+            let snapshot = self.snapshot(&planner.keys(), &planner.parents()).await?;
             let planned = match planner.plan(&ctx, &snapshot) {
                 Ok(planned) => planned,
                 Err(err) if validate_only => return Err(err),
@@ -530,7 +530,7 @@ impl<S: Store> Engine<S> {
         Ok((rows, next))
     }
 
-    async fn snapshot(&self, keys: &[(String, String)]) -> Result<Snapshot, Error> {
+    async fn snapshot(&self, keys: &[(String, String)], parents: &[(String, String)]) -> Result<Snapshot, Error> {
         let mut by_kind: BTreeMap<&str, Vec<String>> = BTreeMap::new();
         for (kind, key) in keys {
             by_kind.entry(kind.as_str()).or_default().push(key.clone());
@@ -541,7 +541,25 @@ impl<S: Store> Engine<S> {
             keys.dedup();
             loaded.extend(self.inner.store.get(kind, &keys).await?);
         }
-        Ok(Snapshot::new(loaded))
+        let mut snapshot = Snapshot::new(loaded);
+        let mut parents_by_kind: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for (kind, parent) in parents {
+            parents_by_kind.entry(kind.as_str()).or_default().push(parent.clone());
+        }
+        for (kind, mut parents) in parents_by_kind {
+            parents.sort();
+            parents.dedup();
+            let mut grouped: BTreeMap<String, Vec<StoredRecord>> =
+                parents.iter().map(|p| (p.clone(), Vec::new())).collect();
+            for child in self.inner.store.children(kind, &parents).await? {
+                let parent = child.key.split('/').next().unwrap_or_default().to_owned();
+                grouped.entry(parent).or_default().push(child);
+            }
+            for (parent, children) in grouped {
+                snapshot = snapshot.with_children(kind, &parent, children);
+            }
+        }
+        Ok(snapshot)
     }
 
     /// A page of current records of one kind.

@@ -15,6 +15,7 @@ pub mod engine;
 pub mod entity;
 pub mod mask;
 pub mod plan;
+pub mod plausibility;
 pub mod records;
 pub mod store;
 pub mod validate;

@@ -16,6 +16,7 @@ use prost::Message;
 use crate::domain::{self, Regions};
 use crate::entity::{self, SectorEntity};
 use crate::mask;
+use crate::plausibility;
 use crate::records::{self, INDICATOR_VALUE, PROGRESS, PROJECT, TARGET};
 use crate::store::{Index, RecordWrite, StoredRecord};
 use crate::validate::Item;
@@ -55,23 +56,41 @@ fn merged<M: Message + prost::Name + Default + Clone>(
     }
 }
 
-/// Current stored versions by kind and key.
+/// Current stored versions by kind and key, and every child of the parents
+/// a planner asked for (a project's progress reports).
 #[derive(Default)]
-pub struct Snapshot(HashMap<(String, String), StoredRecord>);
+pub struct Snapshot {
+    records: HashMap<(String, String), StoredRecord>,
+    children: HashMap<(String, String), Vec<StoredRecord>>,
+}
 
 impl Snapshot {
     /// Builds a snapshot from loaded records.
     pub fn new(records: impl IntoIterator<Item = StoredRecord>) -> Self {
-        Self(
-            records
+        Self {
+            records: records
                 .into_iter()
                 .map(|r| ((r.kind.clone(), r.key.clone()), r))
                 .collect(),
-        )
+            children: HashMap::new(),
+        }
+    }
+
+    /// Adds the children of `parent` (records of `kind`).
+    pub fn with_children(mut self, kind: &str, parent: &str, children: Vec<StoredRecord>) -> Self {
+        self.children.insert((kind.to_owned(), parent.to_owned()), children);
+        self
     }
 
     fn get(&self, kind: &str, key: &str) -> Option<&StoredRecord> {
-        self.0.get(&(kind.to_owned(), key.to_owned()))
+        self.records.get(&(kind.to_owned(), key.to_owned()))
+    }
+
+    /// The stored children of `parent`, as loaded.
+    fn children(&self, kind: &str, parent: &str) -> &[StoredRecord] {
+        self.children
+            .get(&(kind.to_owned(), parent.to_owned()))
+            .map_or(&[], Vec::as_slice)
     }
 }
 
@@ -95,6 +114,11 @@ pub struct Planned {
 pub trait Planner: Send + Sync {
     /// (kind, key) of every record the plan may read.
     fn keys(&self) -> Vec<(String, String)>;
+    /// (kind, parent) of every group of records the plan reads whole (a
+    /// project's progress, for the plausibility checks); none by default.
+    fn parents(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
     /// Validates and plans against `snapshot`.
     fn plan(&self, ctx: &Context<'_>, snapshot: &Snapshot) -> Result<Planned, Error>;
 }
@@ -128,6 +152,24 @@ impl<'s> Staging<'s> {
             Some((_, payload, _)) => Some(payload),
             None => self.snapshot.get(kind, key).map(|r| r.payload.as_slice()),
         }
+    }
+
+    /// The latest content of every child of `parent` (records of `kind` keyed
+    /// `PARENT/…`): the snapshot's, with this batch's staged ones over them.
+    fn children(&self, kind: &str, parent: &str) -> Vec<&[u8]> {
+        let prefix = format!("{parent}/");
+        let mut by_key: HashMap<&str, &[u8]> = self
+            .snapshot
+            .children(kind, parent)
+            .iter()
+            .map(|r| (r.key.as_str(), r.payload.as_slice()))
+            .collect();
+        for ((k, key), (_, payload, _)) in &self.staged {
+            if k == kind && key.starts_with(&prefix) {
+                by_key.insert(key.as_str(), payload.as_slice());
+            }
+        }
+        by_key.into_values().collect()
     }
 
     /// Stages new content and tells how it compares with the stored version.
@@ -522,6 +564,14 @@ impl Planner for ReportProgress<'_> {
         keys
     }
 
+    /// Every progress report of each project, for `investment_over_total`.
+    fn parents(&self) -> Vec<(String, String)> {
+        self.0
+            .iter()
+            .map(|r| (PROGRESS.to_owned(), r.project_code.clone()))
+            .collect()
+    }
+
     fn plan(&self, ctx: &Context<'_>, snapshot: &Snapshot) -> Result<Planned, Error> {
         let mut violations = Violations::new();
         mask::check::<v1::ProgressReport>(ctx.mask, &[], &mut violations);
@@ -573,6 +623,8 @@ impl Planner for ReportProgress<'_> {
             }
             let stored = v1::ProgressReport {
                 meta: None,
+                // A confirmation belongs to the push that had the finding.
+                confirmations: r.confirmations.clone(),
                 ..merged(staging.current(PROGRESS, &key), r, ctx, &[])?
             };
             let index = Index {
@@ -589,10 +641,68 @@ impl Planner for ReportProgress<'_> {
                 stored.encode_to_vec(),
                 [(period.year, period.month)],
             );
+            let findings = progress_findings(&staging, &project, r, &period)?;
+            plausibility::require_confirmed(&mut item, &findings, &r.confirmations);
             results.push(result(i, key, outcome));
         }
         finish(violations, staging, results)
     }
+}
+
+/// The plausibility findings of a progress report `r` of `project` (its
+/// stage as of this push), with the batch staged so far.
+fn progress_findings(
+    staging: &Staging<'_>,
+    project: &v1::Project,
+    r: &v1::ProgressReport,
+    period: &v1::Period,
+) -> Result<Vec<plausibility::Finding>, Error> {
+    let mut findings = Vec::new();
+    let end = domain::period_end(period);
+    let stage = domain::stage_on(project, end);
+    if r.investment_completed_yuan > 0 && !domain::is_started(stage) {
+        findings.push(plausibility::Finding {
+            code: plausibility::INVESTMENT_BEFORE_START,
+            field: "investment_completed_yuan",
+            text: format!(
+                "项目「{}」截至{end}尚未开工（{}），却报送了{}年{}月完成投资{}元",
+                project.code,
+                domain::stage_zh(stage),
+                period.year,
+                period.month,
+                r.investment_completed_yuan
+            ),
+        });
+    }
+    if r.funds_arrived_yuan > 0 && project.promotion.is_none() {
+        findings.push(plausibility::Finding {
+            code: plausibility::FUNDS_WITHOUT_CONTRACT,
+            field: "funds_arrived_yuan",
+            text: format!(
+                "项目「{}」没有招商合同，却报送了到位资金{}元",
+                project.code, r.funds_arrived_yuan
+            ),
+        });
+    }
+    if project.planned_total_investment_yuan > 0 {
+        let mut total: i128 = 0;
+        for bytes in staging.children(PROGRESS, &project.code) {
+            let report =
+                v1::ProgressReport::decode(bytes).map_err(|e| Error::Internal(format!("stored progress: {e}")))?;
+            total += i128::from(report.investment_completed_yuan);
+        }
+        if total > i128::from(project.planned_total_investment_yuan) {
+            findings.push(plausibility::Finding {
+                code: plausibility::INVESTMENT_OVER_TOTAL,
+                field: "investment_completed_yuan",
+                text: format!(
+                    "项目「{}」累计完成投资{total}元，超过计划总投资{}元",
+                    project.code, project.planned_total_investment_yuan
+                ),
+            });
+        }
+    }
+    Ok(findings)
 }
 
 fn known_indicator<'c>(item: &mut Item<'_>, ctx: &'c Context<'_>, code: &str) -> Option<&'c v1::IndicatorDefinition> {
@@ -613,15 +723,32 @@ fn known_indicator<'c>(item: &mut Item<'_>, ctx: &'c Context<'_>, code: &str) ->
 /// Plans `ReportIndicators`.
 pub struct ReportIndicators<'r>(pub &'r [v1::IndicatorValue]);
 
+/// The month `back` months before `p`.
+fn months_before(p: &v1::Period, back: i32) -> v1::Period {
+    let total = p.year * 12 + (p.month - 1) - back;
+    v1::Period {
+        year: total.div_euclid(12),
+        month: total.rem_euclid(12) + 1,
+    }
+}
+
+/// How many months before a value the plausibility checks read: the same
+/// month last year, the earlier months of the year, and the 12 months whose
+/// own monthly figures (each a difference of two cumulative values) make the
+/// history of `growth_outlier`.
+const VALUE_HISTORY_MONTHS: i32 = 13;
+
 impl Planner for ReportIndicators<'_> {
     fn keys(&self) -> Vec<(String, String)> {
         self.0
             .iter()
-            .filter_map(|v| {
-                v.period.as_ref().map(|p| {
+            .filter_map(|v| v.period.as_ref().map(|p| (v, p)))
+            .filter(|(_, p)| domain::period_is_valid(p))
+            .flat_map(|(v, p)| {
+                (0..=VALUE_HISTORY_MONTHS).map(move |back| {
                     (
                         INDICATOR_VALUE.to_owned(),
-                        records::value_key(&v.indicator_code, &v.region_code, p),
+                        records::value_key(&v.indicator_code, &v.region_code, &months_before(p, back)),
                     )
                 })
             })
@@ -661,6 +788,8 @@ impl Planner for ReportIndicators<'_> {
             };
             let stored = v1::IndicatorValue {
                 meta: None,
+                // A confirmation belongs to the push that had the finding.
+                confirmations: v.confirmations.clone(),
                 ..merged(staging.current(INDICATOR_VALUE, &key), v, ctx, &[])?
             };
             let outcome = staging.put_dated(
@@ -670,6 +799,10 @@ impl Planner for ReportIndicators<'_> {
                 stored.encode_to_vec(),
                 [(period.year, period.month)],
             );
+            if let Some(def) = ctx.catalog.iter().find(|d| d.code == v.indicator_code) {
+                let findings = value_findings(&staging, def, &stored, &period)?;
+                plausibility::require_confirmed(&mut item, &findings, &v.confirmations);
+            }
             results.push(result(i, key, outcome));
             indicators.insert(v.indicator_code.clone());
         }
@@ -677,6 +810,102 @@ impl Planner for ReportIndicators<'_> {
         planned.indicators = indicators;
         Ok(planned)
     }
+}
+
+/// The plausibility findings of indicator value `v` (as it will be stored)
+/// of `def` at `period`, against the values stored or staged before it.
+fn value_findings(
+    staging: &Staging<'_>,
+    def: &v1::IndicatorDefinition,
+    v: &v1::IndicatorValue,
+    period: &v1::Period,
+) -> Result<Vec<plausibility::Finding>, Error> {
+    let at = |p: &v1::Period| -> Result<Option<i64>, Error> {
+        match staging.current(INDICATOR_VALUE, &records::value_key(&def.code, &v.region_code, p)) {
+            None => Ok(None),
+            Some(bytes) => v1::IndicatorValue::decode(bytes)
+                .map(|x| Some(x.value))
+                .map_err(|e| Error::Internal(format!("stored value: {e}"))),
+        }
+    };
+    let cumulative = def.accumulation == v1::Accumulation::Cumulative as i32;
+    let mut findings = Vec::new();
+    if cumulative {
+        let mut highest: Option<(i32, i64)> = None;
+        for m in 1..period.month {
+            if let Some(x) = at(&v1::Period {
+                year: period.year,
+                month: m,
+            })? && highest.is_none_or(|(_, h)| x > h)
+            {
+                highest = Some((m, x));
+            }
+        }
+        if let Some((m, earlier)) = highest
+            && v.value < earlier
+        {
+            findings.push(plausibility::Finding {
+                code: plausibility::CUMULATIVE_DECREASED,
+                field: "value",
+                text: format!(
+                    "「{}」{}年1—{}月累计{}{}，低于1—{m}月的{earlier}{}",
+                    def.name_zh, period.year, period.month, v.value, def.unit_zh, def.unit_zh
+                ),
+            });
+        }
+    }
+    let last_year = at(&months_before(period, 12))?;
+    if let (Some(bp), Some(prev)) = (v.official_yoy_growth_bp, last_year)
+        && prev > 0
+    {
+        let computed = (v.value as f64 - prev as f64) / prev as f64 * 10_000.0;
+        if (f64::from(bp) - computed).abs() > plausibility::OFFICIAL_GROWTH_TOLERANCE_BP {
+            findings.push(plausibility::Finding {
+                code: plausibility::GROWTH_OUTLIER,
+                field: "official_yoy_growth_bp",
+                text: format!(
+                    "「{}」报送增速{:.1}%，与按上年同期计算的{:.1}%相差超过30个百分点",
+                    def.name_zh,
+                    f64::from(bp) / 100.0,
+                    computed / 100.0
+                ),
+            });
+        }
+    }
+    // The month's own figure: a level as it is, a cumulative value less the month before.
+    let own = |p: &v1::Period, value: Option<i64>| -> Result<Option<f64>, Error> {
+        let Some(value) = value else { return Ok(None) };
+        if !cumulative || p.month == 1 {
+            return Ok(Some(value as f64));
+        }
+        Ok(at(&months_before(p, 1))?.map(|before| (value - before) as f64))
+    };
+    let mut history = Vec::with_capacity(12);
+    for back in 1..=12 {
+        let p = months_before(period, back);
+        match own(&p, at(&p)?)? {
+            Some(x) => history.push(x),
+            None => break,
+        }
+    }
+    if let Some(x) = own(period, Some(v.value))?
+        && let Some((median, mad)) = plausibility::is_outlier(x, &history)
+    {
+        findings.push(plausibility::Finding {
+            code: plausibility::GROWTH_OUTLIER,
+            field: "value",
+            text: format!(
+                "「{}」{}年{}月当月值{x:.0}{}，偏离近12个月中位数{median:.0}{}超过{}倍绝对中位差（{mad:.0}）",
+                def.name_zh,
+                period.year,
+                period.month,
+                def.unit_zh,
+                def.unit_zh,
+                plausibility::MAD_LIMIT
+            ),
+        });
+    }
+    Ok(findings)
 }
 
 /// Plans `SetTargets`.

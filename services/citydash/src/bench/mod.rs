@@ -93,7 +93,15 @@ pub async fn import(args: &ImportBenchArgs) -> anyhow::Result<Vec<ImportRun>> {
             name: format!("基准项目{i}"),
             region_code: "city".into(),
             responsible_unit: "市农业农村局".into(),
-            planned_total_investment_yuan: 10_000_000,
+            // Large enough, and started before the first month, for every
+            // month of the files to pass the plausibility checks.
+            planned_total_investment_yuan: 100_000_000_000,
+            stage: v1::ProjectStage::Started as i32,
+            stage_date: Some(v1::Date {
+                year: 2000,
+                month: 1,
+                day: 1,
+            }),
             ..Default::default()
         })
         .collect();
@@ -149,6 +157,7 @@ pub async fn import(args: &ImportBenchArgs) -> anyhow::Result<Vec<ImportRun>> {
                 token: None,
                 dry_run: false,
                 accept_good_rows: false,
+                confirm: None,
             },
             channel.clone(),
         )

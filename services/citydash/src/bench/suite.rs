@@ -350,6 +350,16 @@ async fn push_projects(ch: &AuthedChannel, prefix: &str, codes: Vec<String>) -> 
                     month: 10,
                     day: 2,
                 }),
+                // Its funds arrive under a contract (no plausibility finding).
+                promotion: Some(v1::PromotionContract {
+                    signed_date: Some(v1::Date {
+                        year: 2024,
+                        month: 9,
+                        day: 1,
+                    }),
+                    investor: "基准投资方".into(),
+                    contracted_investment_yuan: 10_000_000,
+                }),
                 ..Default::default()
             })
             .collect();

@@ -36,6 +36,8 @@ pub enum Ty {
     Region,
     /// An indicator, by code or Chinese name (from the service's catalog).
     Indicator,
+    /// The explanation that confirms every plausibility finding of the row (数据审核说明).
+    Confirmation,
 }
 
 /// One column of a sheet.
@@ -129,6 +131,10 @@ const IN_STATS: Column = alias(
 const STATS_DATE: Column = alias(
     col("入库日期", "statistics date", "statistics_date", Date, false),
     &["statistics_date"],
+);
+const EXPLANATION: Column = alias(
+    col("审核说明", "explanation", "confirmations", Confirmation, false),
+    &["数据说明", "异常说明", "审核意见"],
 );
 const PERIOD: Column = alias(
     col("报告期", "period", "period", Period, true),
@@ -226,6 +232,7 @@ pub const KINDS: &[Kind] = &[
             STATS_DATE,
             alias(col("数据状态", "status", "status", Enum, false), &["状态"]),
             alias(col("备注", "note", "note", Text, false), &["说明"]),
+            EXPLANATION,
         ],
         send: sender!(
             v1::sector_service_client::SectorServiceClient<AuthedChannel>,
@@ -256,6 +263,7 @@ pub const KINDS: &[Kind] = &[
                 col("官方增速", "official growth", "official_yoy_growth_bp", Percent, false),
                 &["同比增长", "增速"],
             ),
+            EXPLANATION,
         ],
         send: sender!(
             v1::sector_service_client::SectorServiceClient<AuthedChannel>,
@@ -642,6 +650,7 @@ pub fn read(column: &Column, text: &str, unit: &str, field_kind: &FieldKind, loo
                 }
             }
         }
+        Confirmation => Value::List(vec![Value::Message(confirmation(&t))]),
         Indicator => {
             let found = lookup.indicators.iter().find(|(code, zh, _)| *code == t || *zh == t);
             match found {
@@ -653,6 +662,13 @@ pub fn read(column: &Column, text: &str, unit: &str, field_kind: &FieldKind, loo
             }
         }
     })
+}
+
+/// A confirmation of every plausibility finding of an item, with `explanation`.
+pub fn confirmation(explanation: &str) -> DynamicMessage {
+    let mut m = DynamicMessage::new(message("citydash.v1.PlausibilityConfirmation"));
+    m.set_field_by_name("explanation", Value::String(explanation.to_owned()));
+    m
 }
 
 /// The refusal of a name the service does not know, with the closest known names.

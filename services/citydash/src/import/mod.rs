@@ -50,6 +50,10 @@ pub struct ImportArgs {
     /// Import the good rows even when some are refused.
     #[arg(long)]
     pub accept_good_rows: bool,
+    /// Confirm every plausibility finding (数据审核) of the file with this
+    /// explanation; a row's own 审核说明 cell takes precedence.
+    #[arg(long, value_name = "EXPLANATION")]
+    pub confirm: Option<String>,
 }
 
 /// A refused row.
@@ -255,6 +259,22 @@ impl RowReader {
     }
 }
 
+/// Gives an item without a confirmation of its own the file's `--confirm`
+/// explanation, on kinds whose items can carry one.
+fn confirm_all(msg: &mut DynamicMessage, confirm: Option<&str>) {
+    use prost_reflect::ReflectMessage;
+    let Some(text) = confirm else { return };
+    let Some(field) = msg.descriptor().get_field_by_name("confirmations") else {
+        return;
+    };
+    if !msg.has_field(&field) {
+        msg.set_field(
+            &field,
+            prost_reflect::Value::List(vec![prost_reflect::Value::Message(kinds::confirmation(text))]),
+        );
+    }
+}
+
 /// The header of the column that fills `field` (a violation's field path).
 fn column_of(kind: &Kind, layout: &Layout, field: &str) -> String {
     layout
@@ -365,10 +385,18 @@ async fn flush(
                     };
                     let Some((line, _)) = rows.get(index) else { continue };
                     bad.insert(index);
+                    let reason = if v.reason == citydash_runtime::error::reason::PLAUSIBILITY_UNCONFIRMED {
+                        format!(
+                            "{}（导入时在「审核说明」列写明理由，或用 --confirm 说明整个文件）",
+                            v.description
+                        )
+                    } else {
+                        v.description.clone()
+                    };
                     summary.refused.push(Refusal {
                         line: *line,
                         column: column_of(kind, layout, &field),
-                        reason: v.description.clone(),
+                        reason,
                     });
                 }
                 if bad.is_empty() {
@@ -395,6 +423,7 @@ async fn flush(
 
 /// One pass over the file: validate (`validate_only`) or write, skipping
 /// the lines in `skip`.
+#[allow(clippy::too_many_arguments)]
 async fn pass(
     kind: &'static Kind,
     path: &Path,
@@ -402,6 +431,7 @@ async fn pass(
     lookup: &Lookup,
     validate_only: bool,
     skip: &HashSet<usize>,
+    confirm: Option<&str>,
     progress: &indicatif::ProgressBar,
 ) -> anyhow::Result<Summary> {
     let mut summary = Summary::default();
@@ -434,7 +464,7 @@ async fn pass(
             continue;
         }
         match read {
-            Read::Item(msg) => match keys.repeat(kind, &msg, row.line) {
+            Read::Item(mut msg) => match keys.repeat(kind, &msg, row.line) {
                 Some(first) => {
                     let columns: Vec<&str> = kind
                         .key
@@ -451,7 +481,10 @@ async fn pass(
                         ),
                     });
                 }
-                None => batch.push((row.line, msg)),
+                None => {
+                    confirm_all(&mut msg, confirm);
+                    batch.push((row.line, msg));
+                }
             },
             Read::Refused(refusals) => summary.refused.extend(refusals),
             Read::Skipped(skipped) => summary.skipped.push(skipped),
@@ -486,14 +519,25 @@ pub async fn run(args: &ImportArgs, channel: AuthedChannel) -> anyhow::Result<Su
     let lookup = lookup(channel.clone()).await?;
     let progress = indicatif::ProgressBar::new_spinner();
     progress.set_message(format!("{} {}", kind.zh, args.file.display()));
-    let checked = pass(kind, &args.file, &channel, &lookup, true, &HashSet::new(), &progress).await?;
+    let confirm = args.confirm.as_deref().filter(|c| !c.trim().is_empty());
+    let checked = pass(
+        kind,
+        &args.file,
+        &channel,
+        &lookup,
+        true,
+        &HashSet::new(),
+        confirm,
+        &progress,
+    )
+    .await?;
     let refused: HashSet<usize> = checked.refused.iter().map(|r| r.line).collect();
     if args.dry_run || (!refused.is_empty() && !args.accept_good_rows) {
         progress.finish_and_clear();
         return Ok(checked);
     }
     progress.set_position(0);
-    pass(kind, &args.file, &channel, &lookup, false, &refused, &progress).await?;
+    pass(kind, &args.file, &channel, &lookup, false, &refused, confirm, &progress).await?;
     progress.finish_and_clear();
     // The dry run says what changes; the write pass may replay batches an
     // earlier run already wrote (same content, same request id), whose

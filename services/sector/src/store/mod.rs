@@ -235,6 +235,13 @@ pub struct ListQuery {
 pub trait Store: Clone + Send + Sync + 'static {
     /// Current versions of the given keys of one kind (missing keys are absent).
     fn get(&self, kind: &str, keys: &[String]) -> impl Future<Output = Result<Vec<StoredRecord>, StoreError>> + Send;
+    /// Current versions of every record of `kind` whose parent is one of
+    /// `parents` (a project's progress reports), in no particular order.
+    fn children(
+        &self,
+        kind: &str,
+        parents: &[String],
+    ) -> impl Future<Output = Result<Vec<StoredRecord>, StoreError>> + Send;
     /// A page of current records.
     fn list(&self, query: &ListQuery) -> impl Future<Output = Result<Vec<StoredRecord>, StoreError>> + Send;
     /// Every version of one record, oldest first.

@@ -54,11 +54,12 @@ async fn begin_locked(pool: &PgPool) -> Result<Transaction<'static, Postgres>, s
     Ok(tx)
 }
 
-/// `key = ANY($n)` with one array parameter. (An `IN ($2, …, $401)` list
+/// `column = ANY($n)` with one array parameter. (An `IN ($2, …, $401)` list
 /// got a generic plan after a few executions that scanned the whole table:
 /// 60 ms at 10,000 records, over a second at 120,000.)
-fn keys_in(qb: &mut sqlx::QueryBuilder<Postgres>, keys: &[String]) {
-    qb.push("key = ANY(");
+fn keys_in(qb: &mut sqlx::QueryBuilder<Postgres>, column: &str, keys: &[String]) {
+    qb.push(column);
+    qb.push(" = ANY(");
     qb.push_bind(keys.to_vec());
     qb.push(")");
 }

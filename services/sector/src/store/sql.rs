@@ -11,7 +11,7 @@ pub(crate) const RECORD_COLUMNS: &str = "kind, key, version, seq, payload, updat
 
 /// Implements [`super::Store`] for a store type wrapping a `sqlx::Pool<$db>`.
 /// `$begin` is a closure from the pool to a future of a transaction that
-/// already holds the writer lock; `$keys_in` appends "`key` is one of these
+/// already holds the writer lock; `$keys_in` appends "this column is one of these
 /// keys" to a query, each backend in the form its planner serves with the
 /// primary key.
 macro_rules! sql_store {
@@ -81,7 +81,27 @@ macro_rules! sql_store {
                     qb.push(" FROM records WHERE kind = ");
                     qb.push_bind(kind.to_owned());
                     qb.push(" AND ");
-                    $keys_in(&mut qb, chunk);
+                    $keys_in(&mut qb, "key", chunk);
+                    let rows = qb.build().fetch_all(&self.pool).await?;
+                    out.extend(Self::records_from_rows(rows)?);
+                }
+                Ok(out)
+            }
+
+            #[tracing::instrument(name = "sql.children", skip_all, fields(otel.kind = "client", db.system = stringify!($db), kind, parents = parents.len()))]
+            async fn children(
+                &self,
+                kind: &str,
+                parents: &[String],
+            ) -> Result<Vec<$crate::store::StoredRecord>, $crate::store::StoreError> {
+                let mut out = Vec::new();
+                for chunk in parents.chunks($crate::store::sql::CHUNK) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new("SELECT ");
+                    qb.push($crate::store::sql::RECORD_COLUMNS);
+                    qb.push(" FROM records WHERE kind = ");
+                    qb.push_bind(kind.to_owned());
+                    qb.push(" AND ");
+                    $keys_in(&mut qb, "parent", chunk);
                     let rows = qb.build().fetch_all(&self.pool).await?;
                     out.extend(Self::records_from_rows(rows)?);
                 }

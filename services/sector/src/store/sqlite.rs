@@ -59,10 +59,11 @@ pub async fn begin_immediate(pool: &SqlitePool) -> Result<Transaction<'static, S
     pool.begin_with("BEGIN IMMEDIATE").await
 }
 
-/// `key IN (?, …)`: SQLite has no array parameters, and plans each
-/// statement with the primary key.
-fn keys_in(qb: &mut sqlx::QueryBuilder<Sqlite>, keys: &[String]) {
-    qb.push("key IN (");
+/// `column IN (?, …)`: SQLite has no array parameters, and plans each
+/// statement with the index of the column.
+fn keys_in(qb: &mut sqlx::QueryBuilder<Sqlite>, column: &str, keys: &[String]) {
+    qb.push(column);
+    qb.push(" IN (");
     let mut sep = qb.separated(", ");
     for k in keys {
         sep.push_bind(k.clone());
