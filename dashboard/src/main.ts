@@ -236,7 +236,7 @@ async function drillDown(sector: number, code: string) {
           <td class="num">${esc(amount(r.fundsArrivedYuan, "yuan", "元", lang === "en"))}</td></tr>`,
       )
       .join("");
-    box.innerHTML = `<h3>${esc(p?.name ?? code)} <small>${esc(code)} · ${esc(p?.responsibleUnit ?? "")}</small></h3>
+    box.innerHTML = `<h3>${esc(p?.name ?? code)} <small>${esc(code)} · ${esc(res.responsibleUnitName || (p?.responsibleUnit ?? ""))}</small></h3>
       <table><tr><th></th><th>${esc(t().counted)}</th><th>${esc(t().fundsArrived)}</th></tr>${rows}</table>`;
   } catch (err) {
     box.textContent = String(err);

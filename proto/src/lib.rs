@@ -94,6 +94,7 @@ mod tests {
         assert!(methods.contains("/citydash.v1.SectorService/UpsertProjects"));
         assert!(methods.contains("/citydash.v1.SectorService/LockPeriod"));
         assert!(methods.contains("/citydash.v1.WelfareService/UpsertTasks"));
+        assert!(methods.contains("/citydash.v1.UnitsService/RegisterUnits"));
         assert!(!methods.contains("/citydash.v1.SectorService/ListProjects"));
         assert!(!methods.contains("/citydash.v1.CityService/GetOverview"));
         assert_eq!(methods.len(), super::WRITE_REQUESTS.len() + super::ADMIN_REQUESTS.len());
@@ -112,4 +113,5 @@ write_requests!(
     UpsertScenicAreasRequest,
     ReportScenicMonthsRequest,
     UpsertTasksRequest,
+    RegisterUnitsRequest,
 );

@@ -329,6 +329,7 @@ async fn exports_read_back() {
         token: None,
         period: Some("2026-06".into()),
         language: "zh".into(),
+        units_url: format!("http://{}", agg.addr),
     };
     citydash::export::run(&export("overview", "overview.csv", String::new()), agg.channel().await)
         .await

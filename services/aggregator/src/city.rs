@@ -7,8 +7,10 @@
 
 use citydash_proto::v1;
 use citydash_runtime::auth::Role;
+use citydash_sector::plan::UpsertEntities;
 use citydash_sector::spec::{IndicatorSpec, SectorSpec, ServiceContext};
-use citydash_sector::store::Store;
+use citydash_sector::store::{Index, Store};
+use citydash_sector::units::UnitRecords;
 use citydash_sector::{Engine, EntityType};
 use tonic::service::RoutesBuilder;
 
@@ -45,16 +47,53 @@ impl SectorSpec for City {
     const AGENCY: &'static str = "市统计局";
     const CATALOG: &'static [IndicatorSpec] = CATALOG;
 
+    /// The city's own register: the responsible units.
     fn entity_types() -> Vec<EntityType> {
-        Vec::new()
+        vec![EntityType::of::<UnitRecords>()]
     }
 
-    /// The city has no registers of its own: only the shared contract.
-    fn add_own_service<S: Store>(
-        _engine: Engine<S>,
-        _ctx: &ServiceContext,
-        _routes: &mut RoutesBuilder,
-    ) -> &'static str {
-        v1::sector_service_server::SERVICE_NAME
+    /// The unit registry (`UnitsService`), beside the shared contract.
+    fn add_own_service<S: Store>(engine: Engine<S>, ctx: &ServiceContext, routes: &mut RoutesBuilder) -> &'static str {
+        routes.add_service(
+            v1::units_service_server::UnitsServiceServer::new(UnitsGrpc { engine })
+                .max_decoding_message_size(ctx.limits.max_message_bytes)
+                .max_encoding_message_size(ctx.limits.max_message_bytes),
+        );
+        v1::units_service_server::SERVICE_NAME
+    }
+}
+
+/// `UnitsService` over the city engine: registrations are admin-only writes
+/// of [`UnitRecords`], with versions, audit and the change feed.
+struct UnitsGrpc<S> {
+    engine: Engine<S>,
+}
+
+#[tonic::async_trait]
+impl<S: Store> v1::units_service_server::UnitsService for UnitsGrpc<S> {
+    async fn register_units(
+        &self,
+        request: tonic::Request<v1::RegisterUnitsRequest>,
+    ) -> Result<tonic::Response<v1::RegisterUnitsResponse>, tonic::Status> {
+        let results = self
+            .engine
+            .handle_admin(request, |r| Box::new(UpsertEntities::<UnitRecords> { items: &r.units }))
+            .await?;
+        Ok(tonic::Response::new(v1::RegisterUnitsResponse { results }))
+    }
+
+    async fn list_units(
+        &self,
+        request: tonic::Request<v1::ListUnitsRequest>,
+    ) -> Result<tonic::Response<v1::ListUnitsResponse>, tonic::Status> {
+        let r = request.into_inner();
+        let page = self
+            .engine
+            .list_entities::<UnitRecords>(Index::default(), r.page_size, &r.page_token)
+            .await?;
+        Ok(tonic::Response::new(v1::ListUnitsResponse {
+            units: page.items,
+            next_page_token: page.next_page_token,
+        }))
     }
 }

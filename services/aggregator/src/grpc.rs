@@ -188,7 +188,14 @@ impl<R: ReadStore> CityService for CityGrpc<R> {
             }
             page_token = page.next_page_token;
         }
-        Ok(Response::new(v1::GetSectorProjectResponse { project, progress }))
+        let responsible_unit_name = project.as_ref().map_or_else(String::new, |p| {
+            self.agg.with_model(|m| m.units.name(&p.responsible_unit).to_owned())
+        });
+        Ok(Response::new(v1::GetSectorProjectResponse {
+            project,
+            progress,
+            responsible_unit_name,
+        }))
     }
 
     async fn get_brief(&self, request: Request<v1::GetBriefRequest>) -> Result<Response<v1::GetBriefResponse>, Status> {

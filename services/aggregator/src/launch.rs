@@ -17,6 +17,7 @@ use citydash_sector::domain::Regions;
 use citydash_sector::launch::{Backend, SectorArgs, watch_health};
 use citydash_sector::spec::SectorSpec;
 use citydash_sector::store::{PgStore, SqliteStore, Store};
+use citydash_sector::units::{UnitDirectory, units_in_store};
 use citydash_sector::{Engine, EngineOptions, SectorInfo};
 use tokio::net::TcpListener;
 
@@ -137,6 +138,8 @@ async fn run_with<S: Store, R: ReadStore>(
     };
     let options = EngineOptions {
         feed_poll: Duration::from_millis(args.city.feed_poll_ms.max(10)),
+        // The city engine hosts the unit registry and resolves its own pushes against it.
+        units: Arc::new(UnitDirectory::with_loader(units_in_store(store.clone()))),
     };
     let engine = Engine::new(store, info, options)
         .await

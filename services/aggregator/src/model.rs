@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use citydash_proto::v1::{self, record::Record};
+use citydash_sector::units::Units;
 use prost::{Message, Name};
 
 /// One month of a project's progress, as the formulas read it.
@@ -41,6 +42,9 @@ pub struct CityModel {
     pub entities: BTreeMap<(String, String), prost_types::Any>,
     /// Each source's catalog, by sector.
     pub catalogs: BTreeMap<i32, v1::GetCatalogResponse>,
+    /// The responsible units registered on the city engine: every view shows
+    /// a unit's current name for the code its records store.
+    pub units: Units,
 }
 
 impl CityModel {
@@ -87,6 +91,11 @@ impl CityModel {
             }
             Record::Entity(any) => {
                 let name = any.type_url.rsplit('/').next().unwrap_or_default().to_owned();
+                if name == v1::ResponsibleUnit::full_name()
+                    && let Ok(unit) = v1::ResponsibleUnit::decode(any.value.as_slice())
+                {
+                    self.units.insert(unit);
+                }
                 self.entities.insert((name, change.key.clone()), any.clone());
             }
         }

@@ -137,6 +137,8 @@ pub async fn run(
     };
     let mut tasks = JoinSet::new();
     let mut sector_addrs = Vec::new();
+    let aggregator: SocketAddr = format!("{}:{}", args.host, args.grpc_port).parse()?;
+    let units_url = format!("http://{aggregator}");
     for (i, name) in SECTORS.iter().enumerate() {
         let addr: SocketAddr = format!("{}:{}", args.host, args.grpc_port + 1 + i as u16).parse()?;
         let listener = TcpListener::bind(addr)
@@ -148,6 +150,8 @@ pub async fn run(
             &sqlite_url(&args.data_dir, name),
             "--token-key-file",
             &key_file,
+            "--units-url",
+            &units_url,
         ]);
         let stopped = stop();
 
@@ -175,7 +179,6 @@ pub async fn run(
         };
         sector_addrs.push(addr);
     }
-    let aggregator: SocketAddr = format!("{}:{}", args.host, args.grpc_port).parse()?;
     let dashboard: SocketAddr = format!("{}:{}", args.host, args.http_port).parse()?;
     let listener = TcpListener::bind(aggregator)
         .await
@@ -202,10 +205,11 @@ pub async fn run(
 
     let started = async {
         let mut channels = Vec::new();
-        for (addr, label) in sector_addrs.iter().chain([&aggregator; 3]).zip(SECTORS.iter().chain(&[
+        for (addr, label) in sector_addrs.iter().chain([&aggregator; 4]).zip(SECTORS.iter().chain(&[
             "statistics",
             "finance",
             "development_reform",
+            "admin",
         ])) {
             let ch = channel(*addr).await?;
             channels.push(citydash_runtime::auth::authed(ch, Some(&token(label))).map_err(anyhow::Error::msg)?);
@@ -219,6 +223,7 @@ pub async fn run(
                 city: channels[4].clone(),
                 finance: channels[5].clone(),
                 development_reform: channels[6].clone(),
+                admin: channels[7].clone(),
             };
             seed(&endpoints).await.context("seeding the demo city")?;
             tracing::info!("demo city seeded");

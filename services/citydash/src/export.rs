@@ -30,6 +30,47 @@ pub struct ExportArgs {
     /// zh (default) or en, for the brief.
     #[arg(long, default_value = "zh")]
     pub language: String,
+    /// For projects: the aggregator whose unit registry names the units
+    /// (a project stores its unit's code); codes are written as stored when
+    /// it cannot be read.
+    #[arg(long, env = "CITYDASH_UNITS_URL", default_value = "http://127.0.0.1:50060")]
+    pub units_url: String,
+}
+
+/// The registered units, read with the caller's token, or none when the
+/// registry cannot be read (the export then shows codes as stored).
+async fn registered_units(url: &str, token: Option<&str>) -> citydash_sector::units::Units {
+    let read = async {
+        let channel = tonic::transport::Endpoint::from_shared(url.to_owned())?
+            .connect_timeout(std::time::Duration::from_secs(3))
+            .connect()
+            .await?;
+        let channel = citydash_runtime::auth::authed(channel, token).map_err(anyhow::Error::msg)?;
+        let mut client = v1::units_service_client::UnitsServiceClient::new(channel);
+        let mut units = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let page = client
+                .list_units(v1::ListUnitsRequest {
+                    page_size: 1000,
+                    page_token,
+                })
+                .await?
+                .into_inner();
+            units.extend(page.units);
+            if page.next_page_token.is_empty() {
+                return anyhow::Ok(units);
+            }
+            page_token = page.next_page_token;
+        }
+    };
+    match read.await {
+        Ok(units) => citydash_sector::units::Units::new(units),
+        Err(e) => {
+            tracing::warn!(error = %e, url, "the unit registry could not be read: units are exported as stored");
+            citydash_sector::units::Units::default()
+        }
+    }
 }
 
 /// A cell of an exported table.
@@ -199,7 +240,7 @@ pub fn supervision_table(r: &v1::SupervisionReport) -> Table {
 }
 
 /// Projects as a table.
-pub fn projects_table(projects: &[v1::Project]) -> Table {
+pub fn projects_table(projects: &[v1::Project], units: &citydash_sector::units::Units) -> Table {
     let rows = projects
         .iter()
         .map(|p| {
@@ -208,7 +249,7 @@ pub fn projects_table(projects: &[v1::Project]) -> Table {
                 Out::Text(p.code.clone()),
                 Out::Text(p.name.clone()),
                 Out::Text(p.region_code.clone()),
-                Out::Text(p.responsible_unit.clone()),
+                Out::Text(units.name(&p.responsible_unit).to_owned()),
                 wan(p.planned_total_investment_yuan),
                 Out::Text(citydash_sector::domain::stage_zh(stage).to_owned()),
                 Out::Text(
@@ -363,7 +404,8 @@ pub async fn run(args: &ExportArgs, channel: AuthedChannel) -> anyhow::Result<()
                 }
                 page_token = page.next_page_token;
             }
-            write(&projects_table(&all), &args.out)
+            let units = registered_units(&args.units_url, args.token.as_deref()).await;
+            write(&projects_table(&all, &units), &args.out)
         }
         "brief" => {
             let brief = city

@@ -10,7 +10,8 @@
 use citydash_proto::v1::{
     self, ProjectStage, agriculture_service_client::AgricultureServiceClient,
     industry_service_client::IndustryServiceClient, sector_service_client::SectorServiceClient,
-    tourism_service_client::TourismServiceClient, welfare_service_client::WelfareServiceClient,
+    tourism_service_client::TourismServiceClient, units_service_client::UnitsServiceClient,
+    welfare_service_client::WelfareServiceClient,
 };
 use citydash_runtime::auth::AuthedChannel as Channel;
 
@@ -32,6 +33,56 @@ pub struct Endpoints {
     pub finance: Channel,
     /// The aggregator as development and reform (fixed-asset investment).
     pub development_reform: Channel,
+    /// The aggregator as the city's administrator (the unit registry).
+    pub admin: Channel,
+}
+
+/// The demo city's responsible units: (code, name, short names and
+/// aliases, parent code). Every unit the seed names is here, so every push
+/// resolves to a registered code.
+const UNITS: &[(&str, &str, &[&str], &str)] = &[
+    ("nyncj", "市农业农村局", &["农业农村局", "市农业农村局（乡村振兴）"], ""),
+    ("xzfw", "乡镇农业服务中心", &["农业服务中心"], "nyncj"),
+    ("gxj", "市工信局", &["工信局", "市工业和信息化局"], ""),
+    ("wlj", "市文旅局", &["文旅局", "市文化和旅游局"], ""),
+    ("xczxj", "市乡村振兴局", &["乡村振兴局"], ""),
+    ("mzj", "市民政局", &["民政局"], ""),
+    ("rsj", "市人社局", &["人社局", "市人力资源和社会保障局"], ""),
+    ("zjj", "市住建局", &["住建局", "市住房和城乡建设局"], ""),
+    ("ybj", "市医保局", &["医保局", "市医疗保障局"], ""),
+    ("wjw", "市卫健委", &["卫健委", "市卫生健康委员会"], ""),
+    ("jyj", "市教育局", &["教育局"], ""),
+    ("slj", "市水利局", &["水利局"], ""),
+    ("czj", "市财政局", &["财政局"], ""),
+    ("fgw", "市发改委", &["发改委", "市发展和改革委员会"], ""),
+    ("tjj", "市统计局", &["统计局"], ""),
+    ("tcj", "市投资促进局", &["投促局", "投资促进局"], ""),
+    ("zzb", "市委组织部", &["组织部"], ""),
+];
+
+/// Registers the demo's units (idempotent: the same request each time).
+async fn units(admin: &Channel) -> anyhow::Result<()> {
+    let units = UNITS
+        .iter()
+        .map(|(code, name, also, parent)| v1::ResponsibleUnit {
+            code: (*code).to_owned(),
+            name_zh: (*name).to_owned(),
+            short_names: also.iter().take(1).map(|s| (*s).to_owned()).collect(),
+            aliases: also.iter().skip(1).map(|s| (*s).to_owned()).collect(),
+            parent_code: (*parent).to_owned(),
+            ..Default::default()
+        })
+        .collect();
+    UnitsServiceClient::new(admin.clone())
+        .register_units(v1::RegisterUnitsRequest {
+            request_id: "demo-units".to_owned(),
+            validate_only: false,
+            correction_reason: String::new(),
+            update_mask: None,
+            units,
+        })
+        .await?;
+    Ok(())
 }
 
 fn date(y: i32, m: i32, d: i32) -> Option<v1::Date> {
@@ -297,6 +348,7 @@ const M: i64 = 1_000_000;
 
 /// Seeds the whole demo city.
 pub async fn seed(e: &Endpoints) -> anyhow::Result<()> {
+    units(&e.admin).await?;
     agriculture(&e.agriculture).await?;
     industry(&e.industry).await?;
     tourism(&e.tourism).await?;

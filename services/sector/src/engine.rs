@@ -22,6 +22,7 @@ use crate::entity::{self, EntityType, SectorEntity};
 use crate::plan::{Context, Planner, Snapshot};
 use crate::records;
 use crate::store::{AuditRow, Commit, CommitBatch, Index, ListQuery, PeriodLock, Store, StoredRecord, StoredRequest};
+use crate::units::UnitDirectory;
 use crate::validate;
 
 /// Default page size of list calls.
@@ -50,18 +51,21 @@ pub struct SectorInfo {
     pub entity_types: Vec<EntityType>,
 }
 
-/// Tuning of an engine.
-#[derive(Debug, Clone, Copy)]
+/// Tuning of an engine, and where it reads the unit registry.
+#[derive(Debug, Clone)]
 pub struct EngineOptions {
     /// How often a change-feed stream re-reads the store even without a local
     /// write (writes by other replicas reach it this way).
     pub feed_poll: Duration,
+    /// The responsible units pushes are resolved against.
+    pub units: Arc<UnitDirectory>,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
         Self {
             feed_poll: Duration::from_millis(500),
+            units: Arc::new(UnitDirectory::none()),
         }
     }
 }
@@ -238,18 +242,32 @@ impl<S: Store> Engine<S> {
         if !validate_only && let Some(previous) = store.request(request_id).await? {
             return replay(&previous, &method, &fingerprint);
         }
-        let ctx = Context {
+        let mut ctx = Context {
             sector: self.inner.info.sector,
             regions: &self.inner.info.regions,
             catalog: &self.inner.info.catalog,
             mask: request.update_mask(),
             today: crate::domain::city_today(),
+            units: self.inner.options.units.current(),
         };
         let _guard = self.inner.write_lock.lock().await;
+        let directory = &self.inner.options.units;
+        let unavailable =
+            |why: String| Error::Unavailable(format!("责任单位名录暂不可用，请稍后用同一 request_id 重试：{why}"));
+        if planner.names_units() {
+            ctx.units = directory.refresh().await.map_err(unavailable)?;
+        }
+        let mut units_reread = false;
         for attempt in 0..CONFLICT_RETRIES {
             let snapshot = self.snapshot(&planner.keys(), &planner.parents()).await?;
             let planned = match planner.plan(&ctx, &snapshot) {
                 Ok(planned) => planned,
+                // A unit registered a moment ago: read the registry once more before refusing.
+                Err(Error::Invalid(_)) if planner.names_units() && directory.configured() && !units_reread => {
+                    units_reread = true;
+                    ctx.units = directory.refresh_now().await.map_err(unavailable)?;
+                    continue;
+                }
                 Err(err) if validate_only => return Err(err),
                 Err(err) => return Err(self.refuse(audit(Some(principal)), err).await),
             };
@@ -285,8 +303,15 @@ impl<S: Store> Engine<S> {
                 correction: correction.clone(),
             };
             let written = batch.writes.len();
+            let units_written = batch
+                .writes
+                .iter()
+                .any(|w| w.kind == entity::type_name::<crate::units::UnitRecords>());
             match store.commit(batch).await? {
                 Commit::Done { last_seq } => {
+                    if units_written {
+                        directory.invalidate();
+                    }
                     pushes().add(
                         1,
                         &[
@@ -391,6 +416,27 @@ impl<S: Store> Engine<S> {
         let req = request.into_inner();
         let planner = plan(&req);
         self.write(&identity, &req, planner.as_ref()).await
+    }
+
+    /// Serves a write RPC only an admin may call (the unit registry): the
+    /// refusal of anyone else is audited like every other.
+    pub async fn handle_admin<R: WriteRequest>(
+        &self,
+        request: Request<R>,
+        plan: for<'a> fn(&'a R) -> Box<dyn Planner + 'a>,
+    ) -> Result<Vec<v1::WriteResult>, Error> {
+        let identity = Identity::of(&request);
+        if let Identity::Verified(_) = &identity {
+            self.admin(&identity, &R::full_name()).await?;
+        }
+        let req = request.into_inner();
+        let planner = plan(&req);
+        self.write(&identity, &req, planner.as_ref()).await
+    }
+
+    /// The unit registry this engine resolves pushes against.
+    pub fn units(&self) -> &UnitDirectory {
+        &self.inner.options.units
     }
 
     /// The verified admin behind `identity`, or the refusal (audited).

@@ -48,6 +48,20 @@ pub trait SectorEntity: Send + Sync + 'static {
     fn region_code(m: &Self::Message) -> &str;
     /// Responsible unit, for filters and the supervision report.
     fn responsible_unit(m: &Self::Message) -> &str;
+    /// Stores the responsible unit a push named, resolved to its code.
+    fn set_responsible_unit(m: &mut Self::Message, unit: String);
+    /// Whether the responsible unit is resolved through the unit registry.
+    fn resolves_unit() -> bool {
+        true
+    }
+    /// Checks of the whole batch beyond each item's (a unit registration
+    /// against the registry); none by default.
+    fn check_batch(
+        _items: &[Self::Message],
+        _units: &crate::units::Units,
+        _violations: &mut citydash_runtime::Violations,
+    ) {
+    }
     /// The output-only version information.
     fn meta_mut(m: &mut Self::Message) -> &mut Option<v1::RecordMeta>;
     /// The sector's own rules for this entity, beyond code, region and unit.
@@ -272,6 +286,9 @@ macro_rules! entity_fields {
         }
         fn responsible_unit(m: &Self::Message) -> &str {
             &m.responsible_unit
+        }
+        fn set_responsible_unit(m: &mut Self::Message, unit: String) {
+            m.responsible_unit = unit;
         }
         fn meta_mut(m: &mut Self::Message) -> &mut Option<$crate::proto::v1::RecordMeta> {
             &mut m.meta

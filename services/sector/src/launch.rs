@@ -5,10 +5,12 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use citydash_proto::v1::sector_service_server::SectorServiceServer;
+use citydash_proto::v1::units_service_client::UnitsServiceClient;
 use citydash_runtime::layer::AuthLayer;
 use citydash_runtime::server::{HealthReporter, ServingStatus};
 use citydash_runtime::{ServerArgs, ServerLimits};
@@ -20,6 +22,7 @@ use crate::engine::{Engine, EngineOptions, SectorInfo};
 use crate::grpc::SectorGrpc;
 use crate::spec::{SectorSpec, ServiceContext};
 use crate::store::{PgStore, SqliteStore, Store};
+use crate::units::{Loader, UnitDirectory};
 
 /// The command line of a sector service.
 #[derive(Debug, Clone, clap::Args)]
@@ -34,6 +37,61 @@ pub struct SectorArgs {
     /// (how fast a write on another replica reaches this one's subscribers).
     #[arg(long, env = "CITYDASH_FEED_POLL_MS", default_value_t = 500)]
     pub feed_poll_ms: u64,
+    /// The aggregator whose unit registry (`UnitsService`) pushes are
+    /// resolved against, e.g. http://127.0.0.1:50060; empty: units are kept
+    /// as pushed (a sector run on its own).
+    #[arg(long, env = "CITYDASH_UNITS_URL", default_value = "")]
+    pub units_url: String,
+}
+
+/// Reads the unit registry from the aggregator at `url` (`ListUnits`, every
+/// page), with a read token this service signs itself when it has the key.
+pub fn units_from(url: &str, key: Option<citydash_runtime::auth::TokenKey>, reader: &str) -> anyhow::Result<Loader> {
+    let channel = tonic::transport::Endpoint::from_shared(url.to_owned())
+        .with_context(|| format!("--units-url {url:?}"))?
+        .connect_timeout(Duration::from_secs(3))
+        .timeout(Duration::from_secs(5))
+        .connect_lazy();
+    let reader = reader.to_owned();
+    Ok(Arc::new(move || {
+        let channel = channel.clone();
+        let key = key.clone();
+        let reader = reader.clone();
+        Box::pin(async move {
+            let token = match &key {
+                Some(key) => {
+                    let claims = citydash_runtime::auth::Claims::new(
+                        &reader,
+                        citydash_runtime::auth::Role::Viewer,
+                        Vec::new(),
+                        Vec::new(),
+                        Duration::from_secs(3600),
+                    );
+                    Some(key.issue(&claims)?)
+                }
+                None => None,
+            };
+            let channel = citydash_runtime::auth::authed(channel, token.as_deref())?;
+            let mut client = UnitsServiceClient::new(channel);
+            let mut units = Vec::new();
+            let mut page_token = String::new();
+            loop {
+                let page = client
+                    .list_units(citydash_proto::v1::ListUnitsRequest {
+                        page_size: 1000,
+                        page_token,
+                    })
+                    .await
+                    .map_err(|s| format!("{}: {}", s.code(), s.message()))?
+                    .into_inner();
+                units.extend(page.units);
+                if page.next_page_token.is_empty() {
+                    return Ok(units);
+                }
+                page_token = page.next_page_token;
+            }
+        })
+    }))
 }
 
 /// Which store a database URL selects.
@@ -110,8 +168,18 @@ async fn run_with<Spec: SectorSpec, S: Store>(
         regions,
         entity_types: Spec::entity_types(),
     };
+    let units = if args.units_url.is_empty() {
+        UnitDirectory::none()
+    } else {
+        UnitDirectory::with_loader(units_from(
+            &args.units_url,
+            args.server.token_key()?,
+            &format!("citydash-{}", Spec::NAME),
+        )?)
+    };
     let options = EngineOptions {
         feed_poll: Duration::from_millis(args.feed_poll_ms.max(10)),
+        units: Arc::new(units),
     };
     let engine = Engine::new(store, info, options)
         .await

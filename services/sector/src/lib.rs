@@ -18,6 +18,7 @@ pub mod plan;
 pub mod plausibility;
 pub mod records;
 pub mod store;
+pub mod units;
 pub mod validate;
 
 pub use engine::{Engine, EngineOptions, FeedItem, Page, SectorInfo};

@@ -34,6 +34,8 @@ pub struct Context<'a> {
     pub mask: Option<&'a prost_types::FieldMask>,
     /// Today in the city (UTC+8): no fact may be dated after it.
     pub today: NaiveDate,
+    /// The responsible units as last read; empty: units are kept as pushed.
+    pub units: std::sync::Arc<crate::units::Units>,
 }
 
 /// A project's fields the server owns: its dated events.
@@ -118,6 +120,10 @@ pub trait Planner: Send + Sync {
     /// project's progress, for the plausibility checks); none by default.
     fn parents(&self) -> Vec<(String, String)> {
         Vec::new()
+    }
+    /// Whether items name responsible units (the registry is read first).
+    fn names_units(&self) -> bool {
+        false
     }
     /// Validates and plans against `snapshot`.
     fn plan(&self, ctx: &Context<'_>, snapshot: &Snapshot) -> Result<Planned, Error>;
@@ -431,6 +437,10 @@ impl Planner for UpsertProjects<'_> {
         self.0.iter().map(|p| (PROJECT.to_owned(), p.code.clone())).collect()
     }
 
+    fn names_units(&self) -> bool {
+        true
+    }
+
     fn plan(&self, ctx: &Context<'_>, snapshot: &Snapshot) -> Result<Planned, Error> {
         let mut violations = Violations::new();
         let mut staging = Staging::new(snapshot);
@@ -453,7 +463,7 @@ impl Planner for UpsertProjects<'_> {
             };
             item.text("name", &p.name);
             item.region("region_code", &p.region_code, ctx.regions);
-            item.text("responsible_unit", &p.responsible_unit);
+            let unit = item.unit("responsible_unit", &p.responsible_unit, &ctx.units);
             item.non_negative("planned_total_investment_yuan", p.planned_total_investment_yuan);
             let start = item.date("planned_start_date", p.planned_start_date.as_ref());
             let end = item.date("planned_completion_date", p.planned_completion_date.as_ref());
@@ -496,7 +506,7 @@ impl Planner for UpsertProjects<'_> {
                 name: p.name.clone(),
                 sector: ctx.sector as i32,
                 region_code: p.region_code.clone(),
-                responsible_unit: p.responsible_unit.clone(),
+                responsible_unit: unit.unwrap_or_default(),
                 planned_total_investment_yuan: p.planned_total_investment_yuan,
                 planned_start_date: p.planned_start_date,
                 planned_completion_date: p.planned_completion_date,
@@ -924,6 +934,10 @@ impl Planner for SetTargets<'_> {
             .collect()
     }
 
+    fn names_units(&self) -> bool {
+        true
+    }
+
     fn plan(&self, ctx: &Context<'_>, snapshot: &Snapshot) -> Result<Planned, Error> {
         let mut violations = Violations::new();
         mask::check::<v1::AnnualTarget>(ctx.mask, &[], &mut violations);
@@ -936,7 +950,7 @@ impl Planner for SetTargets<'_> {
             item.region("region_code", &t.region_code, ctx.regions);
             item.year("year", t.year);
             item.non_negative("value", t.value);
-            item.optional_text("responsible_unit", &t.responsible_unit);
+            let unit = item.optional_unit("responsible_unit", &t.responsible_unit, &ctx.units);
             let key = records::target_key(&t.indicator_code, &t.region_code, t.year);
             if duplicate(&mut item, "year", &mut seen, &key, i, "targets") {
                 continue;
@@ -948,10 +962,13 @@ impl Planner for SetTargets<'_> {
                 parent: t.indicator_code.clone(),
                 year: t.year,
             };
-            let stored = v1::AnnualTarget {
+            let mut stored = v1::AnnualTarget {
                 meta: None,
                 ..merged(staging.current(TARGET, &key), t, ctx, &[])?
             };
+            if let Some(unit) = unit.filter(|_| !t.responsible_unit.trim().is_empty()) {
+                stored.responsible_unit = unit;
+            }
             let outcome = staging.put(TARGET, &key, index, stored.encode_to_vec());
             results.push(result(i, key, outcome));
         }
@@ -975,11 +992,16 @@ impl<E: SectorEntity> Planner for UpsertEntities<'_, E> {
         keys
     }
 
+    fn names_units(&self) -> bool {
+        true
+    }
+
     fn plan(&self, ctx: &Context<'_>, snapshot: &Snapshot) -> Result<Planned, Error> {
         let kind = entity::type_name::<E>();
         let parent = E::parent_kind();
         let mut violations = Violations::new();
         mask::check::<E::Message>(ctx.mask, &[], &mut violations);
+        E::check_batch(self.items, &ctx.units, &mut violations);
         let mut staging = Staging::new(snapshot);
         let mut results = Vec::with_capacity(self.items.len());
         let mut seen = HashMap::new();
@@ -1000,13 +1022,21 @@ impl<E: SectorEntity> Planner for UpsertEntities<'_, E> {
                 item.add(E::CODE_FIELD, format!("没有 {short}「{code}」：请先推送它"));
             }
             item.region("region_code", E::region_code(e), ctx.regions);
-            item.text("responsible_unit", E::responsible_unit(e));
+            let unit = if E::resolves_unit() {
+                item.unit("responsible_unit", E::responsible_unit(e), &ctx.units)
+            } else {
+                item.text("responsible_unit", E::responsible_unit(e));
+                None
+            };
             E::validate(e, &mut item);
             let mut stored = e.clone();
             *E::meta_mut(&mut stored) = None;
+            if let Some(unit) = unit {
+                E::set_responsible_unit(&mut stored, unit);
+            }
             let index = Index {
                 region: E::region_code(e).to_owned(),
-                unit: E::responsible_unit(e).to_owned(),
+                unit: E::responsible_unit(&stored).to_owned(),
                 stage: String::new(),
                 parent: if parent.is_some() {
                     code.to_owned()
@@ -1035,6 +1065,7 @@ mod properties {
             catalog: &[],
             mask: None,
             today: NaiveDate::from_ymd_opt(2026, 7, 1).expect("date"),
+            units: Default::default(),
         }
     }
 

@@ -100,6 +100,7 @@ impl Sink for Vec<v1::Alert> {
             sector: s.sector,
             region_code: s.region.to_owned(),
             responsible_unit: s.unit.to_owned(),
+            responsible_unit_code: s.unit.to_owned(),
             subject_code: s.code.to_owned(),
             subject_name: s.name.to_owned(),
             since: Some(domain::from_date(since)),
@@ -246,6 +247,18 @@ impl AlertFilter {
 /// a unit's list has a handful), and a sector filter skips the other
 /// sectors' projects altogether.
 pub fn matching(model: &CityModel, settings: &Settings, on: NaiveDate, filter: &AlertFilter) -> Vec<v1::Alert> {
+    // A unit asked for by name, short name or alias is its code.
+    let resolved;
+    let filter = match model.units.find(&filter.responsible_unit) {
+        Some(u) if u.code != filter.responsible_unit => {
+            resolved = AlertFilter {
+                responsible_unit: u.code.clone(),
+                ..filter.clone()
+            };
+            &resolved
+        }
+        _ => filter,
+    };
     let mut out = Matching {
         filter,
         alerts: Vec::new(),
@@ -256,6 +269,10 @@ pub fn matching(model: &CityModel, settings: &Settings, on: NaiveDate, filter: &
     }
     registers(model, settings, &period, on, &mut out);
     let mut alerts = out.alerts;
+    // Every list shows a unit's registered name; its code stays beside it.
+    for a in &mut alerts {
+        a.responsible_unit = model.units.name(&a.responsible_unit_code).to_owned();
+    }
     alerts.sort_by(|a, b| {
         (b.color, a.sector, &a.responsible_unit, a.code, &a.subject_code).cmp(&(
             a.color,
@@ -459,7 +476,7 @@ fn indicator_alerts(model: &CityModel, settings: &Settings, period: &v1::Period,
         let s = Subject {
             sector,
             region,
-            unit: &st.responsible_unit,
+            unit: &st.responsible_unit_code,
             code,
             name: &def.name_zh,
         };

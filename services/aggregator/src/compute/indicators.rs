@@ -49,10 +49,18 @@ pub fn status(
         _ => rate(0, 0),
     };
     let verdict = settings.bands.verdict(gap_pp);
-    let responsible_unit = target_record
+    // The target's unit, else the owning sector's agency (as registered, when it is).
+    let responsible_unit_code = target_record
         .map(|t| t.responsible_unit.clone())
         .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| model.agency(sector).to_owned());
+        .unwrap_or_else(|| {
+            let agency = model.agency(sector);
+            model
+                .units
+                .find(agency)
+                .map_or_else(|| agency.to_owned(), |u| u.code.clone())
+        });
+    let responsible_unit = model.units.name(&responsible_unit_code).to_owned();
     v1::IndicatorStatus {
         definition: Some(def.clone()),
         region_code: region.to_owned(),
@@ -72,6 +80,7 @@ pub fn status(
         verdict: verdict as i32,
         ahead: gap_pp.is_some_and(|g| g >= 0.0),
         responsible_unit,
+        responsible_unit_code,
     }
 }
 
