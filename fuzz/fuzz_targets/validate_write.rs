@@ -97,6 +97,7 @@ fuzz_target!(|data: &[u8]| {
         catalog: &catalog,
         mask: None,
         today: citydash_sector::domain::city_today(),
+        units: Default::default(),
     };
     // Two projects the reports can refer to.
     let known = [project("AG-1"), project("AG-2")];
