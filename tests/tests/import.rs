@@ -573,6 +573,40 @@ async fn the_import_command_exits_with_a_code_of_its_own_for_refusals() {
     assert_eq!(refused.status.code(), Some(citydash::import::EXIT_FILE_REFUSED));
     let err = String::from_utf8_lossy(&refused.stderr);
     assert!(err.contains("缺少必填列「当月完成投资」"), "{err}");
+
+    // `push progress` refuses a finding unless --confirm explains it.
+    let push = |confirm: Option<&str>| {
+        let mut cmd = std::process::Command::new(citydash_e2e::citydash_binary());
+        cmd.args([
+            "push",
+            "progress",
+            "--url",
+            &format!("http://{}", svc.addr),
+            "--token",
+            &svc.token,
+        ])
+        .args([
+            "--project",
+            "AG-X3",
+            "--period",
+            "2026-06",
+            "--investment-yuan",
+            "1000000",
+        ]);
+        if let Some(c) = confirm {
+            cmd.args(["--confirm", c]);
+        }
+        cmd.env("RUST_LOG", "warn").output().expect("run citydash")
+    };
+    let refused = push(None);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("尚未开工"));
+    let confirmed = push(Some("前期费用，已核实"));
+    assert!(
+        confirmed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&confirmed.stderr)
+    );
     svc.stop().await;
 }
 

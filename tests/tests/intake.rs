@@ -158,21 +158,17 @@ async fn a_push_changes_only_the_fields_it_names() {
     let mut june = progress("AG-P1", 2026, 6, 2_000_000);
     june.funds_arrived_yuan = 3_000_000;
     let mut client = SectorServiceClient::new(svc.channel().await);
-    let report = |reports: Vec<v1::ProgressReport>| v1::ReportProgressRequest {
-        request_id: request_id(),
-        validate_only: false,
-        correction_reason: String::new(),
-        update_mask: None,
-        reports,
-    };
-    client.report_progress(report(vec![june])).await.expect("june");
+    client.report_progress(report_request(vec![june])).await.expect("june");
     let revised = v1::ProgressReport {
         project_code: "AG-P1".into(),
         period: period(2026, 6),
         investment_completed_yuan: 2_500_000,
         ..Default::default()
     };
-    client.report_progress(report(vec![revised])).await.expect("revised");
+    client
+        .report_progress(report_request(vec![revised]))
+        .await
+        .expect("revised");
     let stored = client
         .list_progress(v1::ListProgressRequest {
             project_code: "AG-P1".into(),
@@ -224,13 +220,7 @@ async fn facts_dated_after_today_are_refused_and_change_nothing() {
 
     let mut client = SectorServiceClient::new(agri.channel().await);
     let err = client
-        .report_progress(v1::ReportProgressRequest {
-            request_id: request_id(),
-            validate_only: false,
-            correction_reason: String::new(),
-            update_mask: None,
-            reports: vec![progress("AG-P1", next_year, 3, 1_000_000)],
-        })
+        .report_progress(report_request(vec![progress("AG-P1", next_year, 3, 1_000_000)]))
         .await
         .expect_err("future month");
     assert_eq!(violated_fields(&err), ["reports[0].period"]);
@@ -240,13 +230,9 @@ async fn facts_dated_after_today_are_refused_and_change_nothing() {
     );
     let mut stats = SectorServiceClient::new(agg.channel().await);
     let err = stats
-        .report_indicators(v1::ReportIndicatorsRequest {
-            request_id: request_id(),
-            validate_only: false,
-            correction_reason: String::new(),
-            update_mask: None,
-            values: vec![citydash_e2e::fixtures::value("city.gdp", "city", next_year, 3, 1_000)],
-        })
+        .report_indicators(values_request(vec![citydash_e2e::fixtures::value(
+            "city.gdp", "city", next_year, 3, 1_000,
+        )]))
         .await
         .expect_err("future GDP");
     assert_eq!(violated_fields(&err), ["values[0].period"]);
@@ -312,16 +298,7 @@ async fn alerts_are_dated_from_when_they_hold_and_a_ranking_of_one_is_not_told()
         .collect();
     values[6].official_yoy_growth_bp = Some(-380);
     values.push(citydash_e2e::fixtures::value("city.gdp", "county_a", 2026, 7, 500));
-    stats
-        .report_indicators(v1::ReportIndicatorsRequest {
-            request_id: request_id(),
-            validate_only: false,
-            correction_reason: String::new(),
-            update_mask: None,
-            values,
-        })
-        .await
-        .expect("values");
+    stats.report_indicators(values_request(values)).await.expect("values");
 
     citydash_e2e::synced(&agg, &sectors, period(2026, 7)).await;
     let mut city = CityServiceClient::new(agg.channel().await);
@@ -374,13 +351,9 @@ async fn each_city_figure_is_written_by_its_own_bureau() {
         let agg = &agg;
         async move {
             SectorServiceClient::new(agg.channel_as(&citydash_e2e::bureau_token(role)).await)
-                .report_indicators(v1::ReportIndicatorsRequest {
-                    request_id: request_id(),
-                    validate_only: false,
-                    correction_reason: String::new(),
-                    update_mask: None,
-                    values: vec![citydash_e2e::fixtures::value(code, "city", 2026, 6, 1_000_000)],
-                })
+                .report_indicators(values_request(vec![citydash_e2e::fixtures::value(
+                    code, "city", 2026, 6, 1_000_000,
+                )]))
                 .await
         }
     };
@@ -439,6 +412,16 @@ async fn each_city_figure_is_written_by_its_own_bureau() {
     };
     assert_eq!(writers("city.fixed_asset_investment"), ["development_reform"]);
     agg.stop().await;
+}
+
+fn values_request(values: Vec<v1::IndicatorValue>) -> v1::ReportIndicatorsRequest {
+    v1::ReportIndicatorsRequest {
+        request_id: request_id(),
+        validate_only: false,
+        correction_reason: String::new(),
+        update_mask: None,
+        values,
+    }
 }
 
 fn report_request(reports: Vec<v1::ProgressReport>) -> v1::ReportProgressRequest {
@@ -576,13 +559,7 @@ async fn implausible_figures_are_refused_unless_confirmed() {
 
     // Indicators: a cumulative value below May's, an official growth far from the computed one.
     let value = citydash_e2e::fixtures::value;
-    let values = |values: Vec<v1::IndicatorValue>| v1::ReportIndicatorsRequest {
-        request_id: request_id(),
-        validate_only: false,
-        correction_reason: String::new(),
-        update_mask: None,
-        values,
-    };
+    let values = values_request;
     let err = c
         .report_indicators(values(vec![
             value("agri.output_value", "city", 2026, 5, 500_000_000),

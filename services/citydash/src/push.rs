@@ -28,6 +28,9 @@ pub struct ProgressArgs {
     /// The agency's token (`citydash token issue`, or printed by the demo).
     #[arg(long, env = "CITYDASH_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// Confirms every plausibility finding (数据审核) of the report with this explanation.
+    #[arg(long, value_name = "EXPLANATION")]
+    pub confirm: Option<String>,
 }
 
 fn parse_period(text: &str) -> anyhow::Result<v1::Period> {
@@ -62,6 +65,14 @@ pub async fn progress(args: &ProgressArgs) -> anyhow::Result<v1::ReportProgressR
             investment_completed_yuan: args.investment_yuan,
             funds_arrived_yuan: args.funds_arrived_yuan,
             status: v1::ValueStatus::Final as i32,
+            confirmations: args
+                .confirm
+                .iter()
+                .map(|explanation| v1::PlausibilityConfirmation {
+                    code: String::new(),
+                    explanation: explanation.clone(),
+                })
+                .collect(),
             ..Default::default()
         }],
     };

@@ -18,6 +18,8 @@ pub mod plan;
 pub mod plausibility;
 pub mod records;
 pub mod store;
+#[cfg(test)]
+mod testdata;
 pub mod units;
 pub mod validate;
 

@@ -153,32 +153,7 @@ mod tests {
     use super::*;
 
     fn stored() -> v1::Project {
-        v1::Project {
-            code: "P-1".into(),
-            name: "青稞加工园".into(),
-            region_code: "city".into(),
-            responsible_unit: "市农业农村局".into(),
-            planned_total_investment_yuan: 12_000_000,
-            planned_start_date: Some(v1::Date {
-                year: 2026,
-                month: 3,
-                day: 1,
-            }),
-            plans: vec![v1::InvestmentPlan {
-                year: 2026,
-                monthly_plan_yuan: vec![1_000_000; 12],
-            }],
-            promotion: Some(v1::PromotionContract {
-                signed_date: Some(v1::Date {
-                    year: 2026,
-                    month: 1,
-                    day: 5,
-                }),
-                investor: "某公司".into(),
-                contracted_investment_yuan: 10_000_000,
-            }),
-            ..Default::default()
-        }
+        crate::testdata::stored_project()
     }
 
     #[test]

@@ -1119,39 +1119,6 @@ mod properties {
         }
     }
 
-    /// The project as stored before a partial update.
-    fn stored_project() -> v1::Project {
-        v1::Project {
-            planned_start_date: Some(v1::Date {
-                year: 2026,
-                month: 3,
-                day: 1,
-            }),
-            planned_completion_date: Some(v1::Date {
-                year: 2027,
-                month: 6,
-                day: 30,
-            }),
-            plans: vec![v1::InvestmentPlan {
-                year: 2026,
-                monthly_plan_yuan: vec![500_000; 12],
-            }],
-            promotion: Some(v1::PromotionContract {
-                signed_date: Some(v1::Date {
-                    year: 2026,
-                    month: 1,
-                    day: 5,
-                }),
-                investor: "某公司".into(),
-                contracted_investment_yuan: 9_000_000,
-            }),
-            sector: v1::Sector::Agriculture as i32,
-            in_statistics_database: Some(false),
-            stage: ProjectStage::Reserve as i32,
-            ..good(1)
-        }
-    }
-
     /// Other values for every field a partial update may name.
     fn other_values() -> v1::Project {
         v1::Project {
@@ -1215,7 +1182,7 @@ mod properties {
     /// The project a plan writes for `item` over [`stored_project`].
     fn planned(item: v1::Project, mask: Option<&prost_types::FieldMask>) -> v1::Project {
         let regions = Regions::default();
-        let stored = stored_project();
+        let stored = crate::testdata::stored_project();
         let snapshot = Snapshot::new([StoredRecord {
             kind: PROJECT.to_owned(),
             key: stored.code.clone(),
@@ -1243,7 +1210,7 @@ mod properties {
         #[test]
         fn fields_not_named_keep_their_value(named in prop::collection::vec(any::<bool>(), FIELDS.len()), with_mask: bool) {
             let other = other_values();
-            let stored = stored_project();
+            let stored = crate::testdata::stored_project();
             let chosen: Vec<&str> = FIELDS.iter().zip(&named).filter(|(_, n)| **n).map(|(f, _)| *f).collect();
             let (item, mask) = if with_mask {
                 // Every field carries a new value; only the mask says which count.
