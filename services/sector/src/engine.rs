@@ -279,6 +279,19 @@ impl<S: Store> Engine<S> {
                 return Err(self.refuse(audit(Some(principal)), err).await);
             }
             if validate_only {
+                // A dry run says what the write would: a locked period refuses it too.
+                if correction.is_empty() {
+                    let locks = store.locks().await?;
+                    let locked: Vec<(i32, i32)> = planned
+                        .periods
+                        .iter()
+                        .copied()
+                        .filter(|(y, m)| locks.iter().any(|l| l.year == *y && l.month == *m))
+                        .collect();
+                    if !locked.is_empty() {
+                        return Err(locked_error(&locked));
+                    }
+                }
                 return Ok(planned.results);
             }
             let response = v1::UpsertProjectsResponse {
@@ -340,14 +353,7 @@ impl<S: Store> Engine<S> {
                 }
                 Commit::Duplicate(previous) => return replay(&previous, &method, &fingerprint),
                 Commit::Locked(periods) => {
-                    let list: Vec<String> = periods.iter().map(|(y, m)| format!("{y}-{m:02}")).collect();
-                    let err = Error::FailedPrecondition {
-                        reason: citydash_runtime::error::reason::PERIOD_LOCKED,
-                        message: format!(
-                            "{} 已锁定：该期统计数据已公布；管理员可填写 correction_reason 进行更正",
-                            list.join("、")
-                        ),
-                    };
+                    let err = locked_error(&periods);
                     return Err(self.refuse(audit(Some(principal)), err).await);
                 }
                 Commit::Conflict => {
@@ -764,6 +770,18 @@ impl<S: Store> Engine<S> {
             }
         });
         rx
+    }
+}
+
+/// The refusal of a write into locked periods.
+fn locked_error(periods: &[(i32, i32)]) -> Error {
+    let list: Vec<String> = periods.iter().map(|(y, m)| format!("{y}-{m:02}")).collect();
+    Error::FailedPrecondition {
+        reason: citydash_runtime::error::reason::PERIOD_LOCKED,
+        message: format!(
+            "{} 已锁定：该期统计数据已公布；管理员可填写 correction_reason 进行更正",
+            list.join("、")
+        ),
     }
 }
 

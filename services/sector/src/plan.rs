@@ -976,6 +976,17 @@ impl Planner for SetTargets<'_> {
     }
 }
 
+/// The `region_code` of a stored record of `kind` (a full message name), read
+/// by reflection: a monthly report's planner knows its parent only by kind.
+fn region_of(kind: &str, payload: &[u8]) -> Option<String> {
+    let desc = citydash_proto::descriptor_pool().get_message_by_name(kind)?;
+    let msg = prost_reflect::DynamicMessage::decode(desc, payload).ok()?;
+    match &*msg.get_field_by_name("region_code")? {
+        prost_reflect::Value::String(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
 /// Plans an upsert of a sector's own entities.
 pub struct UpsertEntities<'r, E: SectorEntity> {
     /// The items.
@@ -1013,13 +1024,38 @@ impl<E: SectorEntity> Planner for UpsertEntities<'_, E> {
             if duplicate(&mut item, E::CODE_FIELD, &mut seen, &key, i, E::FIELD) {
                 continue;
             }
+            let old_region = match staging.current(&kind, &key) {
+                Some(bytes) => Some(
+                    E::region_code(
+                        &E::Message::decode(bytes).map_err(|e| Error::Internal(format!("stored {kind}: {e}")))?,
+                    )
+                    .to_owned(),
+                ),
+                None => None,
+            };
             let e = &merged(staging.current(&kind, &key), given, ctx, &[])?;
+            // A record moved out of a region is a write to that region too.
+            if let Some(old) = old_region.filter(|old| old != E::region_code(e)) {
+                staging.left_regions.insert(old);
+            }
             if let Some(parent) = &parent
                 && !code.is_empty()
-                && staging.current(parent, code).is_none()
             {
                 let short = parent.rsplit('.').next().unwrap_or(parent);
-                item.add(E::CODE_FIELD, format!("没有 {short}「{code}」：请先推送它"));
+                match staging.current(parent, code) {
+                    None => item.add(E::CODE_FIELD, format!("没有 {short}「{code}」：请先推送它")),
+                    // A monthly report belongs to its parent's region, whatever the push says.
+                    Some(bytes) => {
+                        if let Some(region) = region_of(parent, bytes)
+                            && region != E::region_code(e)
+                        {
+                            item.add(
+                                "region_code",
+                                format!("「{}」与{short}「{code}」所属区域「{region}」不一致", E::region_code(e)),
+                            );
+                        }
+                    }
+                }
             }
             item.region("region_code", E::region_code(e), ctx.regions);
             let unit = if E::resolves_unit() {

@@ -1,0 +1,155 @@
+//! A region-scoped token stays in its regions for every record kind (issue
+//! 22, item 1): it cannot move another region's production base into its
+//! own, nor write a monthly report of another region's enterprise by naming
+//! its own region; and a dry run into a locked month says what the write
+//! would (item 4).
+
+use citydash_agriculture::Agriculture;
+use citydash_e2e::fixtures::period;
+use citydash_e2e::{TestDb, request_id, spawn_sector, token};
+use citydash_industry::Industry;
+use citydash_proto::v1::{
+    self, agriculture_service_client::AgricultureServiceClient, industry_service_client::IndustryServiceClient,
+    sector_service_client::SectorServiceClient,
+};
+use citydash_runtime::auth::Role;
+use tonic::Code;
+use tonic_types::StatusExt;
+
+fn base(region: &str, area: i64) -> v1::ProductionBase {
+    v1::ProductionBase {
+        code: "BASE-D".into(),
+        name: "东城青稞基地".into(),
+        region_code: region.into(),
+        responsible_unit: "市农业农村局".into(),
+        product: "青稞".into(),
+        area_mu: area,
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn a_region_scoped_token_cannot_move_or_rewrite_another_regions_records() {
+    let db = TestDb::new().await;
+    let svc = spawn_sector::<Agriculture>(&db).await;
+    let upsert = |bases| v1::UpsertProductionBasesRequest {
+        request_id: request_id(),
+        validate_only: false,
+        correction_reason: String::new(),
+        update_mask: None,
+        bases,
+    };
+    AgricultureServiceClient::new(svc.channel().await)
+        .upsert_production_bases(upsert(vec![base("dongcheng", 1_000)]))
+        .await
+        .expect("the city-wide agency writes dongcheng");
+    let scoped = token("城关区农业农村局", Role::Agency, &["agriculture"], &["chengguan"]);
+    let err = AgricultureServiceClient::new(svc.channel_as(&scoped).await)
+        .upsert_production_bases(upsert(vec![base("chengguan", 9_999)]))
+        .await
+        .expect_err("moving a dongcheng base into chengguan");
+    assert_eq!(err.code(), Code::PermissionDenied);
+    assert!(err.message().contains("dongcheng"), "{}", err.message());
+    let bases = AgricultureServiceClient::new(svc.channel().await)
+        .list_production_bases(v1::ListProductionBasesRequest::default())
+        .await
+        .expect("list")
+        .into_inner()
+        .bases;
+    assert_eq!((bases[0].region_code.as_str(), bases[0].area_mu), ("dongcheng", 1_000));
+    svc.stop().await;
+
+    // A monthly report belongs to its enterprise's region.
+    let db = TestDb::new().await;
+    let svc = spawn_sector::<Industry>(&db).await;
+    let mut industry = IndustryServiceClient::new(svc.channel().await);
+    industry
+        .upsert_enterprises(v1::UpsertEnterprisesRequest {
+            request_id: request_id(),
+            validate_only: false,
+            correction_reason: String::new(),
+            update_mask: None,
+            enterprises: vec![v1::IndustrialEnterprise {
+                code: "EN-D".into(),
+                name: "东城建材厂".into(),
+                region_code: "dongcheng".into(),
+                responsible_unit: "市工信局".into(),
+                scale_status: v1::ScaleStatus::AboveScale as i32,
+                ..Default::default()
+            }],
+        })
+        .await
+        .expect("enterprise");
+    let month = |region: &str| v1::ReportEnterpriseMonthsRequest {
+        request_id: request_id(),
+        validate_only: false,
+        correction_reason: String::new(),
+        update_mask: None,
+        months: vec![v1::EnterpriseMonth {
+            enterprise_code: "EN-D".into(),
+            period: period(2026, 6),
+            region_code: region.into(),
+            responsible_unit: "市工信局".into(),
+            main_revenue_yuan: 5_000_000,
+            ..Default::default()
+        }],
+    };
+    let scoped = token("城关区工信局", Role::Agency, &["industry"], &["chengguan"]);
+    let mut scoped = IndustryServiceClient::new(svc.channel_as(&scoped).await);
+    let err = scoped
+        .report_enterprise_months(month("chengguan"))
+        .await
+        .expect_err("a dongcheng enterprise's month named chengguan");
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(citydash_e2e::violated_fields(&err), ["months[0].region_code"]);
+    let err = scoped
+        .report_enterprise_months(month("dongcheng"))
+        .await
+        .expect_err("a dongcheng month");
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let months = industry
+        .list_enterprise_months(v1::ListEnterpriseMonthsRequest::default())
+        .await
+        .expect("list")
+        .into_inner()
+        .months;
+    assert!(months.is_empty(), "nothing written: {months:?}");
+    svc.stop().await;
+}
+
+#[tokio::test]
+async fn a_dry_run_into_a_locked_month_is_refused_like_the_write() {
+    let db = TestDb::new().await;
+    let svc = spawn_sector::<Agriculture>(&db).await;
+    let admin = token("市政府办公室", Role::Admin, &[], &[]);
+    SectorServiceClient::new(svc.channel_as(&admin).await)
+        .lock_period(v1::LockPeriodRequest {
+            period: period(2026, 6),
+            reason: "1—6月统计数据已公布".into(),
+        })
+        .await
+        .expect("lock");
+    let dry = v1::ReportIndicatorsRequest {
+        request_id: request_id(),
+        validate_only: true,
+        correction_reason: String::new(),
+        update_mask: None,
+        values: vec![citydash_e2e::fixtures::value(
+            "agri.output_value",
+            "city",
+            2026,
+            6,
+            1_000,
+        )],
+    };
+    let err = SectorServiceClient::new(svc.channel().await)
+        .report_indicators(dry)
+        .await
+        .expect_err("a dry run into a locked month");
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert_eq!(
+        err.get_details_error_info().map(|i| i.reason),
+        Some("PERIOD_LOCKED".into())
+    );
+    svc.stop().await;
+}
