@@ -153,3 +153,47 @@ async fn a_dry_run_into_a_locked_month_is_refused_like_the_write() {
     );
     svc.stop().await;
 }
+
+/// An amount beyond any city's figure is refused naming its field (so no
+/// sum in the aggregator can wrap), and a refused request's huge request id
+/// is cut in its audit row (issue 22, items 2 and 3).
+#[tokio::test]
+async fn huge_amounts_are_refused_and_refusals_keep_bounded_audit_rows() {
+    let db = TestDb::new().await;
+    let svc = spawn_sector::<Agriculture>(&db).await;
+    let err = AgricultureServiceClient::new(svc.channel().await)
+        .upsert_production_bases(v1::UpsertProductionBasesRequest {
+            request_id: request_id(),
+            validate_only: false,
+            correction_reason: String::new(),
+            update_mask: None,
+            bases: vec![base("dongcheng", 1 << 62)],
+        })
+        .await
+        .expect_err("2^62 mu");
+    assert_eq!(citydash_e2e::violated_fields(&err), ["bases[0].area_mu"]);
+
+    let huge = "x".repeat(1 << 20);
+    let err = SectorServiceClient::new(svc.raw_channel().await)
+        .report_progress(v1::ReportProgressRequest {
+            request_id: huge,
+            validate_only: false,
+            correction_reason: String::new(),
+            update_mask: None,
+            reports: vec![citydash_e2e::fixtures::progress("AG-1", 2026, 6, 1)],
+        })
+        .await
+        .expect_err("no credentials");
+    assert_eq!(err.code(), Code::Unauthenticated);
+    let admin = token("市政府办公室", Role::Admin, &[], &[]);
+    let audit = SectorServiceClient::new(svc.channel_as(&admin).await)
+        .list_audit(v1::ListAuditRequest::default())
+        .await
+        .expect("the audit trail stays readable")
+        .into_inner()
+        .entries;
+    let row = audit.last().expect("the refusal's row");
+    assert!(row.request_id.len() < 512, "{} bytes kept", row.request_id.len());
+    assert!(row.request_id.contains("1048576"), "the cut is marked with the length");
+    svc.stop().await;
+}

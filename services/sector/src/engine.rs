@@ -211,7 +211,8 @@ impl<S: Store> Engine<S> {
             principal: principal.map(|p| p.name.clone()).unwrap_or_default(),
             role: principal.map(|p| p.role.as_str().to_owned()).unwrap_or_default(),
             method: method.clone(),
-            request_id: request_id.to_owned(),
+            // Bounded: a refused request's id may be anything a caller sent.
+            request_id: bounded(request_id, validate::MAX_REQUEST_ID_LEN),
             ..AuditRow::default()
         };
         let principal = match identity {
@@ -771,6 +772,19 @@ impl<S: Store> Engine<S> {
         });
         rx
     }
+}
+
+/// `text` cut to at most `max` bytes (on a character boundary), marked with
+/// its full length when cut: what an audit row keeps of a caller's value.
+fn bounded(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…（共 {} 字节）", &text[..end], text.len())
 }
 
 /// The refusal of a write into locked periods.

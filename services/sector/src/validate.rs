@@ -12,6 +12,10 @@ use crate::domain::{self, Regions};
 pub const MAX_CODE_LEN: usize = 64;
 /// Longest name or unit accepted.
 pub const MAX_TEXT_LEN: usize = 200;
+/// The largest amount a push may carry (10^15: a thousand trillion yuan, far
+/// above any city's figure), so that the aggregator's sums of a whole city's
+/// records stay far inside i64.
+pub const MAX_AMOUNT: i64 = 1_000_000_000_000_000;
 /// Longest request id accepted.
 pub const MAX_REQUEST_ID_LEN: usize = 128;
 
@@ -100,10 +104,16 @@ impl<'a> Item<'a> {
         }
     }
 
-    /// An amount that must not be negative (money in yuan, counts, areas).
+    /// An amount that must not be negative (money in yuan, counts, areas),
+    /// nor above [`MAX_AMOUNT`].
     pub fn non_negative(&mut self, field: &str, value: i64) {
         if value < 0 {
             self.add(field, format!("不能为负数（收到 {value}）"));
+        } else if value > MAX_AMOUNT {
+            self.add(
+                field,
+                format!("{value} 超出合理范围（不超过 {MAX_AMOUNT}，即一千万亿）"),
+            );
         }
     }
 
