@@ -197,3 +197,46 @@ async fn huge_amounts_are_refused_and_refusals_keep_bounded_audit_rows() {
     assert!(row.request_id.contains("1048576"), "the cut is marked with the length");
     svc.stop().await;
 }
+
+/// A refusal of 1,000 bad items stays readable by a default client (under
+/// 8 KiB of details, the rest counted), and the scheme `bearer` is accepted
+/// in any case (issue 22, items 7 and 9).
+#[tokio::test]
+async fn large_refusals_stay_readable_and_the_scheme_is_case_insensitive() {
+    let db = TestDb::new().await;
+    let svc = spawn_sector::<Agriculture>(&db).await;
+    let reports = (0..1000)
+        .map(|i| citydash_e2e::fixtures::progress(&format!("AG-{i}"), 2026, 6, -1))
+        .collect();
+    let err = SectorServiceClient::new(svc.channel().await)
+        .report_progress(v1::ReportProgressRequest {
+            request_id: request_id(),
+            validate_only: false,
+            correction_reason: String::new(),
+            update_mask: None,
+            reports,
+        })
+        .await
+        .expect_err("1,000 bad items");
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(err.details().len() < 8 * 1024, "{} bytes", err.details().len());
+    let info = err.get_details_error_info().expect("error info");
+    assert!(
+        info.metadata
+            .get("violations")
+            .and_then(|n| n.parse::<usize>().ok())
+            .is_some_and(|n| n >= 1000),
+        "{info:?}"
+    );
+
+    let lower = format!("bearer {}", svc.token);
+    let mut request = tonic::Request::new(v1::GetCatalogRequest {});
+    request
+        .metadata_mut()
+        .insert("authorization", lower.parse().expect("header"));
+    SectorServiceClient::new(svc.raw_channel().await)
+        .get_catalog(request)
+        .await
+        .expect("`bearer` in lower case");
+    svc.stop().await;
+}

@@ -148,7 +148,12 @@ impl Tokens {
         let token = value
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
+            // The scheme is case-insensitive (RFC 7235): `bearer` is `Bearer`.
+            .and_then(|v| {
+                v.split_once(' ')
+                    .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                    .map(|(_, token)| token)
+            })
             .ok_or_else(|| "authorization 头的格式应为 `Bearer <令牌>`".to_owned())?;
         let claims = self.key.verify(token.trim())?;
         Ok(Principal {

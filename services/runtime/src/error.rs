@@ -6,6 +6,12 @@
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
+/// How many field violations a status carries in detail: the rest are
+/// counted (`ErrorInfo.metadata.violations`), so the details stay under 8 KiB
+/// and every default client can read them. A client fixes these and sends
+/// again to see the next.
+pub const MAX_DETAILED_VIOLATIONS: usize = 16;
+
 /// The `domain` of every `google.rpc.ErrorInfo` citydash sends.
 pub const ERROR_DOMAIN: &str = "citydash";
 
@@ -150,6 +156,10 @@ fn status(
     if let Some(field) = field {
         metadata.insert("field".to_owned(), field.to_owned());
     }
+    if !violations.is_empty() {
+        metadata.insert("violations".to_owned(), violations.len().to_string());
+    }
+    let violations = &violations[..violations.len().min(MAX_DETAILED_VIOLATIONS)];
     let mut details = ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata);
     details.set_localized_message("zh-CN", message.clone());
     if !violations.is_empty() {
@@ -264,6 +274,27 @@ mod tests {
             locked.get_details_error_info().map(|i| i.reason),
             Some("PERIOD_LOCKED".to_owned())
         );
+    }
+
+    #[test]
+    fn many_violations_stay_readable_by_a_default_client() {
+        let mut v = Violations::new();
+        for i in 0..1000 {
+            v.add(
+                format!("reports[{i}].investment_completed_yuan"),
+                "不能为负数（收到 -1）。".repeat(3),
+            );
+        }
+        let status: Status = v.into_result().unwrap_err().into();
+        assert!(
+            status.details().len() < 8 * 1024,
+            "{} bytes of details",
+            status.details().len()
+        );
+        let bad = status.get_details_bad_request().expect("bad request");
+        assert_eq!(bad.field_violations.len(), MAX_DETAILED_VIOLATIONS);
+        let info = status.get_details_error_info().expect("error info");
+        assert_eq!(info.metadata.get("violations").map(String::as_str), Some("1000"));
     }
 
     #[test]

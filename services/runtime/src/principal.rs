@@ -65,14 +65,14 @@ pub enum Identity {
 }
 
 impl Identity {
-    /// The identity attached to `request`; a handler called without the
-    /// layer (a unit test) is anonymous.
+    /// The identity attached to `request`. A request the layer did not see
+    /// has none, and is refused: the check fails closed.
     pub fn of<T>(request: &Request<T>) -> Identity {
         request
             .extensions()
             .get::<Identity>()
             .cloned()
-            .unwrap_or_else(|| Identity::Verified(Principal::anonymous()))
+            .unwrap_or_else(|| Identity::Unauthenticated("请求未经身份验证层处理".to_owned()))
     }
 }
 
@@ -111,6 +111,12 @@ mod tests {
             sectors: sectors.iter().map(|s| s.to_string()).collect(),
             regions: regions.iter().map(|s| s.to_string()).collect(),
         }
+    }
+
+    #[test]
+    fn a_request_the_layer_did_not_see_is_unauthenticated() {
+        let request = Request::new(());
+        assert!(matches!(Identity::of(&request), Identity::Unauthenticated(_)));
     }
 
     #[test]
