@@ -3,8 +3,9 @@
 //! code and a Chinese text; a push with findings is refused
 //! (`PLAUSIBILITY_UNCONFIRMED`) unless the item confirms each one with an
 //! explanation, which is kept on the revision, as statistics direct-reporting
-//! systems do. The checks are pure functions of the item and the records the
-//! planner already read.
+//! systems do. This module holds the codes, the rule for confirmations and
+//! the outlier test; the checks run in `plan`, on the item and the records
+//! the planner already read.
 
 use citydash_proto::v1;
 use citydash_runtime::error::reason;

@@ -105,12 +105,15 @@ impl Units {
                         .chain(u.short_names.iter().map(String::as_str))
                 });
                 let near = citydash_runtime::suggest::closest(text.trim(), names, 3);
-                let mut near: Vec<String> = near
-                    .into_iter()
-                    .filter_map(|n| self.find(n).map(|u| u.name_zh.clone()))
-                    .collect();
-                near.dedup();
-                Resolved::Unknown(near)
+                let mut named: Vec<String> = Vec::new();
+                for n in near {
+                    if let Some(u) = self.find(n)
+                        && !named.contains(&u.name_zh)
+                    {
+                        named.push(u.name_zh.clone());
+                    }
+                }
+                Resolved::Unknown(named)
             }
         }
     }
