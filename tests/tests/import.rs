@@ -501,6 +501,25 @@ async fn imports_fail_closed_and_read_the_headers_clerks_write() {
     let dry = import(&svc, "projects", &typo, true, false).await;
     assert_eq!(dry.refused.len(), 1, "{dry:?}");
     assert!(dry.refused[0].reason.contains("城关区"), "{}", dry.refused[0].reason);
+    // So is an unknown indicator, by the service, with the closest catalog names.
+    let typo = write(
+        dir.path(),
+        "indicator-typo.csv",
+        "指标,地区,报告期,累计值
+农林牧鱼业总产值,全市,2026-06,100
+",
+    );
+    let dry = import(&svc, "indicators", &typo, true, false).await;
+    assert_eq!(
+        (dry.refused.len(), dry.refused[0].column.as_str()),
+        (1, "指标"),
+        "{dry:?}"
+    );
+    assert!(
+        dry.refused[0].reason.contains("农林牧渔业总产值"),
+        "{}",
+        dry.refused[0].reason
+    );
     svc.stop().await;
 }
 

@@ -46,23 +46,7 @@ async fn registered_units(url: &str, token: Option<&str>) -> citydash_sector::un
             .connect()
             .await?;
         let channel = citydash_runtime::auth::authed(channel, token).map_err(anyhow::Error::msg)?;
-        let mut client = v1::units_service_client::UnitsServiceClient::new(channel);
-        let mut units = Vec::new();
-        let mut page_token = String::new();
-        loop {
-            let page = client
-                .list_units(v1::ListUnitsRequest {
-                    page_size: 1000,
-                    page_token,
-                })
-                .await?
-                .into_inner();
-            units.extend(page.units);
-            if page.next_page_token.is_empty() {
-                return anyhow::Ok(units);
-            }
-            page_token = page.next_page_token;
-        }
+        anyhow::Ok(citydash_sector::units::list_all(channel).await?)
     };
     match read.await {
         Ok(units) => citydash_sector::units::Units::new(units),

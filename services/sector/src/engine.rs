@@ -264,7 +264,11 @@ impl<S: Store> Engine<S> {
             let planned = match planner.plan(&ctx, &snapshot) {
                 Ok(planned) => planned,
                 // A unit registered a moment ago: read the registry once more before refusing.
-                Err(Error::Invalid(_)) if planner.names_units() && directory.configured() && !units_reread => {
+                Err(Error::Invalid(v))
+                    if directory.configured()
+                        && !units_reread
+                        && v.iter().any(|f| f.field.ends_with(".responsible_unit")) =>
+                {
                     units_reread = true;
                     ctx.units = directory.refresh_now().await.map_err(unavailable)?;
                     continue;

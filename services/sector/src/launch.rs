@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use citydash_proto::v1::sector_service_server::SectorServiceServer;
-use citydash_proto::v1::units_service_client::UnitsServiceClient;
 use citydash_runtime::layer::AuthLayer;
 use citydash_runtime::server::{HealthReporter, ServingStatus};
 use citydash_runtime::{ServerArgs, ServerLimits};
@@ -72,24 +71,9 @@ pub fn units_from(url: &str, key: Option<citydash_runtime::auth::TokenKey>, read
                 None => None,
             };
             let channel = citydash_runtime::auth::authed(channel, token.as_deref())?;
-            let mut client = UnitsServiceClient::new(channel);
-            let mut units = Vec::new();
-            let mut page_token = String::new();
-            loop {
-                let page = client
-                    .list_units(citydash_proto::v1::ListUnitsRequest {
-                        page_size: 1000,
-                        page_token,
-                    })
-                    .await
-                    .map_err(|s| format!("{}: {}", s.code(), s.message()))?
-                    .into_inner();
-                units.extend(page.units);
-                if page.next_page_token.is_empty() {
-                    return Ok(units);
-                }
-                page_token = page.next_page_token;
-            }
+            crate::units::list_all(channel)
+                .await
+                .map_err(|s| format!("{}: {}", s.code(), s.message()))
         })
     }))
 }

@@ -722,9 +722,16 @@ fn known_indicator<'c>(item: &mut Item<'_>, ctx: &'c Context<'_>, code: &str) ->
     }
     let def = ctx.catalog.iter().find(|d| d.code == code);
     if def.is_none() {
+        let names = ctx.catalog.iter().flat_map(|d| [d.code.as_str(), d.name_zh.as_str()]);
+        let near = citydash_runtime::suggest::closest(code, names, 3);
+        let hint = if near.is_empty() {
+            "见 GetCatalog".to_owned()
+        } else {
+            format!("是否为：{}？", near.join("、"))
+        };
         item.add(
             "indicator_code",
-            format!("指标「{code}」不在本部门的指标目录中（见 GetCatalog）"),
+            format!("指标「{code}」不在本部门的指标目录中（{hint}）"),
         );
     }
     def

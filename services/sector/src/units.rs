@@ -238,6 +238,30 @@ pub fn units_in_store<S: crate::store::Store>(store: S) -> Loader {
     })
 }
 
+/// Every registered unit, page by page, from the `UnitsService` on `channel`:
+/// how a sector and `citydash export` read the registry.
+pub async fn list_all(
+    channel: citydash_runtime::auth::AuthedChannel,
+) -> Result<Vec<v1::ResponsibleUnit>, tonic::Status> {
+    let mut client = v1::units_service_client::UnitsServiceClient::new(channel);
+    let mut units = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = client
+            .list_units(v1::ListUnitsRequest {
+                page_size: 1000,
+                page_token,
+            })
+            .await?
+            .into_inner();
+        units.extend(page.units);
+        if page.next_page_token.is_empty() {
+            return Ok(units);
+        }
+        page_token = page.next_page_token;
+    }
+}
+
 impl Item<'_> {
     /// A required responsible unit, resolved through `units`: its code, or
     /// (with no registry) the text as pushed.

@@ -174,11 +174,11 @@ fn dated(color: AlertColor, yellow_from: NaiveDate, red_from: NaiveDate, zh: Str
 /// The dates of a monthly rule open at `period` with `color`: the last day
 /// of the first month of the run of months, back from `period` within its
 /// year, in which the rule held at any colour, and of the run in which it
-/// was red. `colour_at(m)` is the rule's colour at month `m`.
+/// was red. `colour_at(p)` is the rule's colour at an earlier month `p`.
 fn monthly(
     period: &v1::Period,
     color: AlertColor,
-    colour_at: impl Fn(i32) -> Option<AlertColor>,
+    colour_at: impl Fn(&v1::Period) -> Option<AlertColor>,
     zh: String,
     en: String,
 ) -> Details {
@@ -186,7 +186,12 @@ fn monthly(
     let mut first_red = (color == AlertColor::Red).then_some(period.month);
     let mut red_run = first_red.is_some();
     for m in (1..period.month).rev() {
-        let Some(c) = colour_at(m) else { break };
+        let Some(c) = colour_at(&v1::Period {
+            year: period.year,
+            month: m,
+        }) else {
+            break;
+        };
         first = m;
         if red_run && c == AlertColor::Red {
             first_red = Some(m);
@@ -401,13 +406,8 @@ fn project_alerts(
             monthly(
                 period,
                 c,
-                |m| {
-                    let at = v1::Period {
-                        year: period.year,
-                        month: m,
-                    };
-                    started_on(p, domain::period_end(&at))
-                        .and_then(|_| schedule_colour(model, settings, sector, p, &at))
+                |at| {
+                    started_on(p, domain::period_end(at)).and_then(|_| schedule_colour(model, settings, sector, p, at))
                 },
                 format!(
                     "1—{}月完成投资{}，计划{}，落后{:.1}个百分点",
@@ -486,12 +486,8 @@ fn indicator_alerts(model: &CityModel, settings: &Settings, period: &v1::Period,
             monthly(
                 period,
                 c,
-                |m| {
-                    let at = v1::Period {
-                        year: period.year,
-                        month: m,
-                    };
-                    let earlier = indicators::status(model, settings, sector, def, region, &at);
+                |at| {
+                    let earlier = indicators::status(model, settings, sector, def, region, at);
                     verdict_colour(Verdict::try_from(earlier.verdict).unwrap_or(Verdict::Unspecified))
                 },
                 format!(

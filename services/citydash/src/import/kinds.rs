@@ -642,24 +642,13 @@ pub fn read(column: &Column, text: &str, unit: &str, field_kind: &FieldKind, loo
                 .regions
                 .iter()
                 .find(|(code, zh, en)| *code == t || *zh == t || en.eq_ignore_ascii_case(&t));
-            match found {
-                Some((code, _, _)) => Value::String(code.clone()),
-                None => {
-                    let names = lookup.regions.iter().map(|(_, zh, _)| zh.as_str());
-                    return Err(unknown("区域", text, names));
-                }
-            }
+            // Unknown: pass it on; the service refuses it with the closest names.
+            Value::String(found.map_or(t, |(code, _, _)| code.clone()))
         }
         Confirmation => Value::List(vec![Value::Message(confirmation(&t))]),
         Indicator => {
             let found = lookup.indicators.iter().find(|(code, zh, _)| *code == t || *zh == t);
-            match found {
-                Some((code, _, _)) => Value::String(code.clone()),
-                None => {
-                    let names = lookup.indicators.iter().map(|(_, zh, _)| zh.as_str());
-                    return Err(unknown("指标", text, names));
-                }
-            }
+            Value::String(found.map_or(t, |(code, _, _)| code.clone()))
         }
     })
 }
@@ -669,17 +658,6 @@ pub fn confirmation(explanation: &str) -> DynamicMessage {
     let mut m = DynamicMessage::new(message("citydash.v1.PlausibilityConfirmation"));
     m.set_field_by_name("explanation", Value::String(explanation.to_owned()));
     m
-}
-
-/// The refusal of a name the service does not know, with the closest known names.
-fn unknown<'n>(what: &str, text: &str, names: impl Iterator<Item = &'n str> + Clone) -> String {
-    let near = citydash_runtime::suggest::closest(text.trim(), names.clone(), 3);
-    if near.is_empty() {
-        let all: Vec<&str> = names.take(12).collect();
-        format!("未知{what}「{text}」，可填写：{}", all.join("、"))
-    } else {
-        format!("未知{what}「{text}」，是否为：{}？", near.join("、"))
-    }
 }
 
 /// Sets `value` at the dotted `path` of `msg`, creating nested messages.
