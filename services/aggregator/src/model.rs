@@ -45,15 +45,32 @@ pub struct CityModel {
     /// The responsible units registered on the city engine: every view shows
     /// a unit's current name for the code its records store.
     pub units: Units,
+    /// How many changes were skipped as unusable (an amount out of bounds).
+    pub skipped: u64,
 }
 
 impl CityModel {
     /// Applies one change of `sector`'s feed: the record replaces whatever
-    /// was stored under its key.
+    /// was stored under its key. A record with an amount outside the bounds
+    /// a push may carry (stored before the bound, or edited by hand) is
+    /// reported and takes its key out of the view: the sums never see it.
     pub fn apply(&mut self, sector: i32, change: &v1::Change) {
         let Some(record) = change.record.as_ref().and_then(|r| r.record.as_ref()) else {
             return;
         };
+        if let Some((field, value)) = citydash_sector::validate::amount_out_of_bounds(record) {
+            tracing::error!(
+                sector,
+                key = %change.key,
+                sequence = change.sequence,
+                field,
+                value,
+                "record skipped: an amount is outside 0..=10^15"
+            );
+            self.forget(sector, &change.key, record);
+            self.skipped += 1;
+            return;
+        }
         match record {
             Record::Project(p) => {
                 self.projects.insert((sector, p.code.clone()), p.clone());
@@ -101,6 +118,35 @@ impl CityModel {
         }
     }
 
+    /// Takes the record stored under `key` out of the view: its new
+    /// version `record` cannot be used.
+    fn forget(&mut self, sector: i32, key: &str, record: &Record) {
+        match record {
+            Record::Project(p) => {
+                self.projects.remove(&(sector, p.code.clone()));
+            }
+            Record::Progress(r) => {
+                let p = r.period.unwrap_or_default();
+                if let Some(months) = self.progress.get_mut(&sector).and_then(|m| m.get_mut(&r.project_code)) {
+                    months.retain(|m| (m.year, m.month) != (p.year, p.month));
+                }
+            }
+            Record::IndicatorValue(v) => {
+                let p = v.period.unwrap_or_default();
+                self.values
+                    .remove(&(v.indicator_code.clone(), v.region_code.clone(), p.year, p.month));
+            }
+            Record::Target(t) => {
+                self.targets
+                    .remove(&(t.indicator_code.clone(), t.region_code.clone(), t.year));
+            }
+            Record::Entity(any) => {
+                let name = any.type_url.rsplit('/').next().unwrap_or_default().to_owned();
+                self.entities.remove(&(name, key.to_owned()));
+            }
+        }
+    }
+
     /// Every entity of type `M`, decoded, in key order.
     pub fn entities_of<M: Message + Name + Default>(&self) -> Vec<M> {
         let name = M::full_name();
@@ -138,20 +184,22 @@ impl CityModel {
 
     /// Investment a project completed in months 1..=`to_month` of `year`.
     pub fn invested(&self, sector: i32, code: &str, year: i32, to_month: i32) -> i64 {
-        self.months(sector, code)
+        let months = self
+            .months(sector, code)
             .iter()
             .filter(|m| m.year == year && m.month >= 1 && m.month <= to_month)
-            .map(|m| m.invested_yuan)
-            .sum()
+            .map(|m| m.invested_yuan);
+        crate::compute::total(months)
     }
 
     /// Funds that arrived for a project in every month up to (year, month).
     pub fn funds_arrived(&self, sector: i32, code: &str, year: i32, month: i32) -> i64 {
-        self.months(sector, code)
+        let months = self
+            .months(sector, code)
             .iter()
             .take_while(|m| (m.year, m.month) <= (year, month))
-            .map(|m| m.funds_arrived_yuan)
-            .sum()
+            .map(|m| m.funds_arrived_yuan);
+        crate::compute::total(months)
     }
 
     /// The latest period not after `not_after` (year, month) that has any

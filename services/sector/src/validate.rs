@@ -236,3 +236,44 @@ pub fn request_id(request_id: &str) -> Result<(), citydash_runtime::Error> {
     }
     v.into_result()
 }
+
+/// The first amount of a stored record outside `0..=MAX_AMOUNT`, by field
+/// path, or `None` when every amount is in bounds. Pushes are checked
+/// field by field on the way in; this is for readers of records written
+/// before the bound or edited in the database by hand (the aggregator skips
+/// and reports such a record rather than summing it). Sector entities are
+/// read by reflection: every integer field of the message is an amount.
+pub fn amount_out_of_bounds(record: &v1::record::Record) -> Option<(String, i64)> {
+    use v1::record::Record;
+    let bad = |v: i64| !(0..=MAX_AMOUNT).contains(&v);
+    let first = |fields: Vec<(String, i64)>| fields.into_iter().find(|(_, v)| bad(*v));
+    match record {
+        Record::Project(p) => {
+            let mut fields = vec![("planned_total_investment_yuan".to_owned(), p.planned_total_investment_yuan)];
+            for (j, plan) in p.plans.iter().enumerate() {
+                for (m, amount) in plan.monthly_plan_yuan.iter().enumerate() {
+                    fields.push((format!("plans[{j}].monthly_plan_yuan[{m}]"), *amount));
+                }
+            }
+            if let Some(c) = &p.promotion {
+                fields.push(("promotion.contracted_investment_yuan".to_owned(), c.contracted_investment_yuan));
+            }
+            first(fields)
+        }
+        Record::Progress(r) => first(vec![
+            ("investment_completed_yuan".to_owned(), r.investment_completed_yuan),
+            ("funds_arrived_yuan".to_owned(), r.funds_arrived_yuan),
+        ]),
+        Record::IndicatorValue(v) => bad(v.value).then(|| ("value".to_owned(), v.value)),
+        Record::Target(t) => bad(t.value).then(|| ("value".to_owned(), t.value)),
+        Record::Entity(any) => {
+            let name = any.type_url.rsplit('/').next().unwrap_or_default();
+            let descriptor = citydash_proto::descriptor_pool().get_message_by_name(name)?;
+            let message = prost_reflect::DynamicMessage::decode(descriptor, any.value.as_slice()).ok()?;
+            message.fields().find_map(|(field, value)| match value {
+                prost_reflect::Value::I64(v) if bad(*v) => Some((field.name().to_owned(), *v)),
+                _ => None,
+            })
+        }
+    }
+}

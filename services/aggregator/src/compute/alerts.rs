@@ -9,7 +9,7 @@ use citydash_proto::v1::{self, AlertCode, AlertColor, ProjectStage, TaskStatus, 
 use citydash_sector::domain::{self, add_months, in_statistics_on, stage_on};
 
 use super::projects::{projects_of, qualifies, started_on};
-use super::{Settings, indicators};
+use super::{Settings, indicators, total};
 use crate::model::CityModel;
 
 /// Chinese name of an alert code.
@@ -400,7 +400,7 @@ fn project_alerts(
     {
         out.found(AlertCode::BehindSchedule, c, &s, || {
             let plan = p.plans.iter().find(|pl| pl.year == period.year);
-            let due: i64 = plan.map_or(0, |pl| pl.monthly_plan_yuan.iter().take(period.month as usize).sum());
+            let due = plan.map_or(0, |pl| total(pl.monthly_plan_yuan.iter().take(period.month as usize).copied()));
             let done = model.invested(sector, &p.code, period.year, period.month);
             let gap = schedule_gap(model, sector, p, period).unwrap_or(0.0);
             monthly(
@@ -432,11 +432,11 @@ fn project_alerts(
 /// `period`, in points of the year's plan; `None` without a plan for the year.
 fn schedule_gap(model: &CityModel, sector: i32, p: &v1::Project, period: &v1::Period) -> Option<f64> {
     let plan = p.plans.iter().find(|pl| pl.year == period.year)?;
-    let planned: i64 = plan.monthly_plan_yuan.iter().sum();
+    let planned = total(plan.monthly_plan_yuan.iter().copied());
     if planned <= 0 {
         return None;
     }
-    let due: i64 = plan.monthly_plan_yuan.iter().take(period.month as usize).sum();
+    let due = total(plan.monthly_plan_yuan.iter().take(period.month as usize).copied());
     let done = model.invested(sector, &p.code, period.year, period.month);
     Some((done as f64 - due as f64) / planned as f64 * 100.0)
 }

@@ -33,7 +33,7 @@ pub fn yi(yuan: i64) -> String {
 
 /// Money as the speech writes it: 亿元 from one hundred million up, else 万元.
 pub fn money_zh(yuan: i64) -> String {
-    if yuan.abs() >= 100_000_000 {
+    if yuan.unsigned_abs() >= 100_000_000 {
         format!("{}亿元", yi(yuan))
     } else {
         format!("{}万元", wan(yuan))

@@ -45,7 +45,7 @@ pub fn status(
         _ => None,
     };
     let yoy_growth = match (actual, prev) {
-        (Some(a), Some(p)) => rate(a - p, p),
+        (Some(a), Some(p)) => rate(a.saturating_sub(p), p),
         _ => rate(0, 0),
     };
     let verdict = settings.bands.verdict(gap_pp);

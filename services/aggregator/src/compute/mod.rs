@@ -53,11 +53,29 @@ impl Bands {
 
 /// A rate; not applicable (no value) when the denominator is 0.
 pub fn rate(numerator: i64, denominator: i64) -> v1::Rate {
+    wide_rate(numerator.into(), denominator.into())
+}
+
+/// A rate of two exact sums: the value from the wide figures, numerator and
+/// denominator narrowed (saturating) for the wire.
+pub fn wide_rate(numerator: i128, denominator: i128) -> v1::Rate {
     v1::Rate {
         value: (denominator != 0).then(|| numerator as f64 / denominator as f64),
-        numerator,
-        denominator,
+        numerator: saturate(numerator),
+        denominator: saturate(denominator),
     }
+}
+
+/// A wide sum narrowed for the wire: a total beyond i64 (over 9,223 records
+/// each at the push bound of 10^15) reads as the nearest i64, never wraps.
+pub fn saturate(value: i128) -> i64 {
+    i64::try_from(value).unwrap_or(if value < 0 { i64::MIN } else { i64::MAX })
+}
+
+/// The sum of `values`, exact in i128 and narrowed by [`saturate`]: every
+/// sum of stored amounts in the aggregator is taken this way.
+pub fn total(values: impl IntoIterator<Item = i64>) -> i64 {
+    saturate(values.into_iter().map(i128::from).sum())
 }
 
 /// Everything a computation needs besides the model. The default is
@@ -194,6 +212,37 @@ mod properties {
             let hundredths: i128 = format!("{int}{frac}").parse().expect("digits");
             let back = hundredths * 100 * if yuan < 0 { -1 } else { 1 };
             prop_assert!((back - i128::from(yuan)).abs() <= 50, "{} -> {}", yuan, text);
+        }
+    }
+
+    /// Sums at the extremes never wrap or panic (issue 22, item 2): exact
+    /// while they fit, the nearest i64 beyond.
+    #[test]
+    fn sums_at_the_extremes_saturate_and_never_wrap() {
+        let bound = citydash_sector::validate::MAX_AMOUNT;
+        assert_eq!(total(std::iter::repeat_n(bound, 9_000)), 9_000 * bound);
+        assert_eq!(total(std::iter::repeat_n(bound, 10_000)), i64::MAX);
+        assert_eq!(total([i64::MAX, i64::MAX]), i64::MAX);
+        assert_eq!(total([i64::MIN, -1]), i64::MIN);
+        let mut all = projects::Contribution::default();
+        let huge = projects::Contribution {
+            counted_yuan: i64::MAX.into(),
+            funds_arrived_yuan: i64::MAX.into(),
+            contracted_yuan: i64::MAX.into(),
+            signed: 1,
+            ..Default::default()
+        };
+        all += &huge;
+        all += &huge;
+        let inv = all.investment();
+        assert_eq!(inv.counted_yuan, i64::MAX);
+        let promotion = all.promotion();
+        assert_eq!(promotion.funds_arrival_rate.and_then(|r| r.value), Some(1.0));
+        all -= &huge;
+        assert_eq!(all.counted_yuan, i128::from(i64::MAX), "taking one out is exact");
+        for extreme in [i64::MIN, i64::MAX] {
+            assert!(!format::money_zh(extreme).is_empty());
+            assert!(!format::money_en(extreme).is_empty());
         }
     }
 }

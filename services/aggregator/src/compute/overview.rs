@@ -9,7 +9,7 @@ use citydash_proto::v1::{self, AlertColor, ScaleStatus, ScenicLevel, TaskKind, T
 use citydash_sector::domain;
 
 use super::projects::Contribution;
-use super::{SECTORS, Settings, alerts, as_of, indicators};
+use super::{SECTORS, Settings, alerts, as_of, indicators, total};
 use crate::model::CityModel;
 
 /// The overview of `period`, with the feeds' current state. `projects` are
@@ -109,7 +109,7 @@ fn figures(model: &CityModel, sector: i32, period: &v1::Period, end: NaiveDate) 
                     "agri.base_area",
                     "基地种植面积",
                     "Planted area",
-                    bases.iter().map(|b| b.area_mu).sum(),
+                    total(bases.iter().map(|b| b.area_mu)),
                     "mu",
                     "亩",
                 ),
@@ -117,7 +117,7 @@ fn figures(model: &CityModel, sector: i32, period: &v1::Period, end: NaiveDate) 
                     "agri.base_head",
                     "基地养殖存栏",
                     "Livestock",
-                    bases.iter().map(|b| b.head_count).sum(),
+                    total(bases.iter().map(|b| b.head_count)),
                     "head",
                     "头",
                 ),
@@ -125,7 +125,7 @@ fn figures(model: &CityModel, sector: i32, period: &v1::Period, end: NaiveDate) 
                     "agri.base_output",
                     "基地产值",
                     "Base output",
-                    bases.iter().map(|b| b.output_value_yuan).sum(),
+                    total(bases.iter().map(|b| b.output_value_yuan)),
                     "yuan",
                     "元",
                 ),
@@ -167,12 +167,13 @@ fn figures(model: &CityModel, sector: i32, period: &v1::Period, end: NaiveDate) 
                 .iter()
                 .filter(|f| f.scale_status == ScaleStatus::Candidate as i32)
                 .count() as i64;
-            let revenue = model
-                .entities_of::<v1::EnterpriseMonth>()
-                .iter()
-                .filter(|m| in_year_by(m.period.as_ref(), period))
-                .map(|m| m.main_revenue_yuan)
-                .sum();
+            let revenue = total(
+                model
+                    .entities_of::<v1::EnterpriseMonth>()
+                    .iter()
+                    .filter(|m| in_year_by(m.period.as_ref(), period))
+                    .map(|m| m.main_revenue_yuan),
+            );
             vec![
                 figure(
                     "industry.above_scale",
@@ -249,7 +250,7 @@ fn figures(model: &CityModel, sector: i32, period: &v1::Period, end: NaiveDate) 
                     "tourism.area_visitors",
                     "景区接待游客",
                     "Scenic-area visitors",
-                    months.iter().map(|m| m.visitors).sum(),
+                    total(months.iter().map(|m| m.visitors)),
                     "person_time",
                     "人次",
                 ),
@@ -257,7 +258,7 @@ fn figures(model: &CityModel, sector: i32, period: &v1::Period, end: NaiveDate) 
                     "tourism.area_revenue",
                     "景区收入",
                     "Scenic-area revenue",
-                    months.iter().map(|m| m.revenue_yuan).sum(),
+                    total(months.iter().map(|m| m.revenue_yuan)),
                     "yuan",
                     "元",
                 ),

@@ -9,7 +9,7 @@ use chrono::{Datelike, NaiveDate};
 use citydash_proto::v1::{self, ProjectStage};
 use citydash_sector::domain::{self, in_statistics_on, is_started, stage_on};
 
-use super::{Settings, alerts, as_of, rate};
+use super::{Settings, alerts, as_of, rate, saturate, wide_rate};
 use crate::model::CityModel;
 
 /// Planned total investment from which a project counts in fixed-asset investment.
@@ -40,16 +40,17 @@ pub fn started_on(p: &v1::Project, on: NaiveDate) -> Option<NaiveDate> {
 /// What one project adds to the city's sums for a period: its investment
 /// and investment-promotion counts and amounts, and its open alerts on the
 /// period's last day. Every field is an exact integer, so sums over
-/// projects are exact, and a project that changes can be taken out of a sum
+/// projects are exact; amounts are i128, so no city's sum can overflow
+/// (they are narrowed, saturating, only for the view). A project that changes can be taken out of a sum
 /// and put back without evaluating the others ([`ProjectSums`]).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Contribution {
     /// Projects (1 for one project).
     pub projects: i64,
     /// Investment completed this year by projects in the statistics database.
-    pub counted_yuan: i64,
+    pub counted_yuan: i128,
     /// Investment completed this year by started projects not in it (应统未统).
-    pub uncounted_yuan: i64,
+    pub uncounted_yuan: i128,
     /// Qualifying projects in the statistics database.
     pub counted_projects: i64,
     /// Qualifying started projects not in it.
@@ -65,9 +66,9 @@ pub struct Contribution {
     /// Promotion contracts signed by the period end.
     pub signed: i64,
     /// Funds arrived for signed projects, to the period end.
-    pub funds_arrived_yuan: i64,
+    pub funds_arrived_yuan: i128,
     /// Contracted investment of signed projects.
-    pub contracted_yuan: i64,
+    pub contracted_yuan: i128,
     /// Signed projects that have started.
     pub promotion_started: i64,
     /// Signed, started projects with funds arrived.
@@ -92,10 +93,10 @@ impl Contribution {
         let invested = || model.invested(sector, &p.code, period.year, period.month);
         if qualifies(p) {
             if in_statistics_on(p, end) {
-                c.counted_yuan = invested();
+                c.counted_yuan = invested().into();
                 c.counted_projects = 1;
             } else if is_started(stage) {
-                c.uncounted_yuan = invested();
+                c.uncounted_yuan = invested().into();
                 c.uncounted_projects = 1;
             }
         }
@@ -128,8 +129,8 @@ impl Contribution {
         {
             let arrived = model.funds_arrived(sector, &p.code, period.year, period.month);
             c.signed = 1;
-            c.funds_arrived_yuan = arrived;
-            c.contracted_yuan = contract.contracted_investment_yuan;
+            c.funds_arrived_yuan = arrived.into();
+            c.contracted_yuan = contract.contracted_investment_yuan.into();
             if is_started(stage) {
                 c.promotion_started = 1;
                 c.fulfilled = i64::from(arrived > 0);
@@ -141,8 +142,9 @@ impl Contribution {
         c
     }
 
-    /// Applies `f` to each field of `self` and `other` in turn.
-    fn each_field(&mut self, other: &Self, f: impl Fn(&mut i64, i64)) {
+    /// Applies `count` to each count and `amount` to each amount of `self`
+    /// and `other` in turn.
+    fn each_field(&mut self, other: &Self, count: impl Fn(&mut i64, i64), amount: impl Fn(&mut i128, i128)) {
         let Self {
             projects,
             counted_yuan,
@@ -163,8 +165,6 @@ impl Contribution {
         } = self;
         for (mine, theirs) in [
             (projects, other.projects),
-            (counted_yuan, other.counted_yuan),
-            (uncounted_yuan, other.uncounted_yuan),
             (counted_projects, other.counted_projects),
             (uncounted_projects, other.uncounted_projects),
             (due, other.due),
@@ -172,22 +172,28 @@ impl Contribution {
             (continuing, other.continuing),
             (resumed, other.resumed),
             (signed, other.signed),
-            (funds_arrived_yuan, other.funds_arrived_yuan),
-            (contracted_yuan, other.contracted_yuan),
             (promotion_started, other.promotion_started),
             (fulfilled, other.fulfilled),
             (red_alerts, other.red_alerts),
             (yellow_alerts, other.yellow_alerts),
         ] {
-            f(mine, theirs);
+            count(mine, theirs);
+        }
+        for (mine, theirs) in [
+            (counted_yuan, other.counted_yuan),
+            (uncounted_yuan, other.uncounted_yuan),
+            (funds_arrived_yuan, other.funds_arrived_yuan),
+            (contracted_yuan, other.contracted_yuan),
+        ] {
+            amount(mine, theirs);
         }
     }
 
     /// The investment figures of the projects summed here (DOMAIN.md).
     pub fn investment(&self) -> v1::InvestmentFigures {
         v1::InvestmentFigures {
-            counted_yuan: self.counted_yuan,
-            uncounted_yuan: self.uncounted_yuan,
+            counted_yuan: saturate(self.counted_yuan),
+            uncounted_yuan: saturate(self.uncounted_yuan),
             counted_projects: self.counted_projects as i32,
             uncounted_projects: self.uncounted_projects as i32,
             start_rate: Some(rate(self.started_due, self.due)),
@@ -199,24 +205,24 @@ impl Contribution {
     pub fn promotion(&self) -> v1::PromotionFigures {
         v1::PromotionFigures {
             signed: self.signed as i32,
-            funds_arrived_yuan: self.funds_arrived_yuan,
-            contracted_yuan: self.contracted_yuan,
+            funds_arrived_yuan: saturate(self.funds_arrived_yuan),
+            contracted_yuan: saturate(self.contracted_yuan),
             start_rate: Some(rate(self.promotion_started, self.signed)),
             fulfilment_rate: Some(rate(self.fulfilled, self.signed)),
-            funds_arrival_rate: Some(rate(self.funds_arrived_yuan, self.contracted_yuan)),
+            funds_arrival_rate: Some(wide_rate(self.funds_arrived_yuan, self.contracted_yuan)),
         }
     }
 }
 
 impl std::ops::AddAssign<&Contribution> for Contribution {
     fn add_assign(&mut self, other: &Contribution) {
-        self.each_field(other, |a, b| *a += b);
+        self.each_field(other, |a, b| *a += b, |a, b| *a += b);
     }
 }
 
 impl std::ops::SubAssign<&Contribution> for Contribution {
     fn sub_assign(&mut self, other: &Contribution) {
-        self.each_field(other, |a, b| *a -= b);
+        self.each_field(other, |a, b| *a -= b, |a, b| *a -= b);
     }
 }
 
