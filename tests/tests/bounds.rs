@@ -8,7 +8,9 @@ use citydash_e2e::fixtures::{period, progress, project, started};
 use citydash_e2e::{
     Sectors, TestBackend, TestDb, backend, request_id, spawn_aggregator, spawn_sector, synced, violated_fields,
 };
-use citydash_proto::v1::{self, agriculture_service_client::AgricultureServiceClient, sector_service_client::SectorServiceClient};
+use citydash_proto::v1::{
+    self, agriculture_service_client::AgricultureServiceClient, sector_service_client::SectorServiceClient,
+};
 use prost::Message;
 use tonic::Code;
 
@@ -61,9 +63,16 @@ async fn amounts_beyond_the_bound_are_refused_naming_the_field() {
     fields.dedup(); // the bound, and the plausibility check against the plan
     assert_eq!(
         fields,
-        ["reports[0].investment_completed_yuan", "reports[1].investment_completed_yuan"]
+        [
+            "reports[0].investment_completed_yuan",
+            "reports[1].investment_completed_yuan"
+        ]
     );
-    assert_eq!(citydash_e2e::last_sequence(&svc).await, 1, "nothing but the project was written");
+    assert_eq!(
+        citydash_e2e::last_sequence(&svc).await,
+        1,
+        "nothing but the project was written"
+    );
     svc.stop().await;
 }
 
@@ -81,14 +90,20 @@ async fn tamper_progress(db: &TestDb, project: &str, yuan: i64) {
     for table in ["records", "record_versions"] {
         let select = format!("SELECT key, version, payload FROM {table} WHERE kind = 'progress'");
         let update = match backend() {
-            TestBackend::Sqlite => format!("UPDATE {table} SET payload = ?1 WHERE kind = 'progress' AND key = ?2 AND version = ?3"),
-            TestBackend::Postgres => format!("UPDATE {table} SET payload = $1 WHERE kind = 'progress' AND key = $2 AND version = $3"),
+            TestBackend::Sqlite => {
+                format!("UPDATE {table} SET payload = ?1 WHERE kind = 'progress' AND key = ?2 AND version = ?3")
+            }
+            TestBackend::Postgres => {
+                format!("UPDATE {table} SET payload = $1 WHERE kind = 'progress' AND key = $2 AND version = $3")
+            }
         };
         match backend() {
             TestBackend::Sqlite => {
                 let pool = sqlx::SqlitePool::connect(&db.url).await.expect("sqlite");
-                let rows: Vec<(String, i64, Vec<u8>)> =
-                    sqlx::query_as(sqlx::AssertSqlSafe(select)).fetch_all(&pool).await.expect("select");
+                let rows: Vec<(String, i64, Vec<u8>)> = sqlx::query_as(sqlx::AssertSqlSafe(select))
+                    .fetch_all(&pool)
+                    .await
+                    .expect("select");
                 for (key, version, payload) in rows {
                     if let Some(new) = edit(payload) {
                         sqlx::query(sqlx::AssertSqlSafe(update.clone()))
@@ -105,8 +120,10 @@ async fn tamper_progress(db: &TestDb, project: &str, yuan: i64) {
             }
             TestBackend::Postgres => {
                 let pool = sqlx::PgPool::connect(&db.url).await.expect("postgres");
-                let rows: Vec<(String, i64, Vec<u8>)> =
-                    sqlx::query_as(sqlx::AssertSqlSafe(select)).fetch_all(&pool).await.expect("select");
+                let rows: Vec<(String, i64, Vec<u8>)> = sqlx::query_as(sqlx::AssertSqlSafe(select))
+                    .fetch_all(&pool)
+                    .await
+                    .expect("select");
                 for (key, version, payload) in rows {
                     if let Some(new) = edit(payload) {
                         sqlx::query(sqlx::AssertSqlSafe(update.clone()))
@@ -165,7 +182,11 @@ async fn the_aggregator_skips_a_stored_record_it_cannot_sum_and_serves_the_rest(
         (1_000_000, 2),
         "P-BAD still counts as a project; its unusable months are left out"
     );
-    let agri = o.sectors.iter().find(|s| s.sector == v1::Sector::Agriculture as i32).expect("agriculture");
+    let agri = o
+        .sectors
+        .iter()
+        .find(|s| s.sector == v1::Sector::Agriculture as i32)
+        .expect("agriculture");
     assert_eq!(agri.investment.as_ref().expect("inv").uncounted_yuan, 1_000_000);
     agg.stop().await;
 }

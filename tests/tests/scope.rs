@@ -240,3 +240,48 @@ async fn large_refusals_stay_readable_and_the_scheme_is_case_insensitive() {
         .expect("`bearer` in lower case");
     svc.stop().await;
 }
+
+/// A batch may touch every month there is (issue 22, item 6): the lock check
+/// is one query whatever their number, and names the locked month.
+#[tokio::test]
+async fn the_lock_check_scales_to_every_month_of_a_batch() {
+    let db = TestDb::new().await;
+    let svc = spawn_sector::<Agriculture>(&db).await;
+    let admin = token("市政府办公室", Role::Admin, &[], &[]);
+    SectorServiceClient::new(svc.channel_as(&admin).await)
+        .lock_period(v1::LockPeriodRequest {
+            period: period(2010, 3),
+            reason: "2010年数据已定案".into(),
+        })
+        .await
+        .expect("lock");
+    let values: Vec<v1::IndicatorValue> = (2000..=2025)
+        .flat_map(|y| (1..=12).map(move |m| (y, m)))
+        .chain((1..=11).map(|m| (2026, m)))
+        .map(|(y, m)| citydash_e2e::fixtures::value("agri.output_value", "city", y, m, 1_000 * i64::from(m)))
+        .collect();
+    assert!(values.len() > 300);
+    let push = |values: Vec<v1::IndicatorValue>| v1::ReportIndicatorsRequest {
+        request_id: request_id(),
+        validate_only: false,
+        correction_reason: String::new(),
+        update_mask: None,
+        values,
+    };
+    let mut sector = SectorServiceClient::new(svc.channel().await);
+    let err = sector
+        .report_indicators(push(values.clone()))
+        .await
+        .expect_err("one month is locked");
+    assert_eq!(err.code(), Code::FailedPrecondition, "{}", err.message());
+    assert!(err.message().contains("2010"), "{}", err.message());
+    let open: Vec<_> = values.into_iter().filter(|v| v.period != period(2010, 3)).collect();
+    let n = open.len();
+    let written = sector
+        .report_indicators(push(open))
+        .await
+        .expect("every other month")
+        .into_inner();
+    assert_eq!(written.results.len(), n);
+    svc.stop().await;
+}

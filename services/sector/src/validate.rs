@@ -249,14 +249,20 @@ pub fn amount_out_of_bounds(record: &v1::record::Record) -> Option<(String, i64)
     let first = |fields: Vec<(String, i64)>| fields.into_iter().find(|(_, v)| bad(*v));
     match record {
         Record::Project(p) => {
-            let mut fields = vec![("planned_total_investment_yuan".to_owned(), p.planned_total_investment_yuan)];
+            let mut fields = vec![(
+                "planned_total_investment_yuan".to_owned(),
+                p.planned_total_investment_yuan,
+            )];
             for (j, plan) in p.plans.iter().enumerate() {
                 for (m, amount) in plan.monthly_plan_yuan.iter().enumerate() {
                     fields.push((format!("plans[{j}].monthly_plan_yuan[{m}]"), *amount));
                 }
             }
             if let Some(c) = &p.promotion {
-                fields.push(("promotion.contracted_investment_yuan".to_owned(), c.contracted_investment_yuan));
+                fields.push((
+                    "promotion.contracted_investment_yuan".to_owned(),
+                    c.contracted_investment_yuan,
+                ));
             }
             first(fields)
         }

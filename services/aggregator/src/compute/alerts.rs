@@ -400,7 +400,9 @@ fn project_alerts(
     {
         out.found(AlertCode::BehindSchedule, c, &s, || {
             let plan = p.plans.iter().find(|pl| pl.year == period.year);
-            let due = plan.map_or(0, |pl| total(pl.monthly_plan_yuan.iter().take(period.month as usize).copied()));
+            let due = plan.map_or(0, |pl| {
+                total(pl.monthly_plan_yuan.iter().take(period.month as usize).copied())
+            });
             let done = model.invested(sector, &p.code, period.year, period.month);
             let gap = schedule_gap(model, sector, p, period).unwrap_or(0.0);
             monthly(

@@ -229,16 +229,12 @@ macro_rules! sql_store {
                     return Ok($crate::store::Commit::Duplicate(previous));
                 }
                 if !batch.periods.is_empty() && batch.correction.is_empty() {
-                    let mut qb = sqlx::QueryBuilder::<$db>::new("SELECT year, month FROM period_locks WHERE ");
-                    let mut sep = qb.separated(" OR ");
-                    for (y, m) in &batch.periods {
-                        sep.push("(year = ");
-                        sep.push_bind_unseparated(*y);
-                        sep.push_unseparated(" AND month = ");
-                        sep.push_bind_unseparated(*m);
-                        sep.push_unseparated(")");
-                    }
-                    let locked: Vec<(i32, i32)> = qb.build_query_as().fetch_all(&mut *tx).await?;
+                    // The locks are a few rows (months of closed years), the
+                    // batch's months any number: read every lock, match here.
+                    let locks: Vec<(i32, i32)> = sqlx::query_as("SELECT year, month FROM period_locks ORDER BY year, month")
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    let locked: Vec<(i32, i32)> = locks.into_iter().filter(|p| batch.periods.contains(p)).collect();
                     if !locked.is_empty() {
                         tx.rollback().await?;
                         return Ok($crate::store::Commit::Locked(locked));

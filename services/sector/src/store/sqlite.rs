@@ -72,3 +72,50 @@ fn keys_in(qb: &mut sqlx::QueryBuilder<Sqlite>, column: &str, keys: &[String]) {
 }
 
 sql_store!(SqliteStore, Sqlite, begin_immediate, keys_in);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{AuditRow, Commit, CommitBatch, PeriodLock, Store, StoredRequest};
+
+    /// A batch of any number of months is checked against the locks in one
+    /// query (issue 22, item 6: an OR chain per month grew past SQLite's
+    /// expression depth at 1,000 months and failed INTERNAL).
+    #[tokio::test]
+    async fn the_lock_check_takes_any_number_of_months() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("s.db").display());
+        let store = SqliteStore::connect(&url).await.expect("store");
+        let lock = PeriodLock {
+            year: 2010,
+            month: 3,
+            locked_by: "admin".into(),
+            reason: "定案".into(),
+            locked_at: 0,
+        };
+        store
+            .set_lock(2010, 3, Some(lock), AuditRow::default())
+            .await
+            .expect("lock");
+        let periods: Vec<(i32, i32)> = (2000..2125).flat_map(|y| (1..=12).map(move |m| (y, m))).collect();
+        assert_eq!(periods.len(), 1_500);
+        let batch = CommitBatch {
+            request: StoredRequest {
+                request_id: "r-1".into(),
+                method: "m".into(),
+                fingerprint: vec![1],
+                response: Vec::new(),
+            },
+            updated_by: "agency".into(),
+            updated_at: 0,
+            writes: Vec::new(),
+            periods,
+            correction: String::new(),
+            audit: AuditRow::default(),
+        };
+        match store.commit(batch).await.expect("no INTERNAL") {
+            Commit::Locked(locked) => assert_eq!(locked, [(2010, 3)]),
+            other => panic!("expected Locked, got {other:?}"),
+        }
+    }
+}
