@@ -240,8 +240,10 @@ impl<S: Store> Engine<S> {
         }
         let fingerprint = fingerprint(&method, request);
         let store = &self.inner.store;
-        if !validate_only && let Some(previous) = store.request(request_id).await? {
-            return replay(&previous, &method, &fingerprint);
+        if !validate_only && let Some(previous) = store.request(&principal.name, request_id).await? {
+            return self
+                .replay(&previous, &method, &fingerprint, audit(Some(principal)))
+                .await;
         }
         let mut ctx = Context {
             sector: self.inner.info.sector,
@@ -304,6 +306,7 @@ impl<S: Store> Engine<S> {
             };
             let batch = CommitBatch {
                 request: StoredRequest {
+                    principal: principal.name.clone(),
                     request_id: request_id.to_owned(),
                     method: method.clone(),
                     fingerprint: fingerprint.clone(),
@@ -356,7 +359,11 @@ impl<S: Store> Engine<S> {
                     });
                     return Ok(planned.results);
                 }
-                Commit::Duplicate(previous) => return replay(&previous, &method, &fingerprint),
+                Commit::Duplicate(previous) => {
+                    return self
+                        .replay(&previous, &method, &fingerprint, audit(Some(principal)))
+                        .await;
+                }
                 Commit::Locked(periods) => {
                     let err = locked_error(&periods);
                     return Err(self.refuse(audit(Some(principal)), err).await);
@@ -389,6 +396,21 @@ impl<S: Store> Engine<S> {
                 ))
             })
         })
+    }
+
+    /// Answers a retry from its remembered result; a request id reused for
+    /// other content or another method is refused with its audit row.
+    async fn replay(
+        &self,
+        previous: &StoredRequest,
+        method: &str,
+        fingerprint: &[u8],
+        row: AuditRow,
+    ) -> Result<Vec<v1::WriteResult>, Error> {
+        match replay(previous, method, fingerprint) {
+            Ok(results) => Ok(results),
+            Err(err) => Err(self.refuse(row, err).await),
+        }
     }
 
     /// Audits a refused write and returns the error to send. When the audit

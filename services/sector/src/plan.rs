@@ -208,7 +208,10 @@ impl<'s> Staging<'s> {
         result
     }
 
-    /// The changed records, the regions and the periods they touch.
+    /// The changed records, the periods they touch, and the regions of every
+    /// record the batch names, changed or not: a push naming another
+    /// region's record is refused even when it would change nothing, so a
+    /// replay learns nothing of records outside the caller's regions.
     fn into_writes(self) -> (Vec<RecordWrite>, BTreeSet<String>, BTreeSet<(i32, i32)>) {
         let Staging {
             snapshot,
@@ -222,11 +225,11 @@ impl<'s> Staging<'s> {
             .into_iter()
             .filter_map(|k| {
                 let (index, payload, dated) = staged.remove(&k)?;
+                regions.insert(index.region.clone());
                 let original = snapshot.get(&k.0, &k.1);
                 if original.is_some_and(|r| r.payload == payload) {
                     return None;
                 }
-                regions.insert(index.region.clone());
                 periods.extend(dated);
                 Some(RecordWrite {
                     kind: k.0,

@@ -169,6 +169,9 @@ pub struct PeriodLock {
 /// The remembered answer to a write request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredRequest {
+    /// The principal that sent it: request ids are scoped to their sender,
+    /// so one agency's id never answers (or blocks) another's.
+    pub principal: String,
     /// Client-chosen idempotency key.
     pub request_id: String,
     /// Full gRPC method name.
@@ -254,8 +257,12 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<StoredRecord>, StoreError>> + Send;
     /// The highest sequence number written, 0 when empty.
     fn last_seq(&self) -> impl Future<Output = Result<i64, StoreError>> + Send;
-    /// The remembered answer to a request id, if any.
-    fn request(&self, request_id: &str) -> impl Future<Output = Result<Option<StoredRequest>, StoreError>> + Send;
+    /// The remembered answer to `principal`'s request id, if any.
+    fn request(
+        &self,
+        principal: &str,
+        request_id: &str,
+    ) -> impl Future<Output = Result<Option<StoredRequest>, StoreError>> + Send;
     /// Writes a batch and its request record in one transaction.
     fn commit(&self, batch: CommitBatch) -> impl Future<Output = Result<Commit, StoreError>> + Send;
     /// Checks the database answers.

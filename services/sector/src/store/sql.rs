@@ -9,6 +9,11 @@ pub(crate) const CHUNK: usize = 400;
 /// Columns of a current record, in the order `record_from_row` reads them.
 pub(crate) const RECORD_COLUMNS: &str = "kind, key, version, seq, payload, updated_by, request_id, updated_at, note";
 
+/// The remembered answer to a request id of one principal, in the column
+/// order `request_from_row` reads.
+pub(crate) const REQUEST_SELECT: &str = "SELECT principal, request_id, method, fingerprint, response FROM requests \
+     WHERE principal = $1 AND request_id = $2";
+
 /// Implements [`super::Store`] for a store type wrapping a `sqlx::Pool<$db>`.
 /// `$begin` is a closure from the pool to a future of a transaction that
 /// already holds the writer lock; `$keys_in` appends "this column is one of these
@@ -29,6 +34,17 @@ macro_rules! sql_store {
                     request_id: row.try_get(6)?,
                     updated_at: row.try_get(7)?,
                     note: row.try_get(8)?,
+                })
+            }
+
+            fn request_from_row(row: &<$db as sqlx::Database>::Row) -> Result<$crate::store::StoredRequest, sqlx::Error> {
+                use sqlx::Row as _;
+                Ok($crate::store::StoredRequest {
+                    principal: row.try_get(0)?,
+                    request_id: row.try_get(1)?,
+                    method: row.try_get(2)?,
+                    fingerprint: row.try_get(3)?,
+                    response: row.try_get(4)?,
                 })
             }
 
@@ -177,26 +193,15 @@ macro_rules! sql_store {
 
             async fn request(
                 &self,
+                principal: &str,
                 request_id: &str,
             ) -> Result<Option<$crate::store::StoredRequest>, $crate::store::StoreError> {
-                use sqlx::Row as _;
-                let row = sqlx::query(
-                    "SELECT request_id, method, fingerprint, response FROM requests \
-                     WHERE request_id = $1",
-                )
-                .bind(request_id.to_owned())
-                .fetch_optional(&self.pool)
-                .await?;
-                row.map(|r| {
-                    Ok($crate::store::StoredRequest {
-                        request_id: r.try_get(0)?,
-                        method: r.try_get(1)?,
-                        fingerprint: r.try_get(2)?,
-                        response: r.try_get(3)?,
-                    })
-                })
-                .transpose()
-                .map_err(|e: sqlx::Error| e.into())
+                let row = sqlx::query($crate::store::sql::REQUEST_SELECT)
+                    .bind(principal.to_owned())
+                    .bind(request_id.to_owned())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.as_ref().map(Self::request_from_row).transpose()?)
             }
 
             #[tracing::instrument(name = "sql.commit", skip_all, fields(otel.kind = "client", db.system = stringify!($db), writes = batch.writes.len()))]
@@ -206,25 +211,12 @@ macro_rules! sql_store {
             ) -> Result<$crate::store::Commit, $crate::store::StoreError> {
                 let begin = $begin;
                 let mut tx = begin(&self.pool).await?;
-                if let Some(previous) = {
-                    use sqlx::Row as _;
-                    let row = sqlx::query(
-                        "SELECT request_id, method, fingerprint, response FROM requests \
-                         WHERE request_id = $1",
-                    )
+                let previous = sqlx::query($crate::store::sql::REQUEST_SELECT)
+                    .bind(batch.request.principal.clone())
                     .bind(batch.request.request_id.clone())
                     .fetch_optional(&mut *tx)
                     .await?;
-                    row.map(|r| -> Result<_, sqlx::Error> {
-                        Ok($crate::store::StoredRequest {
-                            request_id: r.try_get(0)?,
-                            method: r.try_get(1)?,
-                            fingerprint: r.try_get(2)?,
-                            response: r.try_get(3)?,
-                        })
-                    })
-                    .transpose()?
-                } {
+                if let Some(previous) = previous.as_ref().map(Self::request_from_row).transpose()? {
                     tx.rollback().await?;
                     return Ok($crate::store::Commit::Duplicate(previous));
                 }
@@ -316,9 +308,10 @@ macro_rules! sql_store {
                     Self::insert_audit(&mut tx, chunk).await?;
                 }
                 sqlx::query(
-                    "INSERT INTO requests (request_id, method, fingerprint, response, created_at) \
-                     VALUES ($1, $2, $3, $4, $5)",
+                    "INSERT INTO requests (principal, request_id, method, fingerprint, response, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
                 )
+                .bind(batch.request.principal.clone())
                 .bind(batch.request.request_id.clone())
                 .bind(batch.request.method.clone())
                 .bind(batch.request.fingerprint.clone())

@@ -101,6 +101,7 @@ mod tests {
         assert_eq!(periods.len(), 1_500);
         let batch = CommitBatch {
             request: StoredRequest {
+                principal: "agency".into(),
                 request_id: "r-1".into(),
                 method: "m".into(),
                 fingerprint: vec![1],
