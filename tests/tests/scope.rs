@@ -369,3 +369,111 @@ async fn request_ids_are_scoped_to_their_sender_and_a_reused_id_is_audited() {
     assert_eq!(regions, [("AG-1", "dongcheng"), ("AG-2", "chengguan")]);
     svc.stop().await;
 }
+
+/// Refusals cannot fill the disk (issue 22, item 3): a burst of 200
+/// unauthenticated pushes with 256 KiB request ids leaves at most the
+/// peer's refusal burst of audit rows, each with its id cut; the rest are
+/// shed RESOURCE_EXHAUSTED unaudited; the trail stays readable, and
+/// verified callers from the same address are served.
+#[tokio::test]
+async fn a_peer_refused_again_and_again_is_shed_unaudited() {
+    let db = TestDb::new().await;
+    let svc = spawn_sector::<Agriculture>(&db).await;
+    let mut anonymous = SectorServiceClient::new(svc.raw_channel().await);
+    let mut codes = std::collections::BTreeMap::<String, usize>::new();
+    for i in 0..200 {
+        let err = anonymous
+            .report_progress(v1::ReportProgressRequest {
+                request_id: format!("{i}-{}", "x".repeat(256 * 1024)),
+                validate_only: false,
+                correction_reason: String::new(),
+                update_mask: None,
+                reports: vec![citydash_e2e::fixtures::progress("AG-1", 2026, 6, 1)],
+            })
+            .await
+            .expect_err("no credentials");
+        *codes.entry(format!("{:?}", err.code())).or_default() += 1;
+    }
+    let shed = codes.get("ResourceExhausted").copied().unwrap_or_default();
+    assert!(shed >= 100, "{codes:?}");
+    let admin = token("市政府办公室", Role::Admin, &[], &[]);
+    let mut admin_client = SectorServiceClient::new(svc.channel_as(&admin).await);
+    let audit = admin_client
+        .list_audit(v1::ListAuditRequest::default())
+        .await
+        .expect("the audit trail stays readable")
+        .into_inner();
+    assert!(audit.entries.len() <= 200 - shed, "{} rows", audit.entries.len());
+    assert!(
+        audit.entries.len() <= 70,
+        "{} rows: at most the burst",
+        audit.entries.len()
+    );
+    assert!(audit.entries.iter().all(|e| e.request_id.len() < 512));
+    // Verified callers from the same address go on; anonymous ones wait
+    // until the budget refills (2 a second).
+    let anonymous_read = || {
+        let mut c = anonymous.clone();
+        async move { c.get_catalog(v1::GetCatalogRequest {}).await }
+    };
+    let err = anonymous_read().await.expect_err("over the budget");
+    assert_eq!(err.code(), Code::ResourceExhausted);
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let err = anonymous_read().await.expect_err("no credentials");
+    assert_eq!(err.code(), Code::Unauthenticated, "the budget refilled");
+    svc.stop().await;
+}
+
+/// A page of the audit trail is bounded in bytes as well as rows (issue
+/// 22, item 3): 1,000 rows with a record before and after each end the page
+/// early, and paging on reads every row once.
+#[tokio::test]
+async fn audit_pages_are_bounded_in_bytes() {
+    let db = TestDb::new().await;
+    let svc = spawn_sector::<Agriculture>(&db).await;
+    let mut sector = SectorServiceClient::new(svc.channel().await);
+    for name in ["甲", "乙"] {
+        let projects = (0..1000)
+            .map(|i| v1::Project {
+                name: name.repeat(200),
+                ..citydash_e2e::fixtures::project(&format!("AG-{i:04}"), "dongcheng", 10_000_000)
+            })
+            .collect();
+        sector
+            .upsert_projects(v1::UpsertProjectsRequest {
+                request_id: request_id(),
+                validate_only: false,
+                correction_reason: String::new(),
+                update_mask: None,
+                projects,
+            })
+            .await
+            .expect("1,000 projects");
+    }
+    let admin = token("市政府办公室", Role::Admin, &[], &[]);
+    let mut admin_client = SectorServiceClient::new(svc.channel_as(&admin).await);
+    let mut page_token = String::new();
+    let mut ids = Vec::new();
+    let mut pages = 0;
+    loop {
+        let page = admin_client
+            .list_audit(v1::ListAuditRequest {
+                page_size: 1000,
+                page_token: page_token.clone(),
+            })
+            .await
+            .expect("page")
+            .into_inner();
+        assert!(prost::Message::encoded_len(&page) <= 1024 * 1024 + 4096);
+        ids.extend(page.entries.iter().map(|e| e.id));
+        pages += 1;
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        page_token = page.next_page_token;
+    }
+    assert_eq!(ids.len(), 2000);
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "each row once, in order");
+    assert!(pages >= 3, "{pages} pages for 2,000 rows of ~1.5 KB");
+    svc.stop().await;
+}

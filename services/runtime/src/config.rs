@@ -69,6 +69,13 @@ pub struct ServerArgs {
     /// Requests an agency may burst above its rate.
     #[arg(long, env = "CITYDASH_RATE_LIMIT_BURST", default_value_t = 400.0)]
     pub rate_limit_burst: f64,
+    /// Refused calls a second one peer address may make (0: no limit); past
+    /// its burst every call from it is shed, unaudited, until it refills.
+    #[arg(long, env = "CITYDASH_REFUSALS_PER_SECOND", default_value_t = 2.0)]
+    pub refusals_per_second: f64,
+    /// Refused calls a peer address may burst above its rate.
+    #[arg(long, env = "CITYDASH_REFUSAL_BURST", default_value_t = 60.0)]
+    pub refusal_burst: f64,
     /// Requests one agency may have in flight at once (0: no limit); more are shed.
     #[arg(long, env = "CITYDASH_MAX_INFLIGHT_PER_AGENCY", default_value_t = 16)]
     pub max_inflight_per_agency: usize,
@@ -114,6 +121,8 @@ impl ServerArgs {
             request_timeout: Duration::from_secs(self.request_timeout_secs),
             rate_per_second: self.rate_limit_per_second,
             rate_burst: self.rate_limit_burst,
+            refusals_per_second: self.refusals_per_second,
+            refusal_burst: self.refusal_burst,
             max_inflight_per_agency: self.max_inflight_per_agency,
             max_inflight: self.max_inflight,
         }
@@ -205,6 +214,10 @@ pub struct ServerLimits {
     pub rate_per_second: f64,
     /// Burst above the rate.
     pub rate_burst: f64,
+    /// Refused calls a second per peer address (0: none).
+    pub refusals_per_second: f64,
+    /// Their burst.
+    pub refusal_burst: f64,
     /// In-flight requests per agency (0: no limit).
     pub max_inflight_per_agency: usize,
     /// In-flight requests per service.
@@ -219,6 +232,8 @@ impl Default for ServerLimits {
             request_timeout: Duration::from_secs(30),
             rate_per_second: 200.0,
             rate_burst: 400.0,
+            refusals_per_second: 2.0,
+            refusal_burst: 60.0,
             max_inflight_per_agency: 16,
             max_inflight: 512,
         }

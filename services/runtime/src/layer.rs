@@ -11,7 +11,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::Instant;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::Status;
@@ -21,6 +20,7 @@ use tracing::Instrument as _;
 use crate::config::ServerLimits;
 use crate::error::Error as Refusal;
 use crate::principal::{Authenticator, Identity};
+use crate::ratelimit::TokenBuckets;
 
 /// The request metrics every service exports.
 struct Metrics {
@@ -46,37 +46,11 @@ fn metrics() -> &'static Metrics {
     })
 }
 
-/// Per-principal token buckets.
-#[derive(Debug)]
-struct Buckets {
-    per_second: f64,
-    burst: f64,
-    state: Mutex<HashMap<String, (f64, Instant)>>,
-}
-
-impl Buckets {
-    fn allow(&self, who: &str) -> bool {
-        if self.per_second <= 0.0 {
-            return true;
-        }
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        let (tokens, last) = state.entry(who.to_owned()).or_insert((self.burst, now));
-        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * self.per_second).min(self.burst);
-        *last = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-}
-
 struct Shared {
     authenticator: Arc<dyn Authenticator>,
     audited: HashSet<String>,
-    buckets: Buckets,
+    buckets: TokenBuckets,
+    refusals: TokenBuckets,
     per_agency: usize,
     agencies: Mutex<HashMap<String, Arc<Semaphore>>>,
     global: Arc<Semaphore>,
@@ -95,11 +69,8 @@ impl AuthLayer {
             shared: Arc::new(Shared {
                 authenticator,
                 audited: citydash_proto::audited_methods(),
-                buckets: Buckets {
-                    per_second: limits.rate_per_second,
-                    burst: limits.rate_burst.max(1.0),
-                    state: Mutex::new(HashMap::new()),
-                },
+                buckets: TokenBuckets::new(limits.rate_per_second, limits.rate_burst),
+                refusals: TokenBuckets::new(limits.refusals_per_second, limits.refusal_burst),
                 per_agency: limits.max_inflight_per_agency,
                 agencies: Mutex::new(HashMap::new()),
                 global: Arc::new(Semaphore::new(limits.max_inflight.max(1))),
@@ -132,6 +103,42 @@ fn refuse<B: Default>(err: Refusal) -> http::Response<B> {
     Status::from(err).into_http()
 }
 
+/// The caller's IP address, as the key of its refusal budget.
+fn peer_of<B>(request: &http::Request<B>) -> Option<String> {
+    use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
+    let ext = request.extensions();
+    ext.get::<TcpConnectInfo>()
+        .and_then(TcpConnectInfo::remote_addr)
+        .or_else(|| {
+            ext.get::<TlsConnectInfo<TcpConnectInfo>>()
+                .and_then(|i| i.get_ref().remote_addr())
+        })
+        .map(|a| a.ip().to_string())
+}
+
+/// Whether a (trailers-only) response refuses the caller for what it sent
+/// or who it is: such answers count against the peer's refusal budget.
+/// Failures of the service (UNAVAILABLE, INTERNAL) and sheds do not.
+fn refused(headers: &http::HeaderMap) -> bool {
+    let code = headers
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i32>().ok())
+        .map(tonic::Code::from);
+    matches!(
+        code,
+        Some(
+            tonic::Code::InvalidArgument
+                | tonic::Code::Unauthenticated
+                | tonic::Code::PermissionDenied
+                | tonic::Code::FailedPrecondition
+                | tonic::Code::OutOfRange
+                | tonic::Code::AlreadyExists
+                | tonic::Code::NotFound
+        )
+    )
+}
+
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for AuthService<S>
 where
     S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>> + Clone + Send + 'static,
@@ -154,6 +161,15 @@ where
             return Box::pin(self.inner.call(request));
         }
         let shared = Arc::clone(&self.shared);
+        let peer = peer_of(&request);
+        let charge = {
+            let (shared, peer) = (Arc::clone(&shared), peer.clone());
+            move || {
+                if let Some(peer) = &peer {
+                    shared.refusals.charge(peer);
+                }
+            }
+        };
         let client_cert = request
             .extensions()
             .get::<tonic::transport::server::TlsConnectInfo<tonic::transport::server::TcpConnectInfo>>()
@@ -164,8 +180,20 @@ where
             .authenticate(request.headers(), client_cert.as_deref())
         {
             Ok(p) => Identity::Verified(p),
+            // A peer refused too often loses its anonymous calls first:
+            // shed here, unaudited, so they cannot fill the audit trail.
+            // Verified callers are accountable and limited per agency.
+            Err(_) if peer.as_ref().is_some_and(|p| !shared.refusals.has(p)) => {
+                tracing::warn!(peer = peer.as_deref().unwrap_or_default(), %path, "shed: this address was refused too often");
+                return Box::pin(async move {
+                    Ok(refuse(Refusal::ResourceExhausted(
+                        "本地址被拒绝的请求过多，请稍后重试".to_owned(),
+                    )))
+                });
+            }
             Err(why) if shared.audited.contains(&path) => Identity::Unauthenticated(why),
             Err(why) => {
+                charge();
                 tracing::info!(%path, reason = %why, "refused: unauthenticated");
                 return Box::pin(async move { Ok(refuse(Refusal::Unauthenticated(why))) });
             }
@@ -230,6 +258,11 @@ where
             async move {
                 let response = inner.call(request).await;
                 drop(permits);
+                if let Ok(r) = &response
+                    && refused(r.headers())
+                {
+                    charge();
+                }
                 let attributes = [opentelemetry::KeyValue::new("rpc.method", path)];
                 let m = metrics();
                 m.requests.add(1, &attributes);

@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod layer;
 pub mod principal;
+pub mod ratelimit;
 pub mod server;
 pub mod suggest;
 pub mod telemetry;

@@ -31,6 +31,9 @@ pub const DEFAULT_PAGE_SIZE: i32 = 100;
 pub const MAX_PAGE_SIZE: i32 = 1000;
 /// Changes read from the store per round trip of a change-feed stream.
 const FEED_BATCH: i64 = 500;
+/// Bytes of one page of the audit trail (a quarter of a default client's
+/// 4 MiB message limit): a page ends early rather than grow past it.
+pub const MAX_AUDIT_PAGE_BYTES: usize = 1024 * 1024;
 /// How often a write is retried when another replica changed a record first.
 const CONFLICT_RETRIES: usize = 5;
 
@@ -534,7 +537,7 @@ impl<S: Store> Engine<S> {
     }
 
     /// The proto form of an audit row, its payloads decoded as records.
-    pub fn audit_entry(&self, row: AuditRow) -> v1::AuditEntry {
+    fn audit_entry(&self, row: AuditRow) -> v1::AuditEntry {
         let record = |payload: Option<Vec<u8>>| {
             let stored = StoredRecord {
                 kind: row.record_type.clone(),
@@ -575,13 +578,14 @@ impl<S: Store> Engine<S> {
         Ok(self.inner.store.locks().await?)
     }
 
-    /// A page of the audit trail; admin only.
+    /// A page of the audit trail, at most `page_size` rows and about
+    /// [`MAX_AUDIT_PAGE_BYTES`]; admin only.
     pub async fn audit(
         &self,
         identity: &Identity,
         page_size: i32,
         page_token: &str,
-    ) -> Result<(Vec<AuditRow>, String), Error> {
+    ) -> Result<(Vec<v1::AuditEntry>, String), Error> {
         match identity {
             Identity::Verified(p) if p.is_admin() => {}
             Identity::Verified(p) => {
@@ -597,16 +601,26 @@ impl<S: Store> Engine<S> {
                 .parse()
                 .map_err(|_| Error::invalid("page_token", "不是本服务签发的分页令牌"))?
         };
-        let mut rows = self.inner.store.audit_after(after, limit + 1).await?;
-        let next = if rows.len() as i64 > limit {
-            rows.truncate(limit as usize);
-            rows.last()
-                .map(|r| URL_SAFE_NO_PAD.encode(r.id.to_string()))
-                .unwrap_or_default()
-        } else {
-            String::new()
+        let rows = self.inner.store.audit_after(after, limit + 1).await?;
+        let mut more = rows.len() as i64 > limit;
+        let mut entries = Vec::new();
+        let mut bytes = 0;
+        for row in rows.into_iter().take(limit as usize) {
+            let entry = self.audit_entry(row);
+            let len = entry.encoded_len();
+            // Bounded in bytes as well as rows: every default client reads the page.
+            if !entries.is_empty() && bytes + len > MAX_AUDIT_PAGE_BYTES {
+                more = true;
+                break;
+            }
+            bytes += len;
+            entries.push(entry);
+        }
+        let next = match entries.last() {
+            Some(last) if more => URL_SAFE_NO_PAD.encode(last.id.to_string()),
+            _ => String::new(),
         };
-        Ok((rows, next))
+        Ok((entries, next))
     }
 
     async fn snapshot(&self, keys: &[(String, String)], parents: &[(String, String)]) -> Result<Snapshot, Error> {

@@ -299,8 +299,7 @@ impl<S: Store> SectorService for SectorGrpc<S> {
     ) -> Result<Response<v1::ListAuditResponse>, Status> {
         let identity = Identity::of(&request);
         let req = request.into_inner();
-        let (rows, next_page_token) = self.engine.audit(&identity, req.page_size, &req.page_token).await?;
-        let entries = rows.into_iter().map(|r| self.engine.audit_entry(r)).collect();
+        let (entries, next_page_token) = self.engine.audit(&identity, req.page_size, &req.page_token).await?;
         Ok(Response::new(v1::ListAuditResponse {
             entries,
             next_page_token,
