@@ -86,8 +86,27 @@ pub fn audited_methods() -> std::collections::HashSet<String> {
     out
 }
 
+/// The request message type (`citydash.v1.ReportProgressRequest`) of a
+/// method path (`/citydash.v1.SectorService/ReportProgress`): the name the
+/// audit trail gives a method.
+pub fn request_type(path: &str) -> Option<String> {
+    let (service, method) = path.trim_start_matches('/').split_once('/')?;
+    let service = descriptor_pool().get_service_by_name(service)?;
+    let method = service.methods().find(|m| m.name() == method)?;
+    Some(method.input().full_name().to_owned())
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_path_names_its_request_type() {
+        assert_eq!(
+            super::request_type("/citydash.v1.SectorService/ReportProgress").as_deref(),
+            Some("citydash.v1.ReportProgressRequest")
+        );
+        assert_eq!(super::request_type("/citydash.v1.SectorService/Nothing"), None);
+    }
+
     #[test]
     fn every_write_and_admin_method_is_audited() {
         let methods = super::audited_methods();

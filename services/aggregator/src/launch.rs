@@ -194,7 +194,7 @@ async fn run_with<S: Store, R: ReadStore>(
                 .with_context(|| format!("binding {addr}"))?
         }
     };
-    let auth = AuthLayer::new(args.city.server.authenticator()?, &limits);
+    let auth = AuthLayer::new(args.city.server.authenticator()?, &limits).auditing(Arc::new(engine.clone()));
     let tls = args.city.server.tls()?;
     let (mut routes, health, _) = citydash_sector::launch::routes::<City, S>(engine.clone(), limits);
     routes.add_service(FastPath::new(

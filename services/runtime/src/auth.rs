@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::principal::{Authenticator, Principal};
 
+/// The longest token read: longer ones are refused unread.
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+
 /// The issuer every citydash token names.
 pub const ISSUER: &str = "citydash";
 
@@ -155,6 +158,9 @@ impl Tokens {
                     .map(|(_, token)| token)
             })
             .ok_or_else(|| "authorization 头的格式应为 `Bearer <令牌>`".to_owned())?;
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(format!("令牌过长（{} 字节，至多 {MAX_TOKEN_BYTES} 字节）", token.len()));
+        }
         let claims = self.key.verify(token.trim())?;
         Ok(Principal {
             name: claims.sub,

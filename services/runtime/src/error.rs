@@ -32,6 +32,8 @@ pub mod reason {
     pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
     /// The caller may not do this.
     pub const PERMISSION_DENIED: &str = "PERMISSION_DENIED";
+    /// The request does not decode (bad UTF-8, a truncated message, too deep).
+    pub const MALFORMED_REQUEST: &str = "MALFORMED_REQUEST";
     /// Too many requests, or the service is busy.
     pub const RATE_LIMITED: &str = "RATE_LIMITED";
     /// A dependency is down; retry with the same request_id.
@@ -103,6 +105,9 @@ pub enum Error {
     /// The request is malformed; nothing was changed.
     #[error("invalid request: {} field violation(s)", .0.len())]
     Invalid(Vec<FieldViolation>),
+    /// The request's bytes do not decode as its message; nothing was changed.
+    #[error("malformed request: {0}")]
+    Malformed(String),
     /// The named thing does not exist.
     #[error("not found: {0}")]
     NotFound(String),
@@ -221,12 +226,34 @@ impl From<Error> for Status {
                     &[],
                 )
             }
+            Error::Malformed(why) => status(
+                Code::InvalidArgument,
+                reason::MALFORMED_REQUEST,
+                format!("请求无法解码，请检查客户端与 citydash 的 proto 定义是否一致：{why}"),
+                None,
+                &[],
+            ),
             Error::Internal(why) => {
                 tracing::error!(error = %why, "internal failure");
                 status(Code::Internal, reason::INTERNAL, "服务内部错误".to_owned(), None, &[])
             }
         }
     }
+}
+
+/// The failure of a request that did not decode, from the status the gRPC
+/// library answered it with (INTERNAL, by its choice): `None` for any other
+/// status. The library names these failures only in its messages, so they
+/// are told apart by them; a test holds each one.
+pub fn decode_failure(status: &Status) -> Option<Error> {
+    const DECODE_FAILURES: [&str; 4] = [
+        "failed to decode Protobuf message",
+        "Unexpected EOF decoding stream",
+        "protocol error: received message with",
+        "Error decompressing",
+    ];
+    (status.code() == Code::Internal && DECODE_FAILURES.iter().any(|m| status.message().starts_with(m)))
+        .then(|| Error::Malformed(status.message().to_owned()))
 }
 
 #[cfg(test)]

@@ -46,8 +46,16 @@ fn metrics() -> &'static Metrics {
     })
 }
 
+/// Where the door reports a refusal no handler saw (a request to an audited
+/// method that did not decode), so that the service audits it like its own.
+pub trait RefusalAudit: Send + Sync + 'static {
+    /// Audits the refusal of `identity`'s call of `path` with `error`.
+    fn refused(&self, identity: Identity, path: String, error: Refusal) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+}
+
 struct Shared {
     authenticator: Arc<dyn Authenticator>,
+    audit: Option<Arc<dyn RefusalAudit>>,
     audited: HashSet<String>,
     buckets: TokenBuckets,
     refusals: TokenBuckets,
@@ -68,6 +76,7 @@ impl AuthLayer {
         Self {
             shared: Arc::new(Shared {
                 authenticator,
+                audit: None,
                 audited: citydash_proto::audited_methods(),
                 buckets: TokenBuckets::new(limits.rate_per_second, limits.rate_burst),
                 refusals: TokenBuckets::new(limits.refusals_per_second, limits.refusal_burst),
@@ -76,6 +85,17 @@ impl AuthLayer {
                 global: Arc::new(Semaphore::new(limits.max_inflight.max(1))),
             }),
         }
+    }
+}
+
+impl AuthLayer {
+    /// The same layer, auditing with `audit` the refusals of audited methods
+    /// that no handler saw. Call before the layer is cloned.
+    pub fn auditing(mut self, audit: Arc<dyn RefusalAudit>) -> Self {
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.audit = Some(audit);
+        }
+        self
     }
 }
 
@@ -243,6 +263,7 @@ where
             Identity::Verified(p) => p.name.clone(),
             Identity::Unauthenticated(_) => String::new(),
         };
+        let audited = shared.audited.contains(&path).then(|| identity.clone());
         request.extensions_mut().insert(identity);
         // Continue the caller's trace (W3C traceparent), if it sent one.
         let parent = opentelemetry::global::get_text_map_propagator(|p| {
@@ -256,12 +277,27 @@ where
         let started = std::time::Instant::now();
         Box::pin(
             async move {
-                let response = inner.call(request).await;
+                let mut response = inner.call(request).await;
                 drop(permits);
                 if let Ok(r) = &response
                     && refused(r.headers())
                 {
                     charge();
+                }
+                // A request that does not decode is the caller's fault:
+                // INVALID_ARGUMENT, audited where it names an audited method.
+                let failure = response
+                    .as_ref()
+                    .ok()
+                    .and_then(|r| Status::from_header_map(r.headers()))
+                    .and_then(|status| crate::error::decode_failure(&status));
+                if let Some(err) = failure {
+                    tracing::info!(path = %path, reason = %err, "refused: the request does not decode");
+                    charge();
+                    if let (Some(identity), Some(audit)) = (audited, &shared.audit) {
+                        audit.refused(identity, path.clone(), err.clone()).await;
+                    }
+                    response = Ok(refuse(err));
                 }
                 let attributes = [opentelemetry::KeyValue::new("rpc.method", path)];
                 let m = metrics();

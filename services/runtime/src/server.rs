@@ -26,6 +26,10 @@ pub fn health() -> (
     tonic_health::server::health_reporter()
 }
 
+/// The most header bytes a request may carry; a token has at most
+/// [`crate::auth::MAX_TOKEN_BYTES`] of them.
+pub const MAX_HEADER_LIST_BYTES: u32 = 256 * 1024;
+
 /// Serves `routes` (plus reflection) on `listener` behind `auth` until
 /// `shutdown` resolves, then lets in-flight requests finish.
 pub async fn serve(
@@ -65,6 +69,10 @@ pub async fn serve(
         accepted
     });
     builder
+        // Headers up to 256 KiB are read (hyper's 16 KiB default drops the
+        // whole connection with GOAWAY): an oversized token is refused by
+        // the door, UNAUTHENTICATED, and the connection serves on.
+        .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
         .layer(auth)
         .timeout(limits.request_timeout)
         .max_concurrent_streams(limits.max_concurrent_streams)

@@ -31,6 +31,35 @@ pub const DEFAULT_PAGE_SIZE: i32 = 100;
 pub const MAX_PAGE_SIZE: i32 = 1000;
 /// Changes read from the store per round trip of a change-feed stream.
 const FEED_BATCH: i64 = 500;
+/// The door's refusals of calls no handler saw (requests that do not
+/// decode) are audited by the engine like its own.
+impl<S: Store> citydash_runtime::layer::RefusalAudit for Engine<S> {
+    fn refused(
+        &self,
+        identity: Identity,
+        path: String,
+        error: Error,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        let engine = self.clone();
+        Box::pin(async move {
+            let principal = match &identity {
+                Identity::Verified(p) => Some(p),
+                Identity::Unauthenticated(_) => None,
+            };
+            let row = AuditRow {
+                at: now_micros(),
+                principal: principal.map(|p| p.name.clone()).unwrap_or_default(),
+                role: principal.map(|p| p.role.as_str().to_owned()).unwrap_or_default(),
+                method: citydash_proto::request_type(&path).unwrap_or(path),
+                ..AuditRow::default()
+            };
+            // The caller gets the decode failure whether or not the row
+            // could be written.
+            let _ = engine.refuse(row, error).await;
+        })
+    }
+}
+
 /// Bytes of one page of the audit trail (a quarter of a default client's
 /// 4 MiB message limit): a page ends early rather than grow past it.
 pub const MAX_AUDIT_PAGE_BYTES: usize = 1024 * 1024;

@@ -181,7 +181,7 @@ async fn run_with<Spec: SectorSpec, S: Store>(
                 .with_context(|| format!("binding {addr}"))?
         }
     };
-    let auth = AuthLayer::new(args.server.authenticator()?, &limits);
+    let auth = AuthLayer::new(args.server.authenticator()?, &limits).auditing(Arc::new(engine.clone()));
     let tls = args.server.tls()?;
     let (routes, health, own) = routes::<Spec, S>(engine.clone(), limits);
     let names = vec!["", citydash_proto::v1::sector_service_server::SERVICE_NAME, own];
