@@ -60,6 +60,10 @@ macro_rules! write_requests {
     };
 }
 
+/// The paths of the change feeds: a stream open on one counts against its
+/// agency's in-flight limit for as long as it lasts.
+pub const FEED_METHODS: &[&str] = &["/citydash.v1.SectorService/WatchChanges"];
+
 /// Full names of the admin requests that change state without records.
 pub const ADMIN_REQUESTS: &[&str] = &["citydash.v1.LockPeriodRequest", "citydash.v1.UnlockPeriodRequest"];
 

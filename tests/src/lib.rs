@@ -493,8 +493,14 @@ pub async fn spawn_aggregator(db: &TestDb, sectors: &Sectors) -> Running {
 
 /// Starts an aggregator on `db` with these sector flags (`--agriculture-url …`).
 pub async fn spawn_aggregator_with(db: &TestDb, sector_flags: Vec<String>) -> Running {
+    spawn_aggregator_serving_web(db, sector_flags, "127.0.0.1:0").await
+}
+
+/// Starts an aggregator on `db` with these sector flags and its dashboard on `web`.
+pub async fn spawn_aggregator_serving_web(db: &TestDb, sector_flags: Vec<String>, web: &str) -> Running {
     let mut argv = vec!["test".to_owned()];
-    argv.extend(aggregator_args(&db.url));
+    argv.extend(sector_args(&db.url));
+    argv.extend(["--http-listen".to_owned(), web.to_owned()]);
     argv.extend(sector_flags);
     let args = citydash_runtime::config::from_flags::<citydash_aggregator::launch::AggregatorArgs, _, _>(argv);
     Running::start(

@@ -150,3 +150,39 @@ async fn an_oversized_token_is_refused_and_the_connection_lives_on() {
         .expect("the same connection serves the next call");
     svc.stop().await;
 }
+
+/// The dashboard port drops a client that trickles its headers (issue 22,
+/// item 9): a slowloris cannot hold its sockets.
+#[tokio::test]
+async fn the_dashboard_port_drops_a_client_that_never_finishes_its_headers() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let sectors = citydash_e2e::Sectors::start().await;
+    let db = TestDb::new().await;
+    let web = citydash_e2e::free_addr();
+    let agg = citydash_e2e::spawn_aggregator_serving_web(&db, sectors.flags(), &web.to_string()).await;
+    let mut slow = tokio::net::TcpStream::connect(web).await.expect("connect");
+    slow.write_all(b"GET / HTTP/1.1\r\nHost: citydash\r\n")
+        .await
+        .expect("half the headers");
+    let mut buf = Vec::new();
+    let started = std::time::Instant::now();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(20), slow.read_to_end(&mut buf)).await;
+    assert!(read.is_ok(), "the connection was still open after 20 s");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(5),
+        "dropped too early"
+    );
+    // A client that sends whole requests is served.
+    let mut fine = tokio::net::TcpStream::connect(web).await.expect("connect");
+    fine.write_all(b"GET / HTTP/1.1\r\nHost: citydash\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("a request");
+    let mut page = Vec::new();
+    fine.read_to_end(&mut page).await.expect("the page");
+    assert!(
+        page.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&page[..page.len().min(200)])
+    );
+    agg.stop().await;
+}

@@ -434,7 +434,8 @@ impl<R: ReadStore> Aggregator<R> {
     }
 
     /// The supervision report of `date` (a report day, not after today):
-    /// the stored one, or taken now and stored.
+    /// the stored one, else computed for this answer and not stored. Reads
+    /// never write: only the schedule ([`Aggregator::take_report`]) stores.
     pub async fn supervision_report(&self, date: NaiveDate) -> Result<v1::SupervisionReport, Error> {
         if !supervision::is_report_day(date) {
             return Err(Error::invalid(
@@ -445,24 +446,39 @@ impl<R: ReadStore> Aggregator<R> {
         if date > city_today() {
             return Err(Error::invalid("date", format!("{date} 晚于今天")));
         }
-        let key = date.to_string();
-        if let Some(report) = self.store.report(&key).await? {
-            return Ok(report);
+        match self.store.report(&date.to_string()).await? {
+            Some(report) => Ok(report),
+            None => self.compute_report(date).await,
         }
-        let _guard = self.reports.lock().await;
+    }
+
+    /// The report of `date` from the model, against the previous report
+    /// (stored, else computed as of its day).
+    async fn compute_report(&self, date: NaiveDate) -> Result<v1::SupervisionReport, Error> {
         let previous_day = supervision::previous_report_day(date);
         let previous_alerts = match self.store.report(&previous_day.to_string()).await? {
             Some(r) => r.alerts,
             None => self.with_model(|m| compute::alerts::on_day(m, &self.settings, previous_day)),
         };
-        let mut report = self.with_model(|m| {
+        Ok(self.with_model(|m| {
             supervision::report(
                 m,
                 &self.settings,
                 date,
                 Some((previous_day, previous_alerts.as_slice())),
             )
-        });
+        }))
+    }
+
+    /// Takes and stores the report of `date` once (another replica or an
+    /// earlier tick may have taken it): what the schedule calls.
+    async fn take_report(&self, date: NaiveDate) -> Result<v1::SupervisionReport, Error> {
+        let key = date.to_string();
+        let _guard = self.reports.lock().await;
+        if let Some(report) = self.store.report(&key).await? {
+            return Ok(report);
+        }
+        let mut report = self.compute_report(date).await?;
         report.taken_time = Some(timestamp_now());
         Ok(self.store.save_report(&key, &report).await?)
     }
@@ -483,7 +499,7 @@ impl<R: ReadStore> Aggregator<R> {
     /// stored for good, so it waits until every feed is caught up: an
     /// aggregator started (or a sector reconnected) on a report day does not
     /// snapshot a view that is still catching up. A report day that passes
-    /// without that is taken when first asked for.
+    /// without that is not stored: asked for, it is computed as of its day.
     pub async fn run_report_schedule(self: Arc<Self>) {
         let mut waiting_since: Option<NaiveDate> = None;
         loop {
@@ -494,7 +510,7 @@ impl<R: ReadStore> Aggregator<R> {
                         waiting_since = Some(today);
                         tracing::info!(%today, "the supervision report waits for every feed to catch up");
                     }
-                } else if let Err(err) = self.supervision_report(today).await {
+                } else if let Err(err) = self.take_report(today).await {
                     tracing::warn!(error = %err, "taking the supervision report failed");
                 }
             }

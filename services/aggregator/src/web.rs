@@ -52,7 +52,14 @@ pub fn router<R: ReadStore>(city: CityGrpc<R>, max_message_bytes: usize, auth: A
         )
 }
 
-/// Serves the dashboard on `listener` until `shutdown` resolves.
+/// How long a connection may take to send a request's headers: a client
+/// that trickles them (slowloris) is dropped, not left holding a socket.
+pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Serves the dashboard on `listener` until `shutdown` resolves, then lets
+/// open connections finish (up to 10 s). Each connection gets TCP_NODELAY
+/// (small grpc-web answers must not wait for the browser's delayed ACK),
+/// the header read timeout, and its peer address for the door's limits.
 pub async fn serve<R: ReadStore>(
     city: CityGrpc<R>,
     max_message_bytes: usize,
@@ -60,17 +67,62 @@ pub async fn serve<R: ReadStore>(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use tower::ServiceExt as _;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "dashboard listening");
-    // TCP_NODELAY on every connection, as on the gRPC port: small grpc-web
-    // answers must not wait for the browser's delayed ACK.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
+    let app = router(city, max_message_bytes, auth);
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    builder.http2().timer(TokioTimer::new());
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    tracing::warn!(error = %err, "accepting a dashboard connection failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
         if let Err(err) = tcp.set_nodelay(true) {
             tracing::warn!(error = %err, "cannot set TCP_NODELAY");
         }
-    });
-    axum::serve(listener, router(city, max_message_bytes, auth))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+        let info = tonic::transport::server::TcpConnectInfo {
+            local_addr: tcp.local_addr().ok(),
+            remote_addr: Some(peer),
+        };
+        let service = app
+            .clone()
+            .map_request(move |mut request: axum::extract::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(info.clone());
+                request.map(axum::body::Body::new)
+            });
+        let connection = builder
+            .serve_connection_with_upgrades(
+                TokioIo::new(tcp),
+                hyper_util::service::TowerToHyperService::new(service),
+            )
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::debug!(error = %err, %peer, "dashboard connection ended");
+            }
+        });
+    }
+    if tokio::time::timeout(std::time::Duration::from_secs(10), graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("dashboard connections still open after 10 s: closing");
+    }
     Ok(())
 }

@@ -159,6 +159,52 @@ fn refused(headers: &http::HeaderMap) -> bool {
     )
 }
 
+pin_project_lite::pin_project! {
+    /// A response body that holds the call's in-flight permits until it
+    /// ends: a change-feed stream counts against its agency's in-flight
+    /// limit for as long as it is open, not only until its headers.
+    pub struct Guarded<B> {
+        #[pin]
+        inner: B,
+        permits: Vec<OwnedSemaphorePermit>,
+    }
+}
+
+impl<B: Default> Default for Guarded<B> {
+    fn default() -> Self {
+        Self::from(B::default())
+    }
+}
+
+impl<B> From<B> for Guarded<B> {
+    fn from(inner: B) -> Self {
+        Self {
+            inner,
+            permits: Vec::new(),
+        }
+    }
+}
+
+impl<B: http_body::Body> http_body::Body for Guarded<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        self.project().inner.poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for AuthService<S>
 where
     S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>> + Clone + Send + 'static,
@@ -167,7 +213,7 @@ where
     ReqBody: Send + 'static,
     ResBody: Default + Send + 'static,
 {
-    type Response = http::Response<ResBody>;
+    type Response = http::Response<Guarded<ResBody>>;
     type Error = S::Error;
     type Future = BoxFuture<Self::Response, Self::Error>;
 
@@ -178,7 +224,8 @@ where
     fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
         let path = request.uri().path().to_owned();
         if path.starts_with("/grpc.health.") || path.starts_with("/grpc.reflection.") {
-            return Box::pin(self.inner.call(request));
+            let call = self.inner.call(request);
+            return Box::pin(async move { call.await.map(|r| r.map(Guarded::from)) });
         }
         let shared = Arc::clone(&self.shared);
         let peer = peer_of(&request);
@@ -277,8 +324,16 @@ where
         let started = std::time::Instant::now();
         Box::pin(
             async move {
-                let mut response = inner.call(request).await;
-                drop(permits);
+                let held = if citydash_proto::FEED_METHODS.contains(&path.as_str()) {
+                    permits
+                } else {
+                    drop(permits);
+                    Vec::new()
+                };
+                let mut response = inner
+                    .call(request)
+                    .await
+                    .map(|r| r.map(|inner| Guarded { inner, permits: held }));
                 if let Ok(r) = &response
                     && refused(r.headers())
                 {

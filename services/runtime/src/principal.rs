@@ -43,6 +43,19 @@ impl Principal {
         }
     }
 
+    /// Whether it may write projects and their progress into `sector`'s
+    /// service: agencies into their own sectors; at the city level only
+    /// development and reform (发改委, which answers for fixed-asset
+    /// investment): a statistics or finance push there would count in the
+    /// city's investment. Admins anywhere.
+    pub fn may_write_projects(&self, sector: &str) -> bool {
+        match self.role {
+            Role::Statistics | Role::Finance => false,
+            Role::DevelopmentReform => sector == "city",
+            _ => self.may_write_sector(sector),
+        }
+    }
+
     /// Whether it may write records of `region`.
     pub fn may_write_region(&self, region: &str) -> bool {
         self.regions.is_empty() || self.regions.iter().any(|r| r == region)

@@ -262,6 +262,19 @@ impl<S: Store> Engine<S> {
             ));
             return Err(self.refuse(audit(Some(principal)), err).await);
         }
+        let projects = planner
+            .keys()
+            .iter()
+            .any(|(kind, _)| kind == crate::records::PROJECT || kind == crate::records::PROGRESS);
+        if projects && !principal.may_write_projects(&self.inner.info.name) {
+            let err = Error::PermissionDenied(format!(
+                "{}（{}）无权写入 {} 的项目：市级项目由发展改革部门报送",
+                principal.name,
+                principal.role.as_str(),
+                self.inner.info.name
+            ));
+            return Err(self.refuse(audit(Some(principal)), err).await);
+        }
         let correction = request.correction_reason().trim().to_owned();
         if !correction.is_empty() && !principal.is_admin() {
             let err = Error::PermissionDenied("只有管理员可以更正已锁定期间的数据".to_owned());
@@ -269,6 +282,15 @@ impl<S: Store> Engine<S> {
         }
         if let Err(err) = validate::request_id(request_id) {
             return Err(self.refuse(audit(Some(principal)), err).await);
+        }
+        let mut shape = citydash_runtime::Violations::new();
+        validate::every_request(request, &mut shape);
+        if let Err(err) = shape.into_result() {
+            return Err(if validate_only {
+                err
+            } else {
+                self.refuse(audit(Some(principal)), err).await
+            });
         }
         let fingerprint = fingerprint(&method, request);
         let store = &self.inner.store;
@@ -460,7 +482,8 @@ impl<S: Store> Engine<S> {
         let row = AuditRow {
             outcome: "refused".to_owned(),
             code: format!("{:?}", status.code()),
-            reason: status.message().to_owned(),
+            // The message may repeat what the caller sent: no NUL reaches a TEXT column.
+            reason: validate::visible(status.message()).into_owned(),
             ..row
         };
         tracing::info!(principal = %row.principal, method = %row.method, code = %row.code, reason = %row.reason, "write refused");
@@ -844,10 +867,12 @@ impl<S: Store> Engine<S> {
 }
 
 /// `text` cut to at most `max` bytes (on a character boundary), marked with
-/// its full length when cut: what an audit row keeps of a caller's value.
+/// its full length when cut, hidden characters shown as U+FFFD: what an
+/// audit row keeps of a caller's value.
 fn bounded(text: &str, max: usize) -> String {
+    let text = validate::visible(text);
     if text.len() <= max {
-        return text.to_owned();
+        return text.into_owned();
     }
     let mut end = max;
     while !text.is_char_boundary(end) {

@@ -16,6 +16,8 @@ pub const MAX_TEXT_LEN: usize = 200;
 /// above any city's figure), so that the aggregator's sums of a whole city's
 /// records stay far inside i64.
 pub const MAX_AMOUNT: i64 = 1_000_000_000_000_000;
+/// Most items one write request may carry (the import sends 500 a batch).
+pub const MAX_BATCH_ITEMS: usize = 5_000;
 /// Longest request id accepted.
 pub const MAX_REQUEST_ID_LEN: usize = 128;
 
@@ -56,14 +58,23 @@ impl<'a> Item<'a> {
             .add_with(format!("{}.{field}", self.prefix), reason, description);
     }
 
-    /// A code: present, short, and free of `/` and white space (codes are key parts).
+    /// A code: present, short, and of [`code_char`]s only (codes are key
+    /// parts, and shown where two codes must never look alike).
     pub fn code(&mut self, field: &str, value: &str) {
         if value.is_empty() {
             self.add(field, "必填，不能为空");
         } else if value.chars().count() > MAX_CODE_LEN {
-            self.add(field, format!("编号「{value}」超过 {MAX_CODE_LEN} 个字符"));
-        } else if value.chars().any(|c| c == '/' || c.is_whitespace() || c.is_control()) {
-            self.add(field, format!("编号「{value}」不能含有「/」、空格或控制字符"));
+            self.add(field, format!("编号「{}」超过 {MAX_CODE_LEN} 个字符", visible(value)));
+        } else if let Some((at, c)) = value.chars().enumerate().find(|(_, c)| !code_char(*c)) {
+            self.add(
+                field,
+                format!(
+                    "编号「{}」第 {} 个字符（U+{:04X}）不可用：编号只能由字母、数字和可见标点组成，不能含有「/」、空格、控制字符或不可见字符",
+                    visible(value),
+                    at + 1,
+                    c as u32
+                ),
+            );
         }
     }
 
@@ -223,6 +234,107 @@ impl<'a> Item<'a> {
     }
 }
 
+/// Whether `c` may be part of a code: a letter or digit of any script, or
+/// visible punctuation other than `/` (the key separator). No white space,
+/// control, zero-width or direction character: a code never looks like
+/// another on screen.
+pub fn code_char(c: char) -> bool {
+    c != '/' && !c.is_whitespace() && !hidden(c)
+}
+
+/// Characters no text may hold: controls (NUL, ESC, CR/LF, tab) and the
+/// characters that do not show or reorder the text around them (zero-width
+/// spaces and joiners, bidirectional overrides and isolates, the soft hyphen,
+/// the byte-order mark).
+pub fn hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{061C}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{FEFF}'
+        )
+}
+
+/// `text` with every [`hidden`] character shown as U+FFFD: what an error
+/// message or an audit row repeats of a caller's text.
+pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.chars().any(hidden) {
+        text.chars()
+            .map(|c| if hidden(c) { '\u{FFFD}' } else { c })
+            .collect::<String>()
+            .into()
+    } else {
+        text.into()
+    }
+}
+
+/// The checks every write request gets alike, read by reflection: at most
+/// [`MAX_BATCH_ITEMS`] items in its list, and no [`hidden`] character in any
+/// string at any depth, each named by its path (`projects[2].name`). One
+/// rule for every text field of every record kind.
+pub fn every_request<R: prost::Message + prost::Name>(request: &R, violations: &mut Violations) {
+    let Some(descriptor) = citydash_proto::descriptor_pool().get_message_by_name(&R::full_name()) else {
+        return;
+    };
+    let Ok(message) = prost_reflect::DynamicMessage::decode(descriptor, request.encode_to_vec().as_slice()) else {
+        return;
+    };
+    for (field, value) in message.fields() {
+        if let prost_reflect::Value::List(items) = value
+            && items.len() > MAX_BATCH_ITEMS
+        {
+            violations.add(
+                field.name(),
+                format!(
+                    "一次最多推送 {MAX_BATCH_ITEMS} 条（收到 {} 条）：请分批推送，每批用新的 request_id",
+                    items.len()
+                ),
+            );
+            return;
+        }
+    }
+    strings_of(&message, "", violations);
+}
+
+fn strings_of(message: &prost_reflect::DynamicMessage, prefix: &str, violations: &mut Violations) {
+    use prost_reflect::Value;
+    let check = |path: String, text: &str, violations: &mut Violations| {
+        if let Some((at, c)) = text.chars().enumerate().find(|(_, c)| hidden(*c)) {
+            violations.add(
+                path,
+                format!(
+                    "第 {} 个字符（U+{:04X}）是控制字符或不可见字符：文字中不能含有换行、制表、零宽或方向控制字符",
+                    at + 1,
+                    c as u32
+                ),
+            );
+        }
+    };
+    for (field, value) in message.fields() {
+        let path = format!("{prefix}{}", field.name());
+        match value {
+            Value::String(text) => check(path, text, violations),
+            Value::Message(inner) => strings_of(inner, &format!("{path}."), violations),
+            Value::List(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    match item {
+                        Value::String(text) => check(format!("{path}[{i}]"), text, violations),
+                        Value::Message(inner) => strings_of(inner, &format!("{path}[{i}]."), violations),
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Checks a write's request_id: required, so that a retry never counts twice.
 pub fn request_id(request_id: &str) -> Result<(), citydash_runtime::Error> {
     let mut v = Violations::new();
@@ -233,6 +345,8 @@ pub fn request_id(request_id: &str) -> Result<(), citydash_runtime::Error> {
         );
     } else if request_id.len() > MAX_REQUEST_ID_LEN {
         v.add("request_id", format!("超过 {MAX_REQUEST_ID_LEN} 字节"));
+    } else if request_id.chars().any(|c| c.is_whitespace() || hidden(c)) {
+        v.add("request_id", "不能含有空格、控制字符或不可见字符");
     }
     v.into_result()
 }

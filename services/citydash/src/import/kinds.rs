@@ -587,7 +587,15 @@ pub fn read(column: &Column, text: &str, unit: &str, field_kind: &FieldKind, loo
         }
     };
     Ok(match column.ty {
-        Text => Value::String(t),
+        // A line break typed in a cell (Alt+Enter) or a tab is a space: the
+        // service refuses control characters in every text.
+        Text => Value::String(
+            t.split(['\r', '\n', '\t'])
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
         Money => Value::I64(not_negative(values::money(&with_unit(&t))?)?),
         Int => {
             let n = not_negative(values::integer(&t)?)?;
