@@ -137,4 +137,5 @@ write_requests!(
     ReportScenicMonthsRequest,
     UpsertTasksRequest,
     RegisterUnitsRequest,
+    RevokeTokensRequest,
 );

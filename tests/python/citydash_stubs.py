@@ -66,14 +66,33 @@ def money_zh(yuan):
     return text + ("亿元" if scale == 8 else "万元")
 
 
-KEY = "python-test-signing-key-0123456789abcdef"
+def session_keys():
+    """One key pair for this test run, made on first use: (private, public) files."""
+    global _KEYS
+    if _KEYS is None:
+        import pathlib
+        import tempfile
+
+        _KEYS = keygen(pathlib.Path(tempfile.mkdtemp(prefix="citydash-keys-")))
+    return _KEYS
+
+
+_KEYS = None
+
+
+def keygen(folder):
+    """The key pair from `citydash token keygen`: (private key file, public key file)."""
+    import subprocess
+
+    subprocess.run([str(binary("citydash")), "token", "keygen", "--out-dir", str(folder)], check=True, timeout=30, capture_output=True)
+    return folder / "token-signing.pem", folder / "token-verifying.pem"
 
 
 def issue_token(key_file, subject, role, *sectors):
     """A token from `citydash token issue`, as an operator would make one."""
     import subprocess
 
-    args = [str(binary("citydash")), "token", "issue", "--key-file", str(key_file), "--subject", subject, "--role", role]
+    args = [str(binary("citydash")), "token", "issue", "--signing-key-file", str(key_file), "--subject", subject, "--role", role]
     for s in sectors:
         args += ["--sector", s]
     out = subprocess.run(args, capture_output=True, text=True, timeout=30, check=True)

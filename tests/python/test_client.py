@@ -13,7 +13,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from citydash_stubs import KEY, binary, free_port, generate, issue_token
+from citydash_stubs import binary, free_port, generate, issue_token, session_keys
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def service(sector):
             os.environ,
             CITYDASH_LISTEN=f"127.0.0.1:{port}",
             CITYDASH_DATABASE_URL=f"sqlite://{data}/{sector}.db?mode=rwc",
-            CITYDASH_TOKEN_KEY=KEY,
+            CITYDASH_TOKEN_PUBLIC_KEY_FILE=str(session_keys()[1]),
         )
         proc = subprocess.Popen([str(path)], env=env)
         try:
@@ -78,9 +78,7 @@ def test_each_sector_binary_serves_reflection_and_health(sector):
 @pytest.fixture(scope="module")
 def agency(tmp_path_factory):
     """The agriculture bureau's credentials, signed with the services' key."""
-    key_file = tmp_path_factory.mktemp("key") / "token.key"
-    key_file.write_text(KEY)
-    return [("authorization", "Bearer " + issue_token(key_file, "市农业农村局", "agency", "agriculture"))]
+    return [("authorization", "Bearer " + issue_token(session_keys()[0], "市农业农村局", "agency", "agriculture"))]
 
 
 def test_push_one_project_and_read_it_back(channel, stubs, agency):

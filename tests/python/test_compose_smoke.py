@@ -16,7 +16,7 @@ import uuid
 import pytest
 import yaml
 
-from citydash_stubs import ROOT, binary, free_port
+from citydash_stubs import ROOT, binary, free_port, issue_token, keygen
 
 COMPOSE = ROOT / "deploy" / "compose.yaml"
 PG_ADMIN = os.environ.get("CITYDASH_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
@@ -51,11 +51,16 @@ def compose():
         return re.sub(r"(0\.0\.0\.0:|127\.0\.0\.1:)(\d{4,5})", port, text)
 
     with tempfile.TemporaryDirectory() as secrets:
-        secret_files = {"token_key": "smoke-test-signing-key-0123456789abcdef", "db_password": "unused-with-trust-auth"}
+        private, public = keygen(pathlib.Path(secrets))
+        secret_files = {
+            "token_public_key": public.read_text(),
+            "service_token": issue_token(private, "citydash-services", "viewer"),
+            "db_password": "unused-with-trust-auth",
+        }
         for name, value in secret_files.items():
             pathlib.Path(secrets, name).write_text(value)
         env_base = dict(os.environ, PATH=f"{binary('citydash').parent}:{os.environ['PATH']}")
-        env_base.pop("CITYDASH_TOKEN_KEY", None)
+        env_base.pop("CITYDASH_SERVICE_TOKEN", None)
 
         def environment(service):
             env = dict(env_base)

@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use citydash_runtime::auth::{AuthedChannel, Claims, Role, TokenKey, authed};
+use citydash_runtime::auth::{AuthedChannel, Claims, Role, SigningKey, authed};
 use citydash_sector::launch::SectorArgs;
 use citydash_sector::spec::SectorSpec;
 use tokio::net::TcpListener;
@@ -123,10 +123,26 @@ impl Drop for TestDb {
     }
 }
 
-/// The signing key every test service is started with.
-pub const TEST_KEY: &str = "citydash-test-signing-key-0123456789abcdef";
+/// The key files of this test run: one Ed25519 key pair (every test
+/// service verifies with its public key) and the services' own token, in a
+/// folder kept for the life of the process.
+pub fn test_keys() -> &'static citydash::token::KeyFiles {
+    static KEYS: std::sync::OnceLock<(tempfile::TempDir, citydash::token::KeyFiles)> = std::sync::OnceLock::new();
+    &KEYS
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().expect("key folder");
+            let keys = citydash::token::KeyFiles::in_dir(dir.path(), 1).expect("test keys");
+            (dir, keys)
+        })
+        .1
+}
 
-/// A token signed with [`TEST_KEY`], valid for an hour.
+/// The private key test tokens are signed with.
+pub fn test_signing_key() -> &'static SigningKey {
+    &test_keys().signing
+}
+
+/// A token signed with [`test_signing_key`], valid for an hour.
 pub fn token(subject: &str, role: Role, sectors: &[&str], regions: &[&str]) -> String {
     let claims = Claims::new(
         subject,
@@ -135,9 +151,7 @@ pub fn token(subject: &str, role: Role, sectors: &[&str], regions: &[&str]) -> S
         regions.iter().map(|s| (*s).to_owned()).collect(),
         Duration::from_secs(3600),
     );
-    TokenKey::new(TEST_KEY.as_bytes().to_vec())
-        .and_then(|k| k.issue(&claims))
-        .expect("test token")
+    test_signing_key().issue(&claims).expect("test token")
 }
 
 /// The token of `sector`'s own agency, the default of its test service.
@@ -163,18 +177,13 @@ pub fn bureau_token(role: Role) -> String {
 }
 
 /// The flags every test sector service runs with, on `database_url`: the
-/// test key, and a fast feed poll.
+/// test keys, and a fast feed poll.
 pub fn sector_args(database_url: &str) -> Vec<String> {
-    [
-        "--database-url",
-        database_url,
-        "--feed-poll-ms",
-        "50",
-        "--token-key",
-        TEST_KEY,
-    ]
-    .map(str::to_owned)
-    .to_vec()
+    let mut args: Vec<String> = ["--database-url", database_url, "--feed-poll-ms", "50"]
+        .map(str::to_owned)
+        .to_vec();
+    args.extend(test_keys().service_flags());
+    args
 }
 
 /// The flags every test aggregator runs with, on `database_url` (the

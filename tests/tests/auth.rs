@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use citydash_agriculture::Agriculture;
 use citydash_e2e::fixtures::{date, period, progress, project, started, value};
-use citydash_e2e::{Running, TEST_KEY, TestDb, request_id, spawn_sector, spawn_sector_with, token};
+use citydash_e2e::{Running, TestDb, request_id, spawn_sector, spawn_sector_with, test_signing_key, token};
 use citydash_proto::v1::{self, sector_service_client::SectorServiceClient};
-use citydash_runtime::auth::{AuthedChannel, Claims, Role, TokenKey};
+use citydash_runtime::auth::{AuthedChannel, Claims, Role, SigningKey};
 use tonic::Code;
 
 async fn client(svc: &Running, token: &str) -> SectorServiceClient<AuthedChannel> {
@@ -72,7 +72,7 @@ type Case = (&'static str, Option<String>, &'static str, Result<(), Code>);
 async fn every_role_and_credential_against_a_sector_write() {
     let db = TestDb::new().await;
     let svc = spawn_sector::<Agriculture>(&db).await;
-    let key = TokenKey::new(TEST_KEY.as_bytes().to_vec()).expect("key");
+    let key = test_signing_key();
     let mut expired = Claims::new(
         "市农业农村局",
         Role::Agency,
@@ -82,7 +82,8 @@ async fn every_role_and_credential_against_a_sector_write() {
     );
     expired.iat -= 7200;
     expired.exp = expired.iat + 60;
-    let forged = TokenKey::new(b"not-the-citydash-key-not-the-citydash-key".to_vec())
+    let (not_ours, _) = citydash_runtime::auth::generate_key_pair().expect("a key pair");
+    let forged = SigningKey::from_pem(&not_ours)
         .expect("key")
         .issue(&Claims::new(
             "市农业农村局",

@@ -8,6 +8,7 @@
 use citydash_proto::v1;
 use citydash_runtime::auth::Role;
 use citydash_sector::plan::UpsertEntities;
+use citydash_sector::revocations::RevokedRecords;
 use citydash_sector::spec::{IndicatorSpec, SectorSpec, ServiceContext};
 use citydash_sector::store::{Index, Store};
 use citydash_sector::units::UnitRecords;
@@ -47,13 +48,19 @@ impl SectorSpec for City {
     const AGENCY: &'static str = "市统计局";
     const CATALOG: &'static [IndicatorSpec] = CATALOG;
 
-    /// The city's own register: the responsible units.
+    /// The city's own registers: the responsible units, the revoked tokens.
     fn entity_types() -> Vec<EntityType> {
-        vec![EntityType::of::<UnitRecords>()]
+        vec![EntityType::of::<UnitRecords>(), EntityType::of::<RevokedRecords>()]
     }
 
-    /// The unit registry (`UnitsService`), beside the shared contract.
+    /// The unit registry (`UnitsService`) and the revocation list
+    /// (`TokensService`), beside the shared contract.
     fn add_own_service<S: Store>(engine: Engine<S>, ctx: &ServiceContext, routes: &mut RoutesBuilder) -> &'static str {
+        routes.add_service(
+            v1::tokens_service_server::TokensServiceServer::new(TokensGrpc { engine: engine.clone() })
+                .max_decoding_message_size(ctx.limits.max_message_bytes)
+                .max_encoding_message_size(ctx.limits.max_message_bytes),
+        );
         routes.add_service(
             v1::units_service_server::UnitsServiceServer::new(UnitsGrpc { engine })
                 .max_decoding_message_size(ctx.limits.max_message_bytes)
@@ -93,6 +100,43 @@ impl<S: Store> v1::units_service_server::UnitsService for UnitsGrpc<S> {
             .await?;
         Ok(tonic::Response::new(v1::ListUnitsResponse {
             units: page.items,
+            next_page_token: page.next_page_token,
+        }))
+    }
+}
+
+/// `TokensService` over the city engine: revocations are admin-only writes
+/// of [`RevokedRecords`], with versions, audit and the change feed.
+struct TokensGrpc<S> {
+    engine: Engine<S>,
+}
+
+#[tonic::async_trait]
+impl<S: Store> v1::tokens_service_server::TokensService for TokensGrpc<S> {
+    async fn revoke_tokens(
+        &self,
+        request: tonic::Request<v1::RevokeTokensRequest>,
+    ) -> Result<tonic::Response<v1::RevokeTokensResponse>, tonic::Status> {
+        let results = self
+            .engine
+            .handle_admin(request, |r| {
+                Box::new(UpsertEntities::<RevokedRecords> { items: &r.tokens })
+            })
+            .await?;
+        Ok(tonic::Response::new(v1::RevokeTokensResponse { results }))
+    }
+
+    async fn list_revoked_tokens(
+        &self,
+        request: tonic::Request<v1::ListRevokedTokensRequest>,
+    ) -> Result<tonic::Response<v1::ListRevokedTokensResponse>, tonic::Status> {
+        let r = request.into_inner();
+        let page = self
+            .engine
+            .list_entities::<RevokedRecords>(Index::default(), r.page_size, &r.page_token)
+            .await?;
+        Ok(tonic::Response::new(v1::ListRevokedTokensResponse {
+            tokens: page.items,
             next_page_token: page.next_page_token,
         }))
     }

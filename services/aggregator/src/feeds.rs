@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use citydash_proto::v1::{self, sector_service_client::SectorServiceClient};
-use citydash_runtime::auth::{AuthedChannel, Claims, Role, TokenKey, authed};
+use citydash_runtime::auth::{AuthedChannel, ServiceToken, authed};
 use citydash_sector::store::Store;
 use citydash_sector::{Engine, FeedItem};
 use futures::future::BoxFuture;
@@ -42,23 +42,22 @@ pub trait FeedSource: Send + Sync + 'static {
     fn watch(&self, after: i64) -> BoxFuture<'_, Result<BoxStream<'static, Result<FeedItem, Status>>, Status>>;
 }
 
-/// A sector service reached over gRPC, with the aggregator's own viewer
-/// token when the services share a signing key.
+/// A sector service reached over gRPC, showing the aggregator's service
+/// token (issued to it by the operator: it holds no key to mint one).
 pub struct GrpcSource {
     sector: v1::Sector,
     url: String,
     channel: Channel,
-    key: Option<TokenKey>,
+    token: Option<ServiceToken>,
 }
 
 impl GrpcSource {
     /// A lazily connecting source for `sector` at `url` (`http://host:port`,
-    /// or `https://` with `tls`), signing its own read token with `key` when
-    /// there is one.
+    /// or `https://` with `tls`), showing `token` when there is one.
     pub fn new(
         sector: v1::Sector,
         url: &str,
-        key: Option<TokenKey>,
+        token: Option<ServiceToken>,
         tls: Option<tonic::transport::ClientTlsConfig>,
     ) -> anyhow::Result<Self> {
         let mut endpoint = Endpoint::from_shared(url.to_owned())?;
@@ -75,26 +74,19 @@ impl GrpcSource {
             sector,
             url: url.to_owned(),
             channel,
-            key,
+            token,
         })
     }
 
-    /// A client with a fresh token (signed per call, so it never expires
-    /// under a long-running aggregator).
+    /// A client showing the service token as of now (its file is read
+    /// again, so a rotated token is used from the next connection).
     pub fn client(&self) -> Result<SectorServiceClient<AuthedChannel>, Status> {
-        let token = match &self.key {
-            Some(key) => {
-                let claims = Claims::new(
-                    "citydash-aggregator",
-                    Role::Viewer,
-                    Vec::new(),
-                    Vec::new(),
-                    Duration::from_secs(86_400),
-                );
-                Some(key.issue(&claims).map_err(Status::internal)?)
-            }
-            None => None,
-        };
+        let token = self
+            .token
+            .as_ref()
+            .map(ServiceToken::current)
+            .transpose()
+            .map_err(Status::unavailable)?;
         let channel = authed(self.channel.clone(), token.as_deref()).map_err(Status::internal)?;
         Ok(SectorServiceClient::new(channel))
     }

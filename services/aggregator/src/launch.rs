@@ -151,12 +151,12 @@ async fn run_with<S: Store, R: ReadStore>(
         },
         regions,
     };
-    // With a shared signing key the aggregator signs its own read token;
-    // with a client certificate it presents that to mutual-TLS sectors.
-    let key = args.city.server.token_key()?;
+    // The aggregator shows its service token to the sectors; with a client
+    // certificate it presents that to mutual-TLS sectors.
+    let token = args.city.server.service_token();
     let tls = feed_tls(&args)?;
     let source = |sector, url: &str| -> anyhow::Result<Arc<GrpcSource>> {
-        Ok(Arc::new(GrpcSource::new(sector, url, key.clone(), tls.clone())?))
+        Ok(Arc::new(GrpcSource::new(sector, url, token.clone(), tls.clone())?))
     };
     let remote = [
         source(v1::Sector::Agriculture, &args.agriculture_url)?,
@@ -194,7 +194,20 @@ async fn run_with<S: Store, R: ReadStore>(
                 .with_context(|| format!("binding {addr}"))?
         }
     };
-    let auth = AuthLayer::new(args.city.server.authenticator()?, &limits).auditing(Arc::new(engine.clone()));
+    // The revocation list is the city engine's own, in the database every
+    // replica shares: each reads it every 2 s.
+    let revoked = citydash_runtime::auth::Revocations::default();
+    let store = engine.store().clone();
+    let revocations = tokio::spawn(citydash_sector::revocations::keep_current(
+        revoked.clone(),
+        citydash_sector::revocations::CITY_REFRESH,
+        move || {
+            let store = store.clone();
+            async move { citydash_sector::revocations::ids_in_store(&store).await }
+        },
+    ));
+    let auth = AuthLayer::new(args.city.server.authenticator(City::NAME, revoked)?, &limits)
+        .auditing(Arc::new(engine.clone()));
     let tls = args.city.server.tls()?;
     let (mut routes, health, _) = citydash_sector::launch::routes::<City, S>(engine.clone(), limits);
     routes.add_service(FastPath::new(
@@ -242,6 +255,7 @@ async fn run_with<S: Store, R: ReadStore>(
     for t in tasks {
         t.abort();
     }
+    revocations.abort();
     result
 }
 

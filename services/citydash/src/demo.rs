@@ -89,23 +89,6 @@ impl Addresses {
     }
 }
 
-/// The demo's signing key: created once in the data folder, then reused so
-/// the tokens it printed stay valid across restarts.
-fn demo_key(dir: &std::path::Path) -> anyhow::Result<(PathBuf, citydash_runtime::auth::TokenKey)> {
-    let path = dir.join("token.key");
-    if !path.exists() {
-        std::fs::write(&path, citydash_runtime::auth::random_key_hex())
-            .with_context(|| format!("writing {}", path.display()))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
-        }
-    }
-    let key = crate::token::read_key(&path)?;
-    Ok((path, key))
-}
-
 /// Runs the demo until `shutdown` resolves; `ready` is called once every
 /// service is healthy and the city is seeded.
 pub async fn run(
@@ -115,9 +98,10 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating the data folder {}", args.data_dir.display()))?;
-    let (key_file, key) = demo_key(&args.data_dir)?;
-    let key_file = key_file.display().to_string();
-    let tokens = crate::token::demo_tokens(&key)?;
+    // The key pair is made once in the data folder, then reused, so the
+    // tokens printed before stay valid across restarts.
+    let keys = crate::token::KeyFiles::in_dir(&args.data_dir, 365)?;
+    let tokens = crate::token::demo_tokens(&keys.signing)?;
     let token = |label: &str| {
         tokens
             .iter()
@@ -127,7 +111,7 @@ pub async fn run(
     };
     let tokens_file = args.data_dir.join("tokens.txt");
     let listing: String = tokens.iter().map(|(l, t)| format!("{l}\t{t}\n")).collect();
-    std::fs::write(&tokens_file, listing).with_context(|| format!("writing {}", tokens_file.display()))?;
+    crate::token::write_secret(&tokens_file, &listing)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let stop = move || {
         let mut rx = stop_rx.clone();
@@ -144,15 +128,15 @@ pub async fn run(
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("binding {addr} for {name}"))?;
-        let sector_args = citydash_runtime::config::from_flags::<SectorArgs, _, _>([
-            "demo",
-            "--database-url",
-            &sqlite_url(&args.data_dir, name),
-            "--token-key-file",
-            &key_file,
-            "--units-url",
-            &units_url,
-        ]);
+        let mut argv = vec![
+            "demo".to_owned(),
+            "--database-url".to_owned(),
+            sqlite_url(&args.data_dir, name),
+            "--units-url".to_owned(),
+            units_url.clone(),
+        ];
+        argv.extend(keys.service_flags());
+        let sector_args = citydash_runtime::config::from_flags::<SectorArgs, _, _>(argv);
         let stopped = stop();
 
         match *name {
@@ -189,9 +173,8 @@ pub async fn run(
         sqlite_url(&args.data_dir, "aggregator"),
         "--http-listen".to_owned(),
         dashboard.to_string(),
-        "--token-key-file".to_owned(),
-        key_file.clone(),
     ];
+    argv.extend(keys.service_flags());
     for (name, addr) in SECTORS.iter().zip(&sector_addrs) {
         argv.push(format!("--{name}-url"));
         argv.push(format!("http://{addr}"));

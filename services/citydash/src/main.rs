@@ -76,6 +76,9 @@ enum Bench {
 
 #[derive(Debug, Subcommand)]
 enum TokenAction {
+    /// Make the Ed25519 key pair: the private key signs tokens, the public
+    /// key goes to every service.
+    Keygen(citydash::token::KeygenArgs),
     /// Sign a token for an agency or user.
     Issue(citydash::token::IssueArgs),
 }
@@ -278,6 +281,19 @@ fn main() -> anyhow::Result<()> {
             Command::Export(args) => {
                 let channel = connect(&args.url, args.token.as_deref()).await?;
                 citydash::export::run(&args, channel).await
+            }
+            Command::Token {
+                action: TokenAction::Keygen(args),
+            } => {
+                let (private, public) = citydash::token::keygen(&args.out_dir)?;
+                print_text(&format!(
+                    "private key (keep it with the issuer): {}
+public key (--token-public-key-file of every service): {}
+",
+                    private.display(),
+                    public.display()
+                ));
+                Ok(())
             }
             Command::Token {
                 action: TokenAction::Issue(args),

@@ -1,18 +1,30 @@
-//! `citydash token issue`: signs a token for an agency with the key every
-//! service is configured with, and the demo's set of tokens.
+//! Tokens and their keys: `citydash token keygen` makes the Ed25519 key
+//! pair (the private key stays with whoever issues tokens; every service gets
+//! only the public key), `citydash token issue` signs a token for an agency,
+//! and the demo's set of tokens. Files holding a key or a token are written
+//! readable by their owner only (0600).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use citydash_runtime::auth::{Claims, Role, TokenKey};
+use citydash_runtime::auth::{Claims, Role, SERVICES, SigningKey};
+
+/// `citydash token keygen`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct KeygenArgs {
+    /// The folder to write `token-signing.pem` (private, 0600) and
+    /// `token-verifying.pem` (public, for every service) into.
+    #[arg(long, default_value = ".")]
+    pub out_dir: PathBuf,
+}
 
 /// `citydash token issue`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct IssueArgs {
-    /// The signing key file (as given to the services with --token-key-file).
-    #[arg(long, env = "CITYDASH_TOKEN_KEY_FILE")]
-    pub key_file: std::path::PathBuf,
+    /// The private key file (`token-signing.pem` from `citydash token keygen`).
+    #[arg(long, env = "CITYDASH_TOKEN_SIGNING_KEY_FILE")]
+    pub signing_key_file: PathBuf,
     /// Who the token is for, e.g. 市农业农村局.
     #[arg(long)]
     pub subject: String,
@@ -25,34 +37,131 @@ pub struct IssueArgs {
     /// A region it may write (repeatable); all when omitted.
     #[arg(long = "region")]
     pub regions: Vec<String>,
+    /// A service that accepts it (repeatable: agriculture, industry, tourism,
+    /// welfare, city); every service when omitted. The others refuse it.
+    #[arg(long = "audience")]
+    pub audience: Vec<String>,
     /// Days until it expires.
     #[arg(long, default_value_t = 90)]
     pub days: u64,
 }
 
-/// Reads a key file.
-pub fn read_key(path: &Path) -> anyhow::Result<TokenKey> {
+/// Writes `text` to `path` readable and writable by its owner only (0600),
+/// from the moment the file exists.
+pub fn write_secret(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        options.mode(0o600);
+        if path.exists() {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.write_all(text.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// The key files of a deployment in one folder: the private key, the public
+/// key every service verifies with, and the token the services show each
+/// other (the aggregator reading feeds, a sector reading the registries).
+#[derive(Debug, Clone)]
+pub struct KeyFiles {
+    /// The private key, to issue tokens with.
+    pub signing: SigningKey,
+    /// `token-verifying.pem`: `--token-public-key-file` of every service.
+    pub public_key_file: PathBuf,
+    /// `service-token`: `--service-token-file` of every service.
+    pub service_token_file: PathBuf,
+}
+
+impl KeyFiles {
+    /// The key pair in `dir`, made there when missing (kept otherwise, so
+    /// tokens issued before stay valid), and a fresh service token valid for
+    /// `days`.
+    pub fn in_dir(dir: &Path, days: u64) -> anyhow::Result<Self> {
+        let private_file = dir.join("token-signing.pem");
+        let public_key_file = dir.join("token-verifying.pem");
+        if !private_file.exists() || !public_key_file.exists() {
+            keygen(dir)?;
+        }
+        let signing = read_signing_key(&private_file)?;
+        let service_token_file = dir.join("service-token");
+        let claims = Claims::new(
+            "citydash-services",
+            Role::Viewer,
+            Vec::new(),
+            Vec::new(),
+            Duration::from_secs(days * 86_400),
+        );
+        write_secret(
+            &service_token_file,
+            &signing.issue(&claims).map_err(anyhow::Error::msg)?,
+        )?;
+        Ok(Self {
+            signing,
+            public_key_file,
+            service_token_file,
+        })
+    }
+
+    /// The flags that give a service these keys.
+    pub fn service_flags(&self) -> Vec<String> {
+        vec![
+            "--token-public-key-file".to_owned(),
+            self.public_key_file.display().to_string(),
+            "--service-token-file".to_owned(),
+            self.service_token_file.display().to_string(),
+        ]
+    }
+}
+
+/// Writes a fresh key pair into `dir`: `token-signing.pem` (0600) and
+/// `token-verifying.pem`.
+pub fn keygen(dir: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let (private, public) = citydash_runtime::auth::generate_key_pair().map_err(anyhow::Error::msg)?;
+    let private_file = dir.join("token-signing.pem");
+    let public_file = dir.join("token-verifying.pem");
+    write_secret(&private_file, &private)?;
+    std::fs::write(&public_file, public).with_context(|| format!("writing {}", public_file.display()))?;
+    Ok((private_file, public_file))
+}
+
+/// Reads a private key file.
+pub fn read_signing_key(path: &Path) -> anyhow::Result<SigningKey> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    TokenKey::new(text.trim().as_bytes().to_vec()).map_err(anyhow::Error::msg)
+    SigningKey::from_pem(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
 /// Signs the token `args` describe.
 pub fn issue(args: &IssueArgs) -> anyhow::Result<String> {
-    const SECTORS: [&str; 4] = ["agriculture", "industry", "tourism", "welfare"];
-    if let Some(bad) = args.sectors.iter().find(|s| !SECTORS.contains(&s.as_str())) {
-        anyhow::bail!("--sector {bad:?}: expected one of {}", SECTORS.join(", "));
+    let sectors = &SERVICES[..4];
+    if let Some(bad) = args.sectors.iter().find(|s| !sectors.contains(&s.as_str())) {
+        anyhow::bail!("--sector {bad:?}: expected one of {}", sectors.join(", "));
+    }
+    if let Some(bad) = args.audience.iter().find(|s| !SERVICES.contains(&s.as_str())) {
+        anyhow::bail!("--audience {bad:?}: expected one of {}", SERVICES.join(", "));
     }
     if args.role == Role::Agency && args.sectors.is_empty() {
         anyhow::bail!("an agency token needs at least one --sector");
     }
-    let key = read_key(&args.key_file)?;
-    let claims = Claims::new(
+    let key = read_signing_key(&args.signing_key_file)?;
+    let mut claims = Claims::new(
         &args.subject,
         args.role,
         args.sectors.clone(),
         args.regions.clone(),
         Duration::from_secs(args.days * 86_400),
     );
+    if !args.audience.is_empty() {
+        claims.aud = args.audience.clone();
+    }
     key.issue(&claims).map_err(anyhow::Error::msg)
 }
 
@@ -70,7 +179,7 @@ pub const DEMO_PRINCIPALS: &[(&str, &str, Role, &[&str])] = &[
 ];
 
 /// The demo's tokens, valid for a year, by label.
-pub fn demo_tokens(key: &TokenKey) -> anyhow::Result<Vec<(String, String)>> {
+pub fn demo_tokens(key: &SigningKey) -> anyhow::Result<Vec<(String, String)>> {
     DEMO_PRINCIPALS
         .iter()
         .map(|(label, subject, role, sectors)| {

@@ -1,5 +1,5 @@
-//! The `citydash` binary as an operator runs it: a token issued from a key
-//! file verifies with that key, a template carries the Chinese headers, a
+//! The `citydash` binary as an operator runs it: a token issued with the
+//! private key verifies with the public key only, a template carries the Chinese headers, a
 //! health check of a service that is not there fails, and a wrong flag is
 //! named. (These tests are also why `cargo test --workspace` builds the
 //! binary the crash tests in tests/ start as OS processes.)
@@ -11,13 +11,24 @@ fn citydash() -> Command {
 }
 
 #[test]
-fn an_issued_token_verifies_with_the_key_file_it_was_signed_with() {
+fn keygen_and_issue_make_a_token_that_verifies_with_the_public_key_only() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let key = dir.path().join("key");
-    std::fs::write(&key, "cli-test-signing-key-0123456789abcdef\n").expect("key file");
+    let status = citydash()
+        .args(["token", "keygen", "--out-dir"])
+        .arg(dir.path())
+        .status()
+        .expect("run citydash");
+    assert!(status.success());
+    let private = dir.path().join("token-signing.pem");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&private).expect("private key").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the private key is the owner's alone");
+    }
     let out = citydash()
-        .args(["token", "issue", "--key-file"])
-        .arg(&key)
+        .args(["token", "issue", "--signing-key-file"])
+        .arg(&private)
         .args([
             "--subject",
             "市农业农村局",
@@ -25,21 +36,38 @@ fn an_issued_token_verifies_with_the_key_file_it_was_signed_with() {
             "agency",
             "--sector",
             "agriculture",
+            "--audience",
+            "agriculture",
+            "--audience",
+            "city",
         ])
         .output()
         .expect("run citydash");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let token = String::from_utf8(out.stdout).expect("utf-8");
-    let claims = citydash_runtime::auth::TokenKey::new(b"cli-test-signing-key-0123456789abcdef".to_vec())
-        .and_then(|k| k.verify(token.trim()))
-        .expect("the token verifies");
+    let public = std::fs::read_to_string(dir.path().join("token-verifying.pem")).expect("public key");
+    let key = citydash_runtime::auth::VerifyingKey::from_pem(&public).expect("a public key");
+    let claims = key.verify(token.trim(), "agriculture").expect("the token verifies");
     assert_eq!(claims.sub, "市农业农村局");
     assert_eq!(claims.sectors, ["agriculture"]);
-    let other = citydash_runtime::auth::TokenKey::new(b"another-key-0123456789abcdef-0123456".to_vec()).expect("key");
+    assert_eq!(claims.aud, ["agriculture", "city"]);
+    assert!(!claims.jti.is_empty());
     assert!(
-        other.verify(token.trim()).is_err(),
+        key.verify(token.trim(), "industry").is_err(),
+        "narrowed: not for another sector"
+    );
+    let other = tempfile::tempdir().expect("temp dir");
+    citydash_lib_keygen(other.path());
+    let public = std::fs::read_to_string(other.path().join("token-verifying.pem")).expect("public key");
+    let other = citydash_runtime::auth::VerifyingKey::from_pem(&public).expect("a public key");
+    assert!(
+        other.verify(token.trim(), "agriculture").is_err(),
         "a token must not verify with another key"
     );
+}
+
+fn citydash_lib_keygen(dir: &std::path::Path) {
+    citydash::token::keygen(dir).expect("keygen");
 }
 
 #[test]

@@ -1,9 +1,14 @@
-//! Signed agency tokens: who an agency is, its role and its scope (sectors
-//! and regions), signed with a key every service is configured with (HS256).
-//! `citydash token issue` writes them; the [`Tokens`] authenticator checks
-//! them. Identity comes only from a verified token, never from a request field.
+//! Signed agency tokens: who an agency is, its role, its scope (sectors and
+//! regions) and the services it may be shown to (`aud`), signed with EdDSA
+//! (Ed25519). Services hold only the public key: none of them, the
+//! aggregator included, can mint a token; only whoever holds the private key
+//! (`citydash token issue`) can. Every token has an id (`jti`) that the
+//! admin can revoke, and a validity window (`nbf`..`exp`). Identity comes only
+//! from a verified token, never from a request field.
 
+use std::collections::HashSet;
 use std::fmt;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -16,6 +21,10 @@ pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 
 /// The issuer every citydash token names.
 pub const ISSUER: &str = "citydash";
+
+/// The services a token can name in `aud`: the four sectors and the city
+/// (the aggregator).
+pub const SERVICES: [&str; 5] = ["agriculture", "industry", "tourism", "welfare", "city"];
 
 /// What a principal may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -62,8 +71,14 @@ pub struct Claims {
     /// Regions it may write; empty for all.
     #[serde(default)]
     pub regions: Vec<String>,
+    /// The services (of [`SERVICES`]) that accept it.
+    pub aud: Vec<String>,
+    /// The token's id: what a revocation names.
+    pub jti: String,
     /// Issued at, seconds since the epoch.
     pub iat: u64,
+    /// Not valid before, seconds since the epoch.
+    pub nbf: u64,
     /// Expires at, seconds since the epoch.
     pub exp: u64,
     /// Always [`ISSUER`].
@@ -71,76 +86,195 @@ pub struct Claims {
 }
 
 impl Claims {
-    /// Claims for `sub` valid for `ttl` from now.
+    /// Claims for `sub` valid for `ttl` from now, with a fresh id, for every
+    /// service ([`SERVICES`]): a caller reads the whole city, and what it may
+    /// write is its role's and scope's to say, so a write outside them is
+    /// PERMISSION_DENIED, not a token refused. A token narrowed to some
+    /// services (`citydash token issue --audience`) is refused by the others.
     pub fn new(sub: &str, role: Role, sectors: Vec<String>, regions: Vec<String>, ttl: Duration) -> Self {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_secs();
+        let aud = SERVICES.iter().map(|s| (*s).to_owned()).collect();
         Self {
             sub: sub.to_owned(),
             role,
             sectors,
             regions,
+            aud,
+            jti: random_id(),
             iat: now,
+            nbf: now,
             exp: now + ttl.as_secs(),
             iss: ISSUER.to_owned(),
         }
     }
 }
 
-/// The shared signing key. Its `Debug` never shows the key.
-#[derive(Clone, PartialEq, Eq)]
-pub struct TokenKey(Vec<u8>);
+/// 16 random bytes, hex-encoded: a token id.
+fn random_id() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
 
-impl TokenKey {
-    /// A key from its bytes; at least 32 of them.
-    pub fn new(bytes: impl Into<Vec<u8>>) -> Result<Self, String> {
-        let bytes = bytes.into();
-        if bytes.len() < 32 {
-            return Err(format!("a token key needs at least 32 bytes, got {}", bytes.len()));
-        }
-        Ok(Self(bytes))
+/// The private key that signs tokens (Ed25519, PKCS#8 PEM). Only the
+/// issuer holds it. Its `Debug` never shows the key.
+#[derive(Clone)]
+pub struct SigningKey(EncodingKey);
+
+impl SigningKey {
+    /// The key of a PKCS#8 PEM text (`citydash token keygen` writes one).
+    pub fn from_pem(pem: &str) -> Result<Self, String> {
+        EncodingKey::from_ed_pem(pem.as_bytes())
+            .map(Self)
+            .map_err(|e| format!("not an Ed25519 private key (PKCS#8 PEM): {e}"))
     }
 
     /// Signs `claims`.
     pub fn issue(&self, claims: &Claims) -> Result<String, String> {
-        let key = EncodingKey::from_secret(&self.0).map_err(|e| e.to_string())?;
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &key).map_err(|e| e.to_string())
+        jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), claims, &self.0).map_err(|e| e.to_string())
+    }
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SigningKey(<redacted>)")
+    }
+}
+
+/// The public key every service verifies tokens with (Ed25519, SPKI PEM).
+#[derive(Clone)]
+pub struct VerifyingKey(DecodingKey);
+
+impl VerifyingKey {
+    /// The key of an SPKI PEM text (`citydash token keygen` writes one).
+    pub fn from_pem(pem: &str) -> Result<Self, String> {
+        DecodingKey::from_ed_pem(pem.as_bytes())
+            .map(Self)
+            .map_err(|e| format!("not an Ed25519 public key (SPKI PEM): {e}"))
     }
 
-    /// Verifies a token: signature, issuer and expiry.
-    pub fn verify(&self, token: &str) -> Result<Claims, String> {
-        let mut validation = Validation::new(Algorithm::HS256);
+    /// Verifies a token for `service`: signature, issuer, audience, the
+    /// validity window (30 s of leeway for clocks) and an id.
+    pub fn verify(&self, token: &str, service: &str) -> Result<Claims, String> {
+        let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[service]);
+        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+        validation.validate_nbf = true;
         validation.leeway = 30;
-        let key = DecodingKey::from_secret(&self.0).map_err(|e| e.to_string())?;
-        jsonwebtoken::decode::<Claims>(token, &key, &validation)
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.0, &validation)
             .map(|d| d.claims)
             .map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => "令牌已过期，请重新签发".to_owned(),
+                jsonwebtoken::errors::ErrorKind::ImmatureSignature => "令牌尚未生效（nbf）".to_owned(),
                 jsonwebtoken::errors::ErrorKind::InvalidSignature => "令牌签名无效".to_owned(),
+                jsonwebtoken::errors::ErrorKind::InvalidAudience => {
+                    format!("该令牌不能用于本服务（{service}）：请签发 aud 含 {service} 的令牌")
+                }
                 _ => format!("令牌无效：{e}"),
-            })
+            })?;
+        if claims.jti.is_empty() {
+            return Err("令牌缺少编号（jti），请重新签发".to_owned());
+        }
+        Ok(claims)
     }
 }
 
-impl fmt::Debug for TokenKey {
+impl fmt::Debug for VerifyingKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("TokenKey(<redacted>)")
+        f.write_str("VerifyingKey(Ed25519)")
     }
 }
 
-/// Authenticates callers by the bearer token in `authorization`.
+/// A fresh key pair: (private PKCS#8 PEM, public SPKI PEM).
+pub fn generate_key_pair() -> Result<(String, String), String> {
+    use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+    use ed25519_dalek::pkcs8::{EncodePrivateKey as _, EncodePublicKey as _};
+    use rand::RngCore;
+    let mut seed = [0u8; 32];
+    rand::rng().fill_bytes(&mut seed);
+    let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+    let private = key.to_pkcs8_pem(LineEnding::LF).map_err(|e| e.to_string())?;
+    let public = key
+        .verifying_key()
+        .to_public_key_pem(LineEnding::LF)
+        .map_err(|e| e.to_string())?;
+    Ok((private.to_string(), public))
+}
+
+/// The environment variable that may hold a service's own token.
+pub const SERVICE_TOKEN_ENV: &str = "CITYDASH_SERVICE_TOKEN";
+
+/// The token a service shows other services: from the environment, or a
+/// file read again at each use (rotated in place without a restart).
+#[derive(Clone)]
+pub enum ServiceToken {
+    /// The token itself.
+    Inline(String),
+    /// A file holding it.
+    File(std::path::PathBuf),
+}
+
+impl ServiceToken {
+    /// The token as of now.
+    pub fn current(&self) -> Result<String, String> {
+        match self {
+            ServiceToken::Inline(token) => Ok(token.clone()),
+            ServiceToken::File(path) => std::fs::read_to_string(path)
+                .map(|t| t.trim().to_owned())
+                .map_err(|e| format!("reading the service token {}: {e}", path.display())),
+        }
+    }
+}
+
+impl fmt::Debug for ServiceToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServiceToken::Inline(_) => f.write_str("ServiceToken(<redacted>)"),
+            ServiceToken::File(path) => write!(f, "ServiceToken(file {})", path.display()),
+        }
+    }
+}
+
+/// The ids of revoked tokens, shared by a service's authenticator and the
+/// task that keeps it current (from the city's revocation list).
+#[derive(Debug, Clone, Default)]
+pub struct Revocations(Arc<RwLock<HashSet<String>>>);
+
+impl Revocations {
+    /// Whether the token `jti` is revoked.
+    pub fn contains(&self, jti: &str) -> bool {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).contains(jti)
+    }
+
+    /// Replaces the list.
+    pub fn replace(&self, ids: HashSet<String>) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = ids;
+    }
+}
+
+/// Authenticates callers by the bearer token in `authorization`: verified
+/// for this service, and not revoked.
 #[derive(Debug, Clone)]
 pub struct Tokens {
-    key: TokenKey,
+    key: VerifyingKey,
+    service: String,
+    revoked: Revocations,
 }
 
 impl Tokens {
-    /// Verifies tokens signed with `key`.
-    pub fn new(key: TokenKey) -> Self {
-        Self { key }
+    /// Verifies tokens for `service` (one of [`SERVICES`]) with `key`,
+    /// refusing those in `revoked`.
+    pub fn new(key: VerifyingKey, service: &str, revoked: Revocations) -> Self {
+        Self {
+            key,
+            service: service.to_owned(),
+            revoked,
+        }
     }
 
     /// The principal a request's bearer token names.
@@ -161,7 +295,10 @@ impl Tokens {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(format!("令牌过长（{} 字节，至多 {MAX_TOKEN_BYTES} 字节）", token.len()));
         }
-        let claims = self.key.verify(token.trim())?;
+        let claims = self.key.verify(token.trim(), &self.service)?;
+        if self.revoked.contains(&claims.jti) {
+            return Err("令牌已被吊销，请向管理员申请新的令牌".to_owned());
+        }
         Ok(Principal {
             name: claims.sub,
             role: claims.role,
@@ -248,8 +385,12 @@ impl Authenticator for Credentials {
 mod tests {
     use super::*;
 
-    fn key(byte: u8) -> TokenKey {
-        TokenKey::new(vec![byte; 32]).unwrap()
+    fn keys() -> (SigningKey, VerifyingKey) {
+        let (private, public) = generate_key_pair().unwrap();
+        (
+            SigningKey::from_pem(&private).unwrap(),
+            VerifyingKey::from_pem(&public).unwrap(),
+        )
     }
 
     fn headers(token: &str) -> http::HeaderMap {
@@ -259,7 +400,8 @@ mod tests {
     }
 
     #[test]
-    fn a_token_round_trips_and_a_forged_or_expired_one_does_not() {
+    fn a_token_round_trips_and_a_forged_expired_premature_foreign_or_revoked_one_does_not() {
+        let (signing, verifying) = keys();
         let claims = Claims::new(
             "市农业农村局",
             Role::Agency,
@@ -267,30 +409,49 @@ mod tests {
             vec![],
             Duration::from_secs(60),
         );
-        let token = key(1).issue(&claims).unwrap();
-        let p = Tokens::new(key(1)).verify(&headers(&token)).unwrap();
+        assert_eq!(claims.aud, SERVICES);
+        let mut narrowed = claims.clone();
+        narrowed.aud = vec!["agriculture".into()];
+        let token = signing.issue(&narrowed).unwrap();
+        let revoked = Revocations::default();
+        let tokens = Tokens::new(verifying.clone(), "agriculture", revoked.clone());
+        let p = tokens.verify(&headers(&token)).unwrap();
         assert_eq!((p.name.as_str(), p.role), ("市农业农村局", Role::Agency));
+
+        let (_, other) = keys();
+        let forged = Tokens::new(other, "agriculture", Revocations::default());
+        assert!(forged.verify(&headers(&token)).unwrap_err().contains("签名"));
+        let elsewhere = Tokens::new(verifying.clone(), "industry", Revocations::default());
         assert!(
-            Tokens::new(key(2))
+            elsewhere
                 .verify(&headers(&token))
                 .unwrap_err()
-                .contains("签名")
+                .contains("不能用于本服务")
         );
+
         let mut old = claims.clone();
         old.exp = old.iat - 3600;
-        let expired = key(1).issue(&old).unwrap();
-        assert_eq!(
-            Tokens::new(key(1)).verify(&headers(&expired)).unwrap_err(),
-            "令牌已过期，请重新签发"
-        );
-        assert!(
-            Tokens::new(key(1))
-                .verify(&http::HeaderMap::new())
-                .unwrap_err()
-                .contains("缺少凭据")
-        );
-        assert!(TokenKey::new(vec![0; 8]).is_err());
-        assert_eq!(format!("{:?}", key(1)), "TokenKey(<redacted>)");
+        let expired = signing.issue(&old).unwrap();
+        assert_eq!(tokens.verify(&headers(&expired)).unwrap_err(), "令牌已过期，请重新签发");
+        let mut later = claims.clone();
+        later.nbf = later.iat + 3600;
+        later.exp = later.iat + 7200;
+        let premature = signing.issue(&later).unwrap();
+        assert!(tokens.verify(&headers(&premature)).unwrap_err().contains("尚未生效"));
+
+        revoked.replace([narrowed.jti.clone()].into_iter().collect());
+        assert!(tokens.verify(&headers(&token)).unwrap_err().contains("吊销"));
+        assert!(tokens.verify(&http::HeaderMap::new()).unwrap_err().contains("缺少凭据"));
+        assert_eq!(format!("{signing:?}"), "SigningKey(<redacted>)");
+        assert!(SigningKey::from_pem("not a key").is_err());
+    }
+
+    #[test]
+    fn tokens_get_distinct_ids() {
+        let a = Claims::new("x", Role::Viewer, vec![], vec![], Duration::from_secs(60));
+        let b = Claims::new("x", Role::Viewer, vec![], vec![], Duration::from_secs(60));
+        assert_ne!(a.jti, b.jti);
+        assert_eq!(a.jti.len(), 32);
     }
 }
 
@@ -354,12 +515,4 @@ pub fn authed(channel: tonic::transport::Channel, token: Option<&str>) -> Result
         channel,
         Bearer::new(token)?,
     ))
-}
-
-/// A fresh random signing key, hex-encoded (64 characters).
-pub fn random_key_hex() -> String {
-    use rand::RngCore;
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -56,13 +56,18 @@ pub struct ServerArgs {
     /// OTLP/gRPC endpoint for spans and metrics (`http://collector:4317`); none when unset.
     #[arg(long, env = "CITYDASH_OTLP_ENDPOINT")]
     pub otlp_endpoint: Option<String>,
-    /// The token signing key (at least 32 bytes). Without a key (here or in
-    /// --token-key-file) the service runs open: every caller is `anonymous`.
-    #[arg(long, env = "CITYDASH_TOKEN_KEY", hide_env_values = true)]
-    pub token_key: Option<Secret>,
-    /// A file holding the token signing key (a container secret).
-    #[arg(long, env = "CITYDASH_TOKEN_KEY_FILE")]
-    pub token_key_file: Option<std::path::PathBuf>,
+    /// The public key tokens are verified with (Ed25519, SPKI PEM, from
+    /// `citydash token keygen`). Without it (and without a client CA) the
+    /// service runs open: every caller is `anonymous`.
+    #[arg(long, env = "CITYDASH_TOKEN_PUBLIC_KEY_FILE")]
+    pub token_public_key_file: Option<std::path::PathBuf>,
+    /// A file holding the token this service shows other services (the
+    /// aggregator reading the sectors' feeds, a sector reading the city's
+    /// registries); read again at each use, so it can be rotated in place.
+    /// The environment's `CITYDASH_SERVICE_TOKEN` may hold the token itself
+    /// (never a flag: a flag shows in `ps`).
+    #[arg(long, env = "CITYDASH_SERVICE_TOKEN_FILE")]
+    pub service_token_file: Option<std::path::PathBuf>,
     /// Requests a second each agency may make (0: no limit).
     #[arg(long, env = "CITYDASH_RATE_LIMIT_PER_SECOND", default_value_t = 200.0)]
     pub rate_limit_per_second: f64,
@@ -155,30 +160,46 @@ impl ServerArgs {
         Ok(format!("{scheme}://{user}:{encoded}@{host}"))
     }
 
-    /// The token signing key, if one is configured.
-    pub fn token_key(&self) -> anyhow::Result<Option<crate::auth::TokenKey>> {
+    /// The public key tokens are verified with, if one is configured.
+    pub fn verifying_key(&self) -> anyhow::Result<Option<crate::auth::VerifyingKey>> {
         use anyhow::Context as _;
-        let bytes = match (&self.token_key, &self.token_key_file) {
-            (Some(k), _) => k.0.trim().as_bytes().to_vec(),
-            (None, Some(path)) => std::fs::read_to_string(path)
-                .with_context(|| format!("reading the token key {}", path.display()))?
-                .trim()
-                .as_bytes()
-                .to_vec(),
-            (None, None) => return Ok(None),
+        let Some(path) = &self.token_public_key_file else {
+            return Ok(None);
         };
-        crate::auth::TokenKey::new(bytes).map(Some).map_err(anyhow::Error::msg)
+        let pem = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the token public key {}", path.display()))?;
+        crate::auth::VerifyingKey::from_pem(&pem)
+            .map(Some)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
     }
 
-    /// The authenticator these settings ask for: client certificates (mutual
-    /// TLS) and/or signed tokens; open (anonymous, with a warning) when
-    /// neither is configured.
-    pub fn authenticator(&self) -> anyhow::Result<std::sync::Arc<dyn crate::Authenticator>> {
-        let tokens = self.token_key()?.map(crate::auth::Tokens::new);
+    /// The token this service shows other services, if one is configured.
+    pub fn service_token(&self) -> Option<crate::auth::ServiceToken> {
+        match (&self.service_token_file, std::env::var(crate::auth::SERVICE_TOKEN_ENV)) {
+            (Some(path), _) => Some(crate::auth::ServiceToken::File(path.clone())),
+            (None, Ok(token)) if !token.trim().is_empty() => {
+                Some(crate::auth::ServiceToken::Inline(token.trim().to_owned()))
+            }
+            _ => None,
+        }
+    }
+
+    /// The authenticator these settings ask for `service` (one of
+    /// [`crate::auth::SERVICES`]): client certificates (mutual TLS) and/or
+    /// tokens verified for it and checked against `revoked`; open
+    /// (anonymous, with a warning) when neither is configured.
+    pub fn authenticator(
+        &self,
+        service: &str,
+        revoked: crate::auth::Revocations,
+    ) -> anyhow::Result<std::sync::Arc<dyn crate::Authenticator>> {
+        let tokens = self
+            .verifying_key()?
+            .map(|key| crate::auth::Tokens::new(key, service, revoked));
         let certificates = self.tls_client_ca.is_some();
         if tokens.is_none() && !certificates {
             tracing::warn!(
-                "no token key and no client CA configured: authentication is OFF, every caller is anonymous"
+                "no token public key and no client CA configured: authentication is OFF, every caller is anonymous"
             );
             return Ok(std::sync::Arc::new(crate::principal::Anonymous));
         }

@@ -37,39 +37,26 @@ pub struct SectorArgs {
     #[arg(long, env = "CITYDASH_FEED_POLL_MS", default_value_t = 500)]
     pub feed_poll_ms: u64,
     /// The aggregator whose unit registry (`UnitsService`) pushes are
-    /// resolved against, e.g. http://127.0.0.1:50060; empty: units are kept
-    /// as pushed (a sector run on its own).
+    /// resolved against and whose revocation list (`TokensService`) is
+    /// checked on every call, e.g. http://127.0.0.1:50060; empty: units are
+    /// kept as pushed and no token is revoked (a sector run on its own).
     #[arg(long, env = "CITYDASH_UNITS_URL", default_value = "")]
     pub units_url: String,
 }
 
 /// Reads the unit registry from the aggregator at `url` (`ListUnits`, every
-/// page), with a read token this service signs itself when it has the key.
-pub fn units_from(url: &str, key: Option<citydash_runtime::auth::TokenKey>, reader: &str) -> anyhow::Result<Loader> {
+/// page), showing this service's token when it has one.
+pub fn units_from(url: &str, token: Option<citydash_runtime::auth::ServiceToken>) -> anyhow::Result<Loader> {
     let channel = tonic::transport::Endpoint::from_shared(url.to_owned())
         .with_context(|| format!("--units-url {url:?}"))?
         .connect_timeout(Duration::from_secs(3))
         .timeout(Duration::from_secs(5))
         .connect_lazy();
-    let reader = reader.to_owned();
     Ok(Arc::new(move || {
         let channel = channel.clone();
-        let key = key.clone();
-        let reader = reader.clone();
+        let token = token.clone();
         Box::pin(async move {
-            let token = match &key {
-                Some(key) => {
-                    let claims = citydash_runtime::auth::Claims::new(
-                        &reader,
-                        citydash_runtime::auth::Role::Viewer,
-                        Vec::new(),
-                        Vec::new(),
-                        Duration::from_secs(3600),
-                    );
-                    Some(key.issue(&claims)?)
-                }
-                None => None,
-            };
+            let token = token.as_ref().map(|t| t.current()).transpose()?;
             let channel = citydash_runtime::auth::authed(channel, token.as_deref())?;
             crate::units::list_all(channel)
                 .await
@@ -155,11 +142,7 @@ async fn run_with<Spec: SectorSpec, S: Store>(
     let units = if args.units_url.is_empty() {
         UnitDirectory::none()
     } else {
-        UnitDirectory::with_loader(units_from(
-            &args.units_url,
-            args.server.token_key()?,
-            &format!("citydash-{}", Spec::NAME),
-        )?)
+        UnitDirectory::with_loader(units_from(&args.units_url, args.server.service_token())?)
     };
     let options = EngineOptions {
         feed_poll: Duration::from_millis(args.feed_poll_ms.max(10)),
@@ -181,7 +164,12 @@ async fn run_with<Spec: SectorSpec, S: Store>(
                 .with_context(|| format!("binding {addr}"))?
         }
     };
-    let auth = AuthLayer::new(args.server.authenticator()?, &limits).auditing(Arc::new(engine.clone()));
+    let revoked = citydash_runtime::auth::Revocations::default();
+    let revocations = (!args.units_url.is_empty())
+        .then(|| revocations_from(&args.units_url, args.server.service_token(), revoked.clone()))
+        .transpose()?;
+    let auth =
+        AuthLayer::new(args.server.authenticator(Spec::NAME, revoked)?, &limits).auditing(Arc::new(engine.clone()));
     let tls = args.server.tls()?;
     let (routes, health, own) = routes::<Spec, S>(engine.clone(), limits);
     let names = vec!["", citydash_proto::v1::sector_service_server::SERVICE_NAME, own];
@@ -193,7 +181,39 @@ async fn run_with<Spec: SectorSpec, S: Store>(
     };
     let result = citydash_runtime::serve(routes.routes(), limits, auth, tls, listener, shutdown).await;
     monitor.abort();
+    if let Some(task) = revocations {
+        task.abort();
+    }
     result
+}
+
+/// Keeps `revoked` current from the aggregator's revocation list at `url`,
+/// showing this service's token.
+fn revocations_from(
+    url: &str,
+    token: Option<citydash_runtime::auth::ServiceToken>,
+    revoked: citydash_runtime::auth::Revocations,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let channel = tonic::transport::Endpoint::from_shared(url.to_owned())
+        .with_context(|| format!("--units-url {url:?}"))?
+        .connect_timeout(Duration::from_secs(3))
+        .timeout(Duration::from_secs(5))
+        .connect_lazy();
+    Ok(tokio::spawn(crate::revocations::keep_current(
+        revoked,
+        crate::revocations::SECTOR_REFRESH,
+        move || {
+            let channel = channel.clone();
+            let token = token.clone();
+            async move {
+                let token = token.as_ref().map(|t| t.current()).transpose()?;
+                let channel = citydash_runtime::auth::authed(channel, token.as_deref())?;
+                crate::revocations::ids_from(channel)
+                    .await
+                    .map_err(|s| format!("{}: {}", s.code(), s.message()))
+            }
+        },
+    )))
 }
 
 /// The routes of a sector service, its health reporter and the name of the

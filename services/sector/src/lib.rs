@@ -17,6 +17,7 @@ pub mod mask;
 pub mod plan;
 pub mod plausibility;
 pub mod records;
+pub mod revocations;
 pub mod store;
 #[cfg(test)]
 mod testdata;

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use citydash_proto::v1::{self, city_service_client::CityServiceClient, sector_service_client::SectorServiceClient};
-use citydash_runtime::auth::{AuthedChannel, Claims, Role, TokenKey, authed};
+use citydash_runtime::auth::{AuthedChannel, Claims, Role, SigningKey, authed};
 use prost::Message as _;
 use tokio_stream::StreamExt as _;
 
@@ -182,13 +182,15 @@ impl Databases {
 struct City {
     sectors: Vec<Proc>,
     aggregator: Proc,
-    key: String,
+    /// The key files the services were started with (in `_key_dir`).
+    keys: crate::token::KeyFiles,
+    _key_dir: tempfile::TempDir,
     agriculture: AuthedChannel,
     industry: AuthedChannel,
     reader: String,
 }
 
-fn sign(key: &str, subject: &str, role: Role, sectors: &[&str]) -> anyhow::Result<String> {
+fn sign(key: &SigningKey, subject: &str, role: Role, sectors: &[&str]) -> anyhow::Result<String> {
     let claims = Claims::new(
         subject,
         role,
@@ -196,28 +198,27 @@ fn sign(key: &str, subject: &str, role: Role, sectors: &[&str]) -> anyhow::Resul
         Vec::new(),
         Duration::from_secs(24 * 3600),
     );
-    TokenKey::new(key.as_bytes().to_vec())
-        .and_then(|k| k.issue(&claims))
-        .map_err(anyhow::Error::msg)
+    key.issue(&claims).map_err(anyhow::Error::msg)
 }
 
 /// Flags that take the service's own protection out of the measurement:
 /// no rate limit, in-flight limits above any load the suite sends.
-fn unlimited(key: &str) -> Vec<String> {
-    [
-        "--token-key",
-        key,
-        "--rate-limit-per-second",
-        "0",
-        "--max-inflight-per-agency",
-        "100000",
-        "--max-inflight",
-        "100000",
-        "--max-concurrent-streams",
-        "1000",
-    ]
-    .map(str::to_owned)
-    .to_vec()
+fn unlimited(keys: &crate::token::KeyFiles) -> Vec<String> {
+    let mut flags = keys.service_flags();
+    flags.extend(
+        [
+            "--rate-limit-per-second",
+            "0",
+            "--max-inflight-per-agency",
+            "100000",
+            "--max-inflight",
+            "100000",
+            "--max-concurrent-streams",
+            "1000",
+        ]
+        .map(str::to_owned),
+    );
+    flags
 }
 
 async fn channel(addr: std::net::SocketAddr, token: &str) -> anyhow::Result<AuthedChannel> {
@@ -231,7 +232,7 @@ const SECTORS: [&str; 4] = ["agriculture", "industry", "tourism", "welfare"];
 
 async fn start_aggregator(
     dbs: &mut Databases,
-    key: &str,
+    keys: &crate::token::KeyFiles,
     sectors: &[Proc],
     cpus: Option<&str>,
     name: &str,
@@ -245,7 +246,7 @@ async fn start_aggregator(
         "--http-listen".to_owned(),
         free_addr()?.to_string(),
     ];
-    args.extend(unlimited(key));
+    args.extend(unlimited(keys));
     for (s, p) in SECTORS.iter().zip(sectors) {
         args.push(format!("--{s}-url"));
         args.push(format!("http://{}", p.addr));
@@ -255,26 +256,29 @@ async fn start_aggregator(
 
 impl City {
     async fn start(dbs: &mut Databases, cpus: Option<&str>) -> anyhow::Result<City> {
-        let key = citydash_runtime::auth::random_key_hex();
+        let key_dir = tempfile::tempdir()?;
+        let keys = crate::token::KeyFiles::in_dir(key_dir.path(), 2)?;
+        let key = &keys.signing;
         let mut sectors = Vec::new();
         for s in SECTORS {
             let url = dbs.create(s).await?;
             let mut args = vec!["serve".to_owned(), s.to_owned(), "--database-url".to_owned(), url];
-            args.extend(unlimited(&key));
+            args.extend(unlimited(&keys));
             sectors.push(Proc::start(s, &args, cpus).await?);
         }
-        let aggregator = start_aggregator(dbs, &key, &sectors, cpus, "aggregator").await?;
+        let aggregator = start_aggregator(dbs, &keys, &sectors, cpus, "aggregator").await?;
         let agriculture = channel(
             sectors[0].addr,
-            &sign(&key, "市农业农村局", Role::Agency, &["agriculture"])?,
+            &sign(key, "市农业农村局", Role::Agency, &["agriculture"])?,
         )
         .await?;
-        let industry = channel(sectors[1].addr, &sign(&key, "市工信局", Role::Agency, &["industry"])?).await?;
-        let reader = sign(&key, "市政府办公室", Role::Viewer, &[])?;
+        let industry = channel(sectors[1].addr, &sign(key, "市工信局", Role::Agency, &["industry"])?).await?;
+        let reader = sign(key, "市政府办公室", Role::Viewer, &[])?;
         Ok(City {
             sectors,
             aggregator,
-            key,
+            keys,
+            _key_dir: key_dir,
             agriculture,
             industry,
             reader,
@@ -622,7 +626,7 @@ async fn run_scale(
         v1::Sector::Agriculture,
     );
     let started = Instant::now();
-    let second = start_aggregator(dbs, &city.key, &city.sectors, cpus, "aggregator-catch-up").await?;
+    let second = start_aggregator(dbs, &city.keys, &city.sectors, cpus, "aggregator-catch-up").await?;
     let mut second_client = city.city_client(&second).await?;
     caught_up(
         &mut second_client,

@@ -1,0 +1,152 @@
+//! Keys and tokens (issue 22, item 10): tokens are signed with a private key
+//! no service holds (the services verify with the public key), carry their
+//! audience and id, and an admin can revoke one: the aggregator refuses it
+//! within seconds, a sector within its refresh of the list; the revocation
+//! is audited like every write.
+
+use std::time::Duration;
+
+use citydash_agriculture::Agriculture;
+use citydash_e2e::{TestDb, free_addr, request_id, spawn_aggregator_with, spawn_sector_with, test_signing_key, token};
+use citydash_proto::v1::{
+    self, sector_service_client::SectorServiceClient, tokens_service_client::TokensServiceClient,
+};
+use citydash_runtime::auth::{Claims, Role};
+use tonic::Code;
+
+fn claims_of(token: &str) -> Claims {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).expect("a JWT");
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url");
+    serde_json::from_slice(&json).expect("claims")
+}
+
+async fn catalog(channel: citydash_runtime::auth::AuthedChannel) -> Result<(), tonic::Status> {
+    SectorServiceClient::new(channel)
+        .get_catalog(v1::GetCatalogRequest {})
+        .await
+        .map(|_| ())
+}
+
+#[tokio::test]
+async fn a_revoked_token_is_refused_everywhere_and_a_narrowed_one_outside_its_audience() {
+    let agri_addr = free_addr();
+    let agg_db = TestDb::new().await;
+    let agg = spawn_aggregator_with(
+        &agg_db,
+        vec!["--agriculture-url".to_owned(), format!("http://{agri_addr}")],
+    )
+    .await;
+    let agri_db = TestDb::new().await;
+    let units_url = format!("http://{}", agg.addr);
+    let agri = spawn_sector_with::<Agriculture>(&agri_db, agri_addr, &["--units-url", &units_url]).await;
+
+    let stolen = token("市农业农村局", Role::Agency, &["agriculture"], &[]);
+    let claims = claims_of(&stolen);
+    assert_eq!(claims.jti.len(), 32);
+    assert!(claims.nbf <= claims.iat + 1 && claims.aud.contains(&"agriculture".to_owned()));
+    catalog(agri.channel_as(&stolen).await).await.expect("valid at first");
+    catalog(agg.channel_as(&stolen).await).await.expect("valid at first");
+
+    // Only the admin revokes; the revocation is a versioned, audited write.
+    let revoke = v1::RevokeTokensRequest {
+        request_id: request_id(),
+        validate_only: false,
+        tokens: vec![v1::RevokedToken {
+            jti: claims.jti.clone(),
+            subject: claims.sub.clone(),
+            reason: "令牌泄露".into(),
+            meta: None,
+        }],
+        correction_reason: String::new(),
+        update_mask: None,
+    };
+    let err = TokensServiceClient::new(agg.channel_as(&stolen).await)
+        .revoke_tokens(revoke.clone())
+        .await
+        .expect_err("an agency cannot revoke");
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let admin = token("市政府办公室", Role::Admin, &[], &[]);
+    let mut tokens = TokensServiceClient::new(agg.channel_as(&admin).await);
+    tokens.revoke_tokens(revoke).await.expect("the admin revokes");
+    let listed = tokens
+        .list_revoked_tokens(v1::ListRevokedTokensRequest::default())
+        .await
+        .expect("list")
+        .into_inner()
+        .tokens;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        listed[0].meta.as_ref().map(|m| m.updated_by.as_str()),
+        Some("市政府办公室")
+    );
+
+    // Refused on every service within the refresh of its list.
+    for (name, running, within) in [("aggregator", &agg, 5), ("agriculture", &agri, 15)] {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(within);
+        loop {
+            match catalog(running.channel_as(&stolen).await).await {
+                Err(status) => {
+                    assert_eq!(status.code(), Code::Unauthenticated, "{name}");
+                    assert!(status.message().contains("吊销"), "{name}: {}", status.message());
+                    break;
+                }
+                Ok(()) => {
+                    assert!(
+                        tokio::time::Instant::now() < deadline,
+                        "{name} still accepts a revoked token"
+                    );
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        }
+    }
+    // Another token of the same agency is not affected.
+    catalog(
+        agri.channel_as(&token("市农业农村局", Role::Agency, &["agriculture"], &[]))
+            .await,
+    )
+    .await
+    .expect("a fresh token");
+
+    // A token narrowed to the city view is refused by a sector.
+    let mut narrowed = Claims::new("大屏", Role::Viewer, vec![], vec![], Duration::from_secs(600));
+    narrowed.aud = vec!["city".to_owned()];
+    let narrowed = test_signing_key().issue(&narrowed).expect("token");
+    let err = catalog(agri.channel_as(&narrowed).await)
+        .await
+        .expect_err("not for agriculture");
+    assert_eq!(err.code(), Code::Unauthenticated);
+    catalog(agg.channel_as(&narrowed).await).await.expect("for the city");
+
+    // A token not valid yet is refused.
+    let mut later = Claims::new(
+        "市农业农村局",
+        Role::Agency,
+        vec!["agriculture".into()],
+        vec![],
+        Duration::from_secs(7200),
+    );
+    later.nbf += 3600;
+    let later = test_signing_key().issue(&later).expect("token");
+    let err = catalog(agri.channel_as(&later).await).await.expect_err("not before");
+    assert!(err.message().contains("尚未生效"), "{}", err.message());
+    agri.stop().await;
+    agg.stop().await;
+}
+
+/// Files holding keys or tokens are their owner's alone.
+#[test]
+fn key_and_token_files_are_written_0600() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let keys = citydash_e2e::test_keys();
+    for file in [
+        keys.service_token_file.clone(),
+        keys.public_key_file.with_file_name("token-signing.pem"),
+    ] {
+        let mode = std::fs::metadata(&file).expect("file").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{}", file.display());
+    }
+}
