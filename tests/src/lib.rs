@@ -524,6 +524,23 @@ pub async fn spawn_aggregator_serving_web(db: &TestDb, sector_flags: Vec<String>
     .await
 }
 
+/// An aggregator following one agriculture service that reads the city's
+/// registries (units, revoked tokens) from it: the two and their databases.
+pub async fn spawn_agriculture_reading_the_city() -> (Running, Running, TestDb, TestDb) {
+    let agri_addr = free_addr();
+    let agg_db = TestDb::new().await;
+    let agg = spawn_aggregator_with(
+        &agg_db,
+        vec!["--agriculture-url".to_owned(), format!("http://{agri_addr}")],
+    )
+    .await;
+    let agri_db = TestDb::new().await;
+    let units_url = format!("http://{}", agg.addr);
+    let agri =
+        spawn_sector_with::<citydash_agriculture::Agriculture>(&agri_db, agri_addr, &["--units-url", &units_url]).await;
+    (agg, agri, agg_db, agri_db)
+}
+
 /// Waits until the health service reports `service` SERVING.
 pub async fn wait_serving(running: &Running, service: &str) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);

@@ -76,67 +76,70 @@ async fn amounts_beyond_the_bound_are_refused_naming_the_field() {
     svc.stop().await;
 }
 
-/// Rewrites the stored progress of `project` (every version, and the
-/// current row) to `yuan`, as a hand edit of the database would.
-async fn tamper_progress(db: &TestDb, project: &str, yuan: i64) {
-    let edit = |payload: Vec<u8>| {
-        let mut r = v1::ProgressReport::decode(payload.as_slice()).expect("a progress report");
-        (r.project_code == project).then(|| {
-            r.investment_completed_yuan = yuan;
-            r.encode_to_vec()
-        })
+/// Every stored version of a progress report in `table`: (key, version, payload).
+async fn progress_rows(db: &TestDb, table: &str) -> Vec<(String, i64, Vec<u8>)> {
+    let select = format!("SELECT key, version, payload FROM {table} WHERE kind = 'progress'");
+    match backend() {
+        TestBackend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&db.url).await.expect("sqlite");
+            sqlx::query_as(sqlx::AssertSqlSafe(select))
+                .fetch_all(&pool)
+                .await
+                .expect("select")
+        }
+        TestBackend::Postgres => {
+            let pool = sqlx::PgPool::connect(&db.url).await.expect("postgres");
+            sqlx::query_as(sqlx::AssertSqlSafe(select))
+                .fetch_all(&pool)
+                .await
+                .expect("select")
+        }
+    }
+}
+
+/// Replaces the payload of one version in `table`, as a hand edit would.
+async fn set_payload(db: &TestDb, table: &str, (key, version): (String, i64), payload: Vec<u8>) {
+    let (p1, p2, p3) = match backend() {
+        TestBackend::Sqlite => ("?1", "?2", "?3"),
+        TestBackend::Postgres => ("$1", "$2", "$3"),
     };
+    let update = format!("UPDATE {table} SET payload = {p1} WHERE kind = 'progress' AND key = {p2} AND version = {p3}");
+    let update = sqlx::AssertSqlSafe(update);
+    match backend() {
+        TestBackend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&db.url).await.expect("sqlite");
+            sqlx::query(update)
+                .bind(payload)
+                .bind(key)
+                .bind(version)
+                .execute(&pool)
+                .await
+                .expect("update");
+        }
+        TestBackend::Postgres => {
+            let pool = sqlx::PgPool::connect(&db.url).await.expect("postgres");
+            sqlx::query(update)
+                .bind(payload)
+                .bind(key)
+                .bind(version)
+                .execute(&pool)
+                .await
+                .expect("update");
+        }
+    }
+}
+
+/// Rewrites the stored progress of `project` (every version, and the
+/// current row) to `yuan`.
+async fn tamper_progress(db: &TestDb, project: &str, yuan: i64) {
     let mut edited = 0;
     for table in ["records", "record_versions"] {
-        let select = format!("SELECT key, version, payload FROM {table} WHERE kind = 'progress'");
-        let update = match backend() {
-            TestBackend::Sqlite => {
-                format!("UPDATE {table} SET payload = ?1 WHERE kind = 'progress' AND key = ?2 AND version = ?3")
-            }
-            TestBackend::Postgres => {
-                format!("UPDATE {table} SET payload = $1 WHERE kind = 'progress' AND key = $2 AND version = $3")
-            }
-        };
-        match backend() {
-            TestBackend::Sqlite => {
-                let pool = sqlx::SqlitePool::connect(&db.url).await.expect("sqlite");
-                let rows: Vec<(String, i64, Vec<u8>)> = sqlx::query_as(sqlx::AssertSqlSafe(select))
-                    .fetch_all(&pool)
-                    .await
-                    .expect("select");
-                for (key, version, payload) in rows {
-                    if let Some(new) = edit(payload) {
-                        sqlx::query(sqlx::AssertSqlSafe(update.clone()))
-                            .bind(new)
-                            .bind(key)
-                            .bind(version)
-                            .execute(&pool)
-                            .await
-                            .expect("update");
-                        edited += 1;
-                    }
-                }
-                pool.close().await;
-            }
-            TestBackend::Postgres => {
-                let pool = sqlx::PgPool::connect(&db.url).await.expect("postgres");
-                let rows: Vec<(String, i64, Vec<u8>)> = sqlx::query_as(sqlx::AssertSqlSafe(select))
-                    .fetch_all(&pool)
-                    .await
-                    .expect("select");
-                for (key, version, payload) in rows {
-                    if let Some(new) = edit(payload) {
-                        sqlx::query(sqlx::AssertSqlSafe(update.clone()))
-                            .bind(new)
-                            .bind(key)
-                            .bind(version)
-                            .execute(&pool)
-                            .await
-                            .expect("update");
-                        edited += 1;
-                    }
-                }
-                pool.close().await;
+        for (key, version, payload) in progress_rows(db, table).await {
+            let mut r = v1::ProgressReport::decode(payload.as_slice()).expect("a progress report");
+            if r.project_code == project {
+                r.investment_completed_yuan = yuan;
+                set_payload(db, table, (key, version), r.encode_to_vec()).await;
+                edited += 1;
             }
         }
     }

@@ -6,8 +6,7 @@
 
 use std::time::Duration;
 
-use citydash_agriculture::Agriculture;
-use citydash_e2e::{TestDb, free_addr, request_id, spawn_aggregator_with, spawn_sector_with, test_signing_key, token};
+use citydash_e2e::{request_id, test_signing_key, token};
 use citydash_proto::v1::{
     self, sector_service_client::SectorServiceClient, tokens_service_client::TokensServiceClient,
 };
@@ -32,16 +31,7 @@ async fn catalog(channel: citydash_runtime::auth::AuthedChannel) -> Result<(), t
 
 #[tokio::test]
 async fn a_revoked_token_is_refused_everywhere_and_a_narrowed_one_outside_its_audience() {
-    let agri_addr = free_addr();
-    let agg_db = TestDb::new().await;
-    let agg = spawn_aggregator_with(
-        &agg_db,
-        vec!["--agriculture-url".to_owned(), format!("http://{agri_addr}")],
-    )
-    .await;
-    let agri_db = TestDb::new().await;
-    let units_url = format!("http://{}", agg.addr);
-    let agri = spawn_sector_with::<Agriculture>(&agri_db, agri_addr, &["--units-url", &units_url]).await;
+    let (agg, agri, _agg_db, _agri_db) = citydash_e2e::spawn_agriculture_reading_the_city().await;
 
     let stolen = token("市农业农村局", Role::Agency, &["agriculture"], &[]);
     let claims = claims_of(&stolen);

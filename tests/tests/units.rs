@@ -7,9 +7,8 @@
 
 use std::time::Duration;
 
-use citydash_agriculture::Agriculture;
 use citydash_e2e::fixtures::{date, project};
-use citydash_e2e::{TestDb, free_addr, request_id, spawn_aggregator_with, spawn_sector_with, token, violated_fields};
+use citydash_e2e::{request_id, token, violated_fields};
 use citydash_proto::v1::{
     self, city_service_client::CityServiceClient, sector_service_client::SectorServiceClient,
     units_service_client::UnitsServiceClient,
@@ -49,16 +48,7 @@ fn funded(code: &str, unit: &str) -> v1::Project {
 
 #[tokio::test]
 async fn units_resolve_to_one_code_and_every_view_shows_the_registered_name() {
-    let agri_addr = free_addr();
-    let agg_db = TestDb::new().await;
-    let agg = spawn_aggregator_with(
-        &agg_db,
-        vec!["--agriculture-url".to_owned(), format!("http://{agri_addr}")],
-    )
-    .await;
-    let agri_db = TestDb::new().await;
-    let units_url = format!("http://{}", agg.addr);
-    let agri = spawn_sector_with::<Agriculture>(&agri_db, agri_addr, &["--units-url", &units_url]).await;
+    let (agg, agri, _agg_db, _agri_db) = citydash_e2e::spawn_agriculture_reading_the_city().await;
     let admin = token("市政府办公室", Role::Admin, &[], &[]);
     let mut registry = UnitsServiceClient::new(agg.channel_as(&admin).await);
 
