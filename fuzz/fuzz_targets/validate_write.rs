@@ -91,6 +91,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let regions = Regions::default();
     let catalog = Agriculture::catalog();
+    let checklists = citydash_sector::readiness::Checklists::default();
     let ctx = Context {
         sector: v1::Sector::Agriculture,
         regions: &regions,
@@ -98,6 +99,7 @@ fuzz_target!(|data: &[u8]| {
         mask: None,
         today: citydash_sector::domain::city_today(),
         units: Default::default(),
+        checklists: &checklists,
     };
     // Two projects the reports can refer to.
     let known = [project("AG-1"), project("AG-2")];

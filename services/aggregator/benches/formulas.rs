@@ -98,6 +98,8 @@ fn project(i: usize) -> v1::Project {
         }),
         events,
         meta: None,
+        kind: String::new(),
+        readiness: Vec::new(),
     }
 }
 

@@ -21,7 +21,7 @@ use tonic::service::RoutesBuilder;
 pub const CATALOG: &[IndicatorSpec] = &[
     IndicatorSpec::cumulative("city.gdp", "地区生产总值", "Regional GDP", "yuan", "元").written_by(&[Role::Statistics]),
     IndicatorSpec::cumulative(
-        "city.fixed_asset_investment",
+        crate::compute::projects::FIXED_ASSET_INVESTMENT,
         "500万元以上固定资产投资",
         "Fixed-asset investment (projects of 5 million yuan and more)",
         "yuan",

@@ -158,14 +158,7 @@ impl<S: Store> FeedSource for LocalSource<S> {
     }
 
     fn catalog(&self) -> BoxFuture<'_, Result<v1::GetCatalogResponse, Status>> {
-        let info = self.engine.info();
-        let catalog = v1::GetCatalogResponse {
-            sector: info.sector as i32,
-            indicators: info.catalog.clone(),
-            regions: info.regions.all().to_vec(),
-            entity_types: info.entity_types.iter().map(|t| t.type_name.clone()).collect(),
-            agency_zh: info.agency.clone(),
-        };
+        let catalog = self.engine.info().catalog_response();
         async move { Ok(catalog) }.boxed()
     }
 

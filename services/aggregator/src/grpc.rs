@@ -198,6 +198,30 @@ impl<R: ReadStore> CityService for CityGrpc<R> {
         }))
     }
 
+    async fn get_outlook(
+        &self,
+        request: Request<v1::GetOutlookRequest>,
+    ) -> Result<Response<v1::GetOutlookResponse>, Status> {
+        let period = self.period(request.into_inner().period)?;
+        let indicators = self
+            .agg
+            .with_model(|m| compute::indicators::outlooks(m, self.agg.settings(), &period));
+        Ok(Response::new(v1::GetOutlookResponse {
+            period: Some(period),
+            indicators,
+        }))
+    }
+
+    async fn get_statistics_what_if(
+        &self,
+        request: Request<v1::GetStatisticsWhatIfRequest>,
+    ) -> Result<Response<v1::GetStatisticsWhatIfResponse>, Status> {
+        let period = self.period(request.into_inner().period)?;
+        Ok(Response::new(self.agg.with_model(|m| {
+            compute::whatif::what_if(m, self.agg.settings(), &period)
+        })))
+    }
+
     async fn get_brief(&self, request: Request<v1::GetBriefRequest>) -> Result<Response<v1::GetBriefResponse>, Status> {
         let req = request.into_inner();
         let period = self.period(req.period)?;

@@ -64,6 +64,10 @@ pub struct AggregatorArgs {
     /// A gap at or below this many percentage points is red.
     #[arg(long, env = "CITYDASH_VERDICT_RED_PP", default_value_t = -30.0, allow_negative_numbers = true)]
     pub red_pp: f64,
+    /// A year-end outlook whose required growth exceeds the growth so far by
+    /// at most this many percentage points is a stretch; more is at risk.
+    #[arg(long, env = "CITYDASH_OUTLOOK_STRETCH_PP", default_value_t = 5.0)]
+    pub outlook_stretch_pp: f64,
 }
 
 /// Creates or upgrades the aggregator's tables (city engine and read model).
@@ -135,6 +139,8 @@ async fn run_with<S: Store, R: ReadStore>(
         catalog: City::catalog(),
         regions: regions.clone(),
         entity_types: City::entity_types(),
+        checklists: citydash_sector::readiness::Checklists::parse(&args.city.readiness_checklists)
+            .map_err(|e| anyhow::anyhow!("--readiness-checklists: {e}"))?,
     };
     let options = EngineOptions {
         feed_poll: Duration::from_millis(args.city.feed_poll_ms.max(10)),
@@ -148,6 +154,9 @@ async fn run_with<S: Store, R: ReadStore>(
         bands: Bands {
             yellow_pp: args.yellow_pp,
             red_pp: args.red_pp,
+        },
+        outlook: crate::compute::outlook::OutlookBand {
+            stretch_pp: args.outlook_stretch_pp,
         },
         regions,
     };

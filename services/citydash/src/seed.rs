@@ -111,6 +111,16 @@ struct P {
     promotion: Option<(&'static str, (i32, i32, i32), i64)>,
 }
 
+/// The documents for entering the statistics database that the demo's
+/// started projects outside it have (入库资料): one ready, one not.
+const READINESS: &[(&str, &[&str])] = &[
+    (
+        "AG-2026-10",
+        &["approval", "construction_contract", "site_photos", "business_licence"],
+    ),
+    ("AG-2026-03", &["approval", "business_licence"]),
+];
+
 /// The versions an agency would have pushed over time: one per stage move,
 /// and the entry into the statistics database after the start.
 fn versions(p: &P) -> Vec<v1::Project> {
@@ -135,6 +145,23 @@ fn versions(p: &P) -> Vec<v1::Project> {
             investor: investor.into(),
             contracted_investment_yuan: yuan,
         }),
+        readiness: READINESS
+            .iter()
+            .find(|(code, _)| *code == p.code)
+            .and_then(|(_, present)| {
+                let checklist = citydash_sector::readiness::Checklists::default();
+                let documents = &checklist.of_kind("")?.documents;
+                Some(
+                    documents
+                        .iter()
+                        .map(|d| v1::ReadinessItem {
+                            code: d.code.clone(),
+                            present: present.contains(&d.code.as_str()),
+                        })
+                        .collect(),
+                )
+            })
+            .unwrap_or_default(),
         ..Default::default()
     };
     let mut out = vec![base.clone()];
@@ -421,6 +448,18 @@ async fn agriculture(ch: &Channel) -> anyhow::Result<()> {
             promotion: None,
         },
         P {
+            code: "AG-2026-10",
+            name: "青稞深加工生产线",
+            region: "chengguan",
+            unit: "市农业农村局",
+            yuan: 12 * M,
+            planned_start: (2026, 3, 1),
+            moves: &[(Funded, (2026, 1, 20)), (Started, (2026, 3, 10))],
+            in_stats: None,
+            plan: &[],
+            promotion: None,
+        },
+        P {
             code: "AG-2025-11",
             name: "高标准农田建设",
             region: "xiang",
@@ -477,6 +516,10 @@ async fn agriculture(ch: &Channel) -> anyhow::Result<()> {
         progress("AG-2026-03", 4, 1_800_000, 0),
         progress("AG-2026-03", 5, 2_400_000, 0),
         progress("AG-2026-03", 6, 2_100_000, 0),
+        progress("AG-2026-10", 3, 900_000, 0),
+        progress("AG-2026-10", 4, 1_300_000, 0),
+        progress("AG-2026-10", 5, 1_500_000, 0),
+        progress("AG-2026-10", 6, 1_600_000, 0),
         progress("AG-2025-11", 3, 4_000_000, 0),
         progress("AG-2025-11", 4, 6_500_000, 0),
         progress("AG-2025-11", 5, 7_000_000, 0),

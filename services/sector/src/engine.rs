@@ -81,6 +81,23 @@ pub struct SectorInfo {
     pub regions: Regions,
     /// Its own entity types.
     pub entity_types: Vec<EntityType>,
+    /// The readiness checklists of its projects.
+    pub checklists: crate::readiness::Checklists,
+}
+
+impl SectorInfo {
+    /// The catalog the service publishes (`GetCatalog`): what front ends
+    /// and the aggregator need to read its records without a hard-coded list.
+    pub fn catalog_response(&self) -> v1::GetCatalogResponse {
+        v1::GetCatalogResponse {
+            sector: self.sector as i32,
+            indicators: self.catalog.clone(),
+            regions: self.regions.all().to_vec(),
+            entity_types: self.entity_types.iter().map(|t| t.type_name.clone()).collect(),
+            agency_zh: self.agency.clone(),
+            readiness_checklists: self.checklists.all().to_vec(),
+        }
+    }
 }
 
 /// Tuning of an engine, and where it reads the unit registry.
@@ -306,6 +323,7 @@ impl<S: Store> Engine<S> {
             mask: request.update_mask(),
             today: crate::domain::city_today(),
             units: self.inner.options.units.current(),
+            checklists: &self.inner.info.checklists,
         };
         let _guard = self.inner.write_lock.lock().await;
         let directory = &self.inner.options.units;

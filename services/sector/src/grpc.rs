@@ -236,14 +236,7 @@ impl<S: Store> SectorService for SectorGrpc<S> {
         &self,
         _request: Request<v1::GetCatalogRequest>,
     ) -> Result<Response<v1::GetCatalogResponse>, Status> {
-        let info = self.engine.info();
-        Ok(Response::new(v1::GetCatalogResponse {
-            sector: info.sector as i32,
-            indicators: info.catalog.clone(),
-            regions: info.regions.all().to_vec(),
-            entity_types: info.entity_types.iter().map(|t| t.type_name.clone()).collect(),
-            agency_zh: info.agency.clone(),
-        }))
+        Ok(Response::new(self.engine.info().catalog_response()))
     }
 
     async fn lock_period(

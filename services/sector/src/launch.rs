@@ -42,6 +42,11 @@ pub struct SectorArgs {
     /// kept as pushed and no token is revoked (a sector run on its own).
     #[arg(long, env = "CITYDASH_UNITS_URL", default_value = "")]
     pub units_url: String,
+    /// The documents a project needs to enter the statistics database, per
+    /// project kind: `kind:code=名称,code=名称;…`, the checklist without a
+    /// kind the default (DOMAIN.md's four documents when unset).
+    #[arg(long, env = "CITYDASH_READINESS_CHECKLISTS", default_value = crate::readiness::DEFAULT)]
+    pub readiness_checklists: String,
 }
 
 /// Reads the unit registry from the aggregator at `url` (`ListUnits`, every
@@ -138,6 +143,8 @@ async fn run_with<Spec: SectorSpec, S: Store>(
         catalog: Spec::catalog(),
         regions,
         entity_types: Spec::entity_types(),
+        checklists: crate::readiness::Checklists::parse(&args.readiness_checklists)
+            .map_err(|e| anyhow::anyhow!("--readiness-checklists: {e}"))?,
     };
     let units = if args.units_url.is_empty() {
         UnitDirectory::none()

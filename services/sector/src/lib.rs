@@ -16,6 +16,7 @@ pub mod entity;
 pub mod mask;
 pub mod plan;
 pub mod plausibility;
+pub mod readiness;
 pub mod records;
 pub mod revocations;
 pub mod store;

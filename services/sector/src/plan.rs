@@ -36,6 +36,48 @@ pub struct Context<'a> {
     pub today: NaiveDate,
     /// The responsible units as last read; empty: units are kept as pushed.
     pub units: std::sync::Arc<crate::units::Units>,
+    /// The readiness checklists of the sector's projects.
+    pub checklists: &'a crate::readiness::Checklists,
+}
+
+/// A project's kind and readiness items checked against the sector's
+/// checklists: a known kind, each document of its checklist at most once.
+fn readiness(item: &mut crate::validate::Item<'_>, p: &v1::Project, checklists: &crate::readiness::Checklists) {
+    let kind = p.kind.trim();
+    let Some(list) = checklists.of_kind(kind) else {
+        let known: Vec<&str> = checklists
+            .all()
+            .iter()
+            .map(|l| l.project_kind.as_str())
+            .filter(|k| !k.is_empty())
+            .collect();
+        item.add(
+            "kind",
+            if known.is_empty() {
+                format!("未配置的项目类型「{kind}」：本部门只有默认的入库资料清单，请留空")
+            } else {
+                format!("未配置的项目类型「{kind}」，可选：{}（或留空）", known.join("、"))
+            },
+        );
+        return;
+    };
+    let mut seen = HashSet::new();
+    for (j, r) in p.readiness.iter().enumerate() {
+        let field = format!("readiness[{j}].code");
+        if !list.documents.iter().any(|d| d.code == r.code) {
+            let names: Vec<String> = list
+                .documents
+                .iter()
+                .map(|d| format!("{}（{}）", d.code, d.name_zh))
+                .collect();
+            item.add(
+                &field,
+                format!("「{}」不在入库资料清单中，可选：{}", r.code, names.join("、")),
+            );
+        } else if !seen.insert(r.code.as_str()) {
+            item.add(&field, format!("资料「{}」重复", r.code));
+        }
+    }
 }
 
 /// A project's fields the server owns: its dated events.
@@ -491,6 +533,7 @@ impl Planner for UpsertProjects<'_> {
                     item.non_negative(&format!("plans[{j}].monthly_plan_yuan[{m}]"), *amount);
                 }
             }
+            readiness(&mut item, p, ctx.checklists);
             if let Some(c) = &p.promotion {
                 item.date("promotion.signed_date", c.signed_date.as_ref());
                 if c.signed_date.is_none() {
@@ -521,6 +564,8 @@ impl Planner for UpsertProjects<'_> {
                 promotion: p.promotion.clone(),
                 events: Vec::new(),
                 meta: None,
+                kind: p.kind.trim().to_owned(),
+                readiness: p.readiness.clone(),
             };
             if let Some(old) = stored {
                 if old.region_code != next.region_code {
@@ -1104,6 +1149,9 @@ mod properties {
 
     use super::*;
 
+    static CHECKLISTS: std::sync::LazyLock<crate::readiness::Checklists> =
+        std::sync::LazyLock::new(crate::readiness::Checklists::default);
+
     fn ctx(regions: &Regions) -> Context<'_> {
         Context {
             sector: v1::Sector::Agriculture,
@@ -1112,6 +1160,7 @@ mod properties {
             mask: None,
             today: NaiveDate::from_ymd_opt(2026, 7, 1).expect("date"),
             units: Default::default(),
+            checklists: &CHECKLISTS,
         }
     }
 

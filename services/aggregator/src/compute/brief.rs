@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use citydash_proto::v1::{self, AlertColor, Verdict};
 
 use super::format::{amount_en, amount_zh, money_en, money_zh, percent};
-use super::{SECTORS, Settings, alerts, as_of, overview, projects, ranking, sector_en, sector_zh};
+use super::{SECTORS, Settings, alerts, as_of, overview, projects, ranking, sector_en, sector_zh, whatif};
 use crate::model::CityModel;
 
 /// The brief language.
@@ -129,6 +129,138 @@ fn indicator_en(s: &v1::IndicatorStatus) -> String {
     out
 }
 
+/// "增长X%" or "下降X%".
+fn change_zh(g: f64) -> String {
+    if g >= 0.0 {
+        format!("增长{}", percent(g))
+    } else {
+        format!("下降{}", percent(-g))
+    }
+}
+
+/// The outlook of one indicator in the speech's words (DOMAIN.md): at June,
+/// "下半年需完成6.00亿元，月均1.00亿元，需比上年同期增长15.4%（上半年增长5.3%）；
+/// 按上年进度推算全年预计完成9.47亿元，为目标的94.7%。"
+fn outlook_zh(s: &v1::IndicatorStatus, m: i32) -> Option<String> {
+    let o = s.outlook.as_ref()?;
+    let def = s.definition.clone().unwrap_or_default();
+    let amount = |v: i64| amount_zh(v, &def.unit, &def.unit_zh);
+    if o.met {
+        return Some(format!("{}：已完成全年目标任务。", def.name_zh));
+    }
+    let Some(monthly) = o.required_monthly else {
+        return Some(format!(
+            "{}：全年目标任务差{}未完成。",
+            def.name_zh,
+            amount(o.remaining)
+        ));
+    };
+    let (rest, so_far) = match m {
+        6 => ("下半年".to_owned(), "上半年".to_owned()),
+        1 => ("2—12月".to_owned(), "1月".to_owned()),
+        11 => ("12月".to_owned(), "1—11月".to_owned()),
+        m => (format!("{}—12月", m + 1), format!("1—{m}月")),
+    };
+    let mut out = format!(
+        "{}：{rest}需完成{}，月均{}",
+        def.name_zh,
+        amount(o.remaining),
+        amount(monthly)
+    );
+    if let (Some(req), Some(ytd)) = (o.required_growth, o.growth_so_far) {
+        out += &format!("，需比上年同期{}（{so_far}{}）", change_zh(req), change_zh(ytd));
+    }
+    let share = |r: &Option<v1::Rate>| {
+        r.as_ref()
+            .and_then(|r| r.value)
+            .map_or_else(|| "不适用".to_owned(), percent)
+    };
+    out += &match o.seasonal_landing {
+        Some(e) => format!(
+            "；按上年进度推算全年预计完成{}，为目标的{}。",
+            amount(e),
+            share(&o.seasonal_share)
+        ),
+        None => format!(
+            "；按当前进度推算全年预计完成{}，为目标的{}。",
+            amount(o.linear_landing),
+            share(&o.linear_share)
+        ),
+    };
+    Some(out)
+}
+
+fn outlook_en(s: &v1::IndicatorStatus) -> Option<String> {
+    let o = s.outlook.as_ref()?;
+    let def = s.definition.clone().unwrap_or_default();
+    let amount = |v: i64| amount_en(v, &def.unit);
+    if o.met {
+        return Some(format!("{}: the annual target is met.", def.name_en));
+    }
+    let Some(monthly) = o.required_monthly else {
+        return Some(format!(
+            "{}: the year ended {} short of the target.",
+            def.name_en,
+            amount(o.remaining)
+        ));
+    };
+    let mut out = format!(
+        "{}: {} still to do, {} a month",
+        def.name_en,
+        amount(o.remaining),
+        amount(monthly)
+    );
+    if let (Some(req), Some(ytd)) = (o.required_growth, o.growth_so_far) {
+        out += &format!(
+            ", {} over last year's remaining months ({} so far)",
+            percent(req),
+            percent(ytd)
+        );
+    }
+    let share = |r: &Option<v1::Rate>| {
+        r.as_ref()
+            .and_then(|r| r.value)
+            .map_or_else(|| "n/a".to_owned(), percent)
+    };
+    out += &match o.seasonal_landing {
+        Some(e) => format!(
+            "; at last year's pace the year lands at {}, {} of the target.",
+            amount(e),
+            share(&o.seasonal_share)
+        ),
+        None => format!(
+            "; at the pace so far the year lands at {}, {} of the target.",
+            amount(o.linear_landing),
+            share(&o.linear_share)
+        ),
+    };
+    Some(out)
+}
+
+/// The what-if in one sentence (DOMAIN.md; a projection, said as one):
+/// "若X个已具备条件的项目入库，固定资产投资完成率可达X%。"
+fn what_if_line(model: &CityModel, settings: &Settings, period: &v1::Period, zh: bool) -> Option<String> {
+    let w = whatif::what_if(model, settings, period);
+    w.target_yuan?;
+    let ready = w.with_ready.unwrap_or_default();
+    let rate = |c: &v1::WhatIfCase| c.completion.as_ref().and_then(|r| r.value).map(percent);
+    if w.projects.is_empty() {
+        return None;
+    }
+    Some(match (zh, ready.added_projects) {
+        (true, 0) => format!("已开工未入库的{}个项目均未具备入库条件。", w.projects.len()),
+        (true, n) => format!("若{n}个已具备条件的项目入库，固定资产投资完成率可达{}。", rate(&ready)?),
+        (false, 0) => format!(
+            " None of the {} started projects outside the database is ready to enter it.",
+            w.projects.len()
+        ),
+        (false, n) => format!(
+            " If the {n} ready projects entered the statistics database, fixed-asset investment would reach {} of its target (a projection).",
+            rate(&ready)?
+        ),
+    })
+}
+
 /// The brief of `period` in `language`.
 pub fn brief(model: &CityModel, settings: &Settings, period: &v1::Period, language: Language) -> String {
     let view = overview::overview(
@@ -162,6 +294,19 @@ pub fn brief(model: &CityModel, settings: &Settings, period: &v1::Period, langua
     } else {
         format!("1. {} {}, {}.", months_en(m), period.year, lines.join("; "))
     });
+    // Where the year lands (全年落点), each city indicator with a target.
+    let landing: Vec<String> = view
+        .city_indicators
+        .iter()
+        .filter_map(|s| if zh { outlook_zh(s, m) } else { outlook_en(s) })
+        .collect();
+    if !landing.is_empty() {
+        paragraphs.push(if zh {
+            format!("全年落点：{}", landing.join(""))
+        } else {
+            format!("Year-end outlook: {}", landing.join(" "))
+        });
+    }
 
     let inv = view.investment.unwrap_or_default();
     let pro = view.promotion.unwrap_or_default();
@@ -196,6 +341,11 @@ pub fn brief(model: &CityModel, settings: &Settings, period: &v1::Period, langua
             money_en(pro.funds_arrived_yuan),
         )
     });
+    if let Some(line) = what_if_line(model, settings, period, zh)
+        && let Some(last) = paragraphs.last_mut()
+    {
+        last.push_str(&line);
+    }
 
     let mut sector_lines = Vec::new();
     for s in SECTORS.iter().map(|s| *s as i32).chain([v1::Sector::City as i32]) {
@@ -288,4 +438,41 @@ pub fn brief(model: &CityModel, settings: &Settings, period: &v1::Period, langua
         });
     }
     paragraphs.join("\n\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compute::outlook::{Inputs, OutlookBand, outlook};
+
+    /// DOMAIN.md's worked example reads exactly as DOMAIN.md writes it.
+    #[test]
+    fn the_outlook_reads_as_the_speech_does() {
+        let status = v1::IndicatorStatus {
+            definition: Some(v1::IndicatorDefinition {
+                name_zh: "地区生产总值".into(),
+                unit: "yuan".into(),
+                unit_zh: "元".into(),
+                ..Default::default()
+            }),
+            outlook: Some(outlook(
+                Inputs {
+                    target: 1_000_000_000,
+                    actual: 400_000_000,
+                    month: 6,
+                    prev_m: Some(380_000_000),
+                    prev_12: Some(900_000_000),
+                },
+                OutlookBand::default(),
+            )),
+            ..Default::default()
+        };
+        assert_eq!(
+            outlook_zh(&status, 6).as_deref(),
+            Some(
+                "地区生产总值：下半年需完成6.00亿元，月均1.00亿元，需比上年同期增长15.4%（上半年增长5.3%）；按上年进度推算全年预计完成9.47亿元，为目标的94.7%。"
+            )
+        );
+        assert!(outlook_en(&status).is_some_and(|t| t.contains("94.7% of the target")));
+    }
 }

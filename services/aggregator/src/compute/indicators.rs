@@ -1,10 +1,11 @@
 //! An indicator judged against its target and time (DOMAIN.md "Formulas"):
 //! completion c = A/T, time progress t = m/12, gap g = c − t, the seasonal
-//! baseline s = A_prev(1..m)/A_prev(1..12), year-on-year growth, the verdict.
+//! baseline s = A_prev(1..m)/A_prev(1..12), year-on-year growth, the verdict,
+//! and for a cumulative indicator with a target its year-end outlook.
 
 use citydash_proto::v1::{self, Accumulation};
 
-use super::{Settings, rate};
+use super::{Settings, outlook, rate};
 use crate::model::CityModel;
 
 /// The status of indicator `def` (owned by `sector`) for `region` in `period`.
@@ -61,6 +62,19 @@ pub fn status(
                 .map_or_else(|| agency.to_owned(), |u| u.code.clone())
         });
     let responsible_unit = model.units.name(&responsible_unit_code).to_owned();
+    let outlook = match (actual, target) {
+        (Some(actual), Some(target)) if cumulative => Some(outlook::outlook(
+            outlook::Inputs {
+                target,
+                actual,
+                month: m,
+                prev_m: prev,
+                prev_12: prev_full_year,
+            },
+            settings.outlook,
+        )),
+        _ => None,
+    };
     v1::IndicatorStatus {
         definition: Some(def.clone()),
         region_code: region.to_owned(),
@@ -81,6 +95,7 @@ pub fn status(
         ahead: gap_pp.is_some_and(|g| g >= 0.0),
         responsible_unit,
         responsible_unit_code,
+        outlook,
     }
 }
 
@@ -102,4 +117,29 @@ pub fn of_sector(
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The outlook of every cumulative indicator with a target, for the city:
+/// the city's own first, then each sector's; fixed-asset investment with
+/// what the projects in the statistics database plan for the rest of the
+/// year (its plan coverage).
+pub fn outlooks(model: &CityModel, settings: &Settings, period: &v1::Period) -> Vec<v1::IndicatorStatus> {
+    let city = settings.city_region();
+    let sectors = std::iter::once(v1::Sector::City as i32).chain(super::SECTORS.iter().map(|s| *s as i32));
+    sectors
+        .flat_map(|s| of_sector(model, settings, s, city, period))
+        .filter_map(|mut status| {
+            let o = status.outlook.take()?;
+            let fai = status
+                .definition
+                .as_ref()
+                .is_some_and(|d| d.code == super::projects::FIXED_ASSET_INVESTMENT);
+            status.outlook = Some(if fai {
+                outlook::with_plans(o, super::projects::planned_after(model, period))
+            } else {
+                o
+            });
+            Some(status)
+        })
+        .collect()
 }

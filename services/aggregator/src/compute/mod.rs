@@ -7,12 +7,14 @@ pub mod alerts;
 pub mod brief;
 pub mod format;
 pub mod indicators;
+pub mod outlook;
 pub mod overview;
 pub mod projects;
 pub mod ranking;
 pub mod supervision;
 #[cfg(test)]
 mod testdata;
+pub mod whatif;
 
 use chrono::NaiveDate;
 use citydash_proto::v1::{self, Verdict};
@@ -84,6 +86,8 @@ pub fn total(values: impl IntoIterator<Item = i64>) -> i64 {
 pub struct Settings {
     /// Verdict bands.
     pub bands: Bands,
+    /// The year-end outlook's stretch band.
+    pub outlook: outlook::OutlookBand,
     /// The deployment's regions (the city, its districts, peer counties).
     pub regions: Regions,
 }

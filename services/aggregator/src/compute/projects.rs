@@ -15,6 +15,28 @@ use crate::model::CityModel;
 /// Planned total investment from which a project counts in fixed-asset investment.
 pub const QUALIFYING_YUAN: i64 = 5_000_000;
 
+/// The city indicator the projects' investment stands behind.
+pub const FIXED_ASSET_INVESTMENT: &str = "city.fixed_asset_investment";
+
+/// What the projects in the statistics database at the period's end plan
+/// for the rest of its year (months m+1..12 of their plan for the year).
+pub fn planned_after(model: &CityModel, period: &v1::Period) -> i64 {
+    let end = as_of(period);
+    super::total(
+        model
+            .projects
+            .values()
+            .filter(|p| qualifies(p) && in_statistics_on(p, end))
+            .flat_map(|p| p.plans.iter().filter(|pl| pl.year == period.year))
+            .flat_map(|pl| {
+                pl.monthly_plan_yuan
+                    .iter()
+                    .skip(period.month.clamp(0, 12) as usize)
+                    .copied()
+            }),
+    )
+}
+
 /// Whether a project counts in the fixed-asset investment statistics.
 pub fn qualifies(p: &v1::Project) -> bool {
     p.planned_total_investment_yuan >= QUALIFYING_YUAN
