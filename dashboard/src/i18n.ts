@@ -45,6 +45,10 @@ const zh = {
   na: "不适用",
   verdict: { 1: "绿", 2: "黄", 3: "红", 4: "—" } as Record<number, string>,
   months: (m: number) => (m === 1 ? "1月" : `1—${m}月`),
+  landing: "全年落点",
+  targetMet: "已完成全年目标",
+  monthlyNeeded: "需月均",
+  outlookVerdict: { 1: "可完成", 2: "需加压", 3: "难完成", 4: "—" } as Record<number, string>,
 };
 
 const en: typeof zh = {
@@ -89,6 +93,10 @@ const en: typeof zh = {
   lang: "中文",
   na: "n/a",
   verdict: { 1: "green", 2: "yellow", 3: "red", 4: "—" },
+  landing: "Year-end landing",
+  targetMet: "annual target met",
+  monthlyNeeded: "needs a month",
+  outlookVerdict: { 1: "on track", 2: "stretch", 3: "at risk", 4: "—" },
   months: (m: number) => (m === 1 ? "January" : `Jan–${["", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][m]}`),
 };
 

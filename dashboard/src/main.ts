@@ -99,6 +99,22 @@ function growth(s: IndicatorStatus): string {
   return g === undefined ? `${t().yoy} ${t().na}` : `${t().yoy} ${percent(g)}`;
 }
 
+// Where the year lands at this pace (全年落点): the landing at last year's
+// seasonal pace (a straight pace without last year), its share of the
+// target, what each remaining month needs, and the outlook's verdict.
+function landing(s: IndicatorStatus): string {
+  const o = s.outlook;
+  const d = s.definition;
+  if (!o || !d) return "";
+  if (o.met) return `<div class="sub landing" data-landing="met">${esc(t().targetMet)}</div>`;
+  const e = o.seasonalLanding ?? o.linearLanding;
+  const share = rateValue(o.seasonalShare ?? o.linearShare);
+  const am = (v: bigint) => amount(v, d.unit, d.unitZh, lang === "en");
+  const monthly = o.requiredMonthly === undefined ? "" : ` · ${t().monthlyNeeded} ${am(o.requiredMonthly)}`;
+  return `<div class="sub landing" data-landing="${e}" data-outlook-verdict="${o.verdict}">
+      ${esc(t().landing)} ${esc(am(e))}（${percent(share)}）${esc(monthly)} · ${esc(t().outlookVerdict[o.verdict] ?? "—")}</div>`;
+}
+
 function headline(s: IndicatorStatus): string {
   const c = rateValue(s.completion);
   const colour = VERDICT_COLOURS[s.verdict] ?? "#7f8c8d";
@@ -111,6 +127,7 @@ function headline(s: IndicatorStatus): string {
       <div class="sub"><span class="dot" style="background:${colour}"></span>
         <span class="completion">${esc(t().completion)} ${percent(c)}</span>
         · ${esc(t().timeProgress)} ${percent(s.timeProgress)}</div>
+      ${landing(s)}
     </section>`;
 }
 

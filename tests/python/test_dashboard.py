@@ -137,6 +137,13 @@ def test_the_demo_dashboard_renders_follows_pushes_and_restarts_with_the_same_nu
                 card = page.locator('.headline[data-indicator="city.gdp"]')
                 assert card.locator(".amount").inner_text() == money_zh(gdp.actual)
                 assert f"{gdp.completion.value * 100:.1f}%" in card.inner_text()
+                # The year-end landing beside the gauge, the API's figure.
+                assert gdp.HasField("outlook")
+                expected = gdp.outlook.seasonal_landing if gdp.outlook.HasField("seasonal_landing") else gdp.outlook.linear_landing
+                landing = card.locator(".landing")
+                assert landing.get_attribute("data-landing") == ("met" if gdp.outlook.met else str(expected))
+                if not gdp.outlook.met:
+                    assert money_zh(expected) in landing.inner_text()
                 for panel in ["#investment", "#promotion", "#ranking", "#alerts", "#supervision", "#brief"]:
                     assert page.locator(panel).is_visible(), panel
                 assert page.locator(".headline").count() == 3

@@ -340,6 +340,12 @@ async fn exports_read_back() {
         text.contains("地区生产总值,万元,600000.00,1300000.00,5.20,46.15,50.00,-3.85,绿,市发改委"),
         "{text}"
     );
+    // The outlook: 70亿 remain, 7,000,000,000 / 6 months rounded up = 116666.67万 a month; no 2025
+    // figures, so no growth and a straight-pace landing: 60亿 × 12 / 6 = 120亿, 92.31% of 130亿.
+    assert!(
+        text.contains("市发改委,700000.00,116666.67,不适用,不适用,1200000.00,92.31,—"),
+        "{text}"
+    );
     citydash::export::run(&export("overview", "overview.xlsx", String::new()), agg.channel().await)
         .await
         .expect("overview xlsx");

@@ -104,7 +104,9 @@ fn date_text(d: Option<&v1::Date>) -> String {
         .unwrap_or_default()
 }
 
-/// The overview as a table: one row per indicator.
+/// The overview as a table: one row per indicator, with its year-end
+/// outlook (the landing at last year's seasonal pace, else at a straight
+/// pace).
 pub fn overview_table(o: &v1::Overview) -> Table {
     let mut rows = Vec::new();
     let sectors = o.sectors.iter().flat_map(|s| s.indicators.iter());
@@ -128,6 +130,22 @@ pub fn overview_table(o: &v1::Overview) -> Table {
             Out::Text(verdict_zh(s.verdict).to_owned()),
             Out::Text(s.responsible_unit.clone()),
         ]);
+        // The year-end outlook (全年落点), where the indicator has one.
+        let o = s.outlook;
+        let none = || Out::Text("不适用".to_owned());
+        let row = rows.last_mut().expect("just pushed");
+        row.extend(match o {
+            None => vec![none(), none(), none(), none(), none(), none(), none()],
+            Some(o) => vec![
+                amount(Some(o.remaining.max(0))),
+                o.required_monthly.map_or_else(none, |r| amount(Some(r))),
+                opt_percent(o.required_growth),
+                opt_percent(o.growth_so_far),
+                amount(Some(o.seasonal_landing.unwrap_or(o.linear_landing))),
+                opt_percent(o.seasonal_share.or(o.linear_share).and_then(|r| r.value)),
+                Out::Text(outlook_zh(o.verdict).to_owned()),
+            ],
+        });
     }
     Table {
         name: "指标完成情况".to_owned(),
@@ -142,11 +160,27 @@ pub fn overview_table(o: &v1::Overview) -> Table {
             "进度差(百分点)",
             "研判",
             "责任单位",
+            "尚需完成",
+            "月均需完成",
+            "需比上年同期增长(%)",
+            "累计增长(%)",
+            "预计全年完成",
+            "预计占目标(%)",
+            "全年落点",
         ]
         .map(str::to_owned)
         .to_vec(),
         rows,
         header_notes: Vec::new(),
+    }
+}
+
+fn outlook_zh(v: i32) -> &'static str {
+    match v1::OutlookVerdict::try_from(v).unwrap_or(v1::OutlookVerdict::Unspecified) {
+        v1::OutlookVerdict::OnTrack => "可完成",
+        v1::OutlookVerdict::Stretch => "需加压",
+        v1::OutlookVerdict::AtRisk => "难完成",
+        _ => "—",
     }
 }
 
