@@ -46,6 +46,11 @@ const zh = {
   verdict: { 1: "绿", 2: "黄", 3: "红", 4: "—" } as Record<number, string>,
   months: (m: number) => (m === 1 ? "1月" : `1—${m}月`),
   landing: "全年落点",
+  trendActual: "本年累计",
+  projection: "【推演】",
+  whatIf: (ready: number, all: number, rate: string) =>
+    ready === 0 ? `已开工未入库的${all}个项目均未具备入库条件` : `若${ready}个已具备条件的项目入库，固定资产投资完成率可达${rate}（共${all}个未入库）`,
+  trendLastYear: "上年同期",
   targetMet: "已完成全年目标",
   monthlyNeeded: "需月均",
   outlookVerdict: { 1: "可完成", 2: "需加压", 3: "难完成", 4: "—" } as Record<number, string>,
@@ -94,6 +99,13 @@ const en: typeof zh = {
   na: "n/a",
   verdict: { 1: "green", 2: "yellow", 3: "red", 4: "—" },
   landing: "Year-end landing",
+  trendActual: "This year",
+  projection: "[projection]",
+  whatIf: (ready: number, all: number, rate: string) =>
+    ready === 0
+      ? `none of the ${all} started projects outside the statistics database is ready`
+      : `if the ${ready} ready projects entered the statistics database, fixed-asset investment would reach ${rate} (${all} outside)`,
+  trendLastYear: "Last year",
   targetMet: "annual target met",
   monthlyNeeded: "needs a month",
   outlookVerdict: { 1: "on track", 2: "stretch", 3: "at risk", 4: "—" },

@@ -5,7 +5,7 @@
 import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import * as echarts from "echarts/core";
-import { BarChart, GaugeChart, PieChart } from "echarts/charts";
+import { BarChart, GaugeChart, LineChart, PieChart } from "echarts/charts";
 import { GridComponent, LegendComponent, TooltipComponent } from "echarts/components";
 import { CanvasRenderer } from "echarts/renderers";
 
@@ -14,6 +14,8 @@ import {
   CityService,
   type Alert,
   type FunnelRow,
+  type GetStatisticsWhatIfResponse,
+  type GetTrendResponse,
   type IndicatorRanking,
   type IndicatorStatus,
   type Overview,
@@ -23,7 +25,7 @@ import {
 import { amount, percent } from "./format";
 import { labels, type Lang } from "./i18n";
 
-echarts.use([BarChart, GaugeChart, PieChart, GridComponent, LegendComponent, TooltipComponent, CanvasRenderer]);
+echarts.use([BarChart, GaugeChart, LineChart, PieChart, GridComponent, LegendComponent, TooltipComponent, CanvasRenderer]);
 
 // The viewer token comes in the URL (?token=…, as `citydash demo` prints it)
 // and is remembered by this browser; every call sends it.
@@ -50,11 +52,20 @@ const client = createClient(
 
 let lang: Lang = (params.get("lang") as Lang) === "en" ? "en" : "zh";
 let overview: Overview | undefined;
-let extras: { alerts: Alert[]; funnel: FunnelRow[]; ranking: IndicatorRanking[]; report?: SupervisionReport; brief: string } = {
+let extras: {
+  alerts: Alert[];
+  funnel: FunnelRow[];
+  ranking: IndicatorRanking[];
+  report?: SupervisionReport;
+  brief: string;
+  trends: GetTrendResponse[];
+  whatIf?: GetStatisticsWhatIfResponse;
+} = {
   alerts: [],
   funnel: [],
   ranking: [],
   brief: "",
+  trends: [],
 };
 const charts = new Map<string, echarts.ECharts>();
 
@@ -115,6 +126,18 @@ function landing(s: IndicatorStatus): string {
       ${esc(t().landing)} ${esc(am(e))}（${percent(share)}）${esc(monthly)} · ${esc(t().outlookVerdict[o.verdict] ?? "—")}</div>`;
 }
 
+// The statistics-database what-if, marked as the projection it is (推演):
+// how many started projects outside the database are ready, and the
+// completion of fixed-asset investment if they entered it.
+function whatIfLine(): string {
+  const w = extras.whatIf;
+  const ready = w?.withReady;
+  if (!w || w.projects.length === 0 || !ready) return "";
+  const c = rateValue(ready.completion);
+  return `<div class="sub projection" id="what-if" data-ready="${ready.addedProjects}" data-completion="${c ?? ""}">
+      ${esc(t().projection)} ${esc(t().whatIf(ready.addedProjects, w.projects.length, percent(c)))}</div>`;
+}
+
 function headline(s: IndicatorStatus): string {
   const c = rateValue(s.completion);
   const colour = VERDICT_COLOURS[s.verdict] ?? "#7f8c8d";
@@ -128,7 +151,51 @@ function headline(s: IndicatorStatus): string {
         <span class="completion">${esc(t().completion)} ${percent(c)}</span>
         · ${esc(t().timeProgress)} ${percent(s.timeProgress)}</div>
       ${landing(s)}
+      <div class="trend" id="trend-${esc(s.definition?.code ?? "")}"></div>
     </section>`;
+}
+
+// The year as a curve (亿元 for money): the actual by month, last year's
+// curve, the straight time-progress line to the target, and the projected
+// path to the year-end landing.
+function drawTrend(trend: GetTrendResponse) {
+  const code = trend.definition?.code ?? "";
+  const c = chart(`trend-${code}`);
+  if (!c) return;
+  const money = trend.definition?.unit === "yuan";
+  const scale = (v: bigint | undefined) => (v === undefined ? null : money ? Number(v) / 1e8 : Number(v));
+  const line = (name: string, points: { month: number; value?: bigint }[], colour: string, dashed = false) => ({
+    name,
+    type: "line",
+    data: points.map((p) => [p.month, scale(p.value)]),
+    connectNulls: true,
+    showSymbol: false,
+    lineStyle: { color: colour, type: dashed ? "dashed" : "solid", width: 2 },
+    itemStyle: { color: colour },
+  });
+  const series = [
+    line(t().trendActual, trend.actual, "#2ecc71"),
+    line(t().trendLastYear, trend.lastYear, "#8b949e"),
+    line(t().timeProgress, trend.timeProgress, "#1f6feb", true),
+    line(t().landing, trend.projected, "#f1c40f", true),
+  ];
+  c.setOption({
+    grid: { left: 40, right: 10, top: 24, bottom: 20 },
+    legend: { top: 0, textStyle: { color: "#8b949e", fontSize: 10 }, itemWidth: 12, itemHeight: 6 },
+    tooltip: { trigger: "axis" },
+    xAxis: {
+      type: "value",
+      min: 1,
+      max: 12,
+      interval: 1,
+      axisLabel: { color: "#8b949e", fontSize: 10 },
+      splitLine: { lineStyle: { color: "#21262d" } },
+    },
+    yAxis: { type: "value", axisLabel: { color: "#8b949e", fontSize: 10 }, splitLine: { lineStyle: { color: "#21262d" } } },
+    series,
+  });
+  const el = document.getElementById(`trend-${code}`);
+  if (el) el.dataset.series = String(series.filter((s) => s.data.length > 0).length);
 }
 
 function drawGauge(s: IndicatorStatus) {
@@ -188,6 +255,7 @@ function funnelTotals(rows: FunnelRow[]): number[] {
 
 function drawCharts(o: Overview) {
   o.cityIndicators.forEach(drawGauge);
+  extras.trends.forEach(drawTrend);
   const totals = funnelTotals(extras.funnel);
   chart("funnel-chart")?.setOption({
     grid: { left: 90, right: 30, top: 10, bottom: 20 },
@@ -310,7 +378,8 @@ function render() {
         <div class="sub"><span id="counted">${esc(t().counted)} ${esc(amount(inv?.countedYuan ?? 0n, "yuan", "元", lang === "en"))}</span> ·
           <span id="uncounted">${esc(t().uncounted)} ${esc(amount(inv?.uncountedYuan ?? 0n, "yuan", "元", lang === "en"))}</span></div>
         <div class="sub">${esc(t().startRate)} <b id="start-rate">${percent(rateValue(inv?.startRate))}</b> ·
-          ${esc(t().resumptionRate)} <b id="resumption-rate">${percent(rateValue(inv?.resumptionRate))}</b></div></section>
+          ${esc(t().resumptionRate)} <b id="resumption-rate">${percent(rateValue(inv?.resumptionRate))}</b></div>
+        ${whatIfLine()}</section>
       <section class="card" id="promotion"><h2>${esc(t().promotion)}</h2><div class="chart" id="promotion-chart"></div>
         <div class="sub">${esc(t().signed)} <b id="signed">${p?.signed ?? 0}</b> · ${esc(t().fundsArrived)}
           <b>${esc(amount(p?.fundsArrivedYuan ?? 0n, "yuan", "元", lang === "en"))}</b></div></section>
@@ -330,6 +399,8 @@ function render() {
   document.querySelectorAll<HTMLElement>("ul.alerts li.project").forEach((li) =>
     li.addEventListener("click", () => void drillDown(Number(li.dataset.sector), li.dataset.code ?? "")),
   );
+  // The page was rebuilt: the old charts' elements are gone, so are they.
+  charts.forEach((c) => c.dispose());
   charts.clear();
   drawCharts(o);
   document.body.dataset.rendered = String(o.dataVersion);
@@ -337,15 +408,26 @@ function render() {
 
 async function refreshExtras() {
   const period = overview?.period;
-  const [alerts, funnel, ranking, report, brief] = await Promise.all([
+  const codes = (overview?.cityIndicators ?? []).map((s) => s.definition?.code ?? "").filter(Boolean);
+  const [alerts, funnel, ranking, report, brief, trends, whatIf] = await Promise.all([
     client.listAlerts({ period }),
     client.getFunnel({ period }),
     client.getRegionRanking({ period }),
     // The report of the period's last day, so the ranking matches the overview.
     client.getSupervisionReport({ date: overview?.asOf }).catch(() => undefined),
     client.getBrief({ period, language: lang }),
+    Promise.all(codes.map((indicatorCode) => client.getTrend({ indicatorCode, period }).catch(() => undefined))),
+    client.getStatisticsWhatIf({ period }).catch(() => undefined),
   ]);
-  extras = { alerts: alerts.alerts, funnel: funnel.rows, ranking: ranking.rankings, report: report?.report, brief: brief.text };
+  extras = {
+    alerts: alerts.alerts,
+    funnel: funnel.rows,
+    ranking: ranking.rankings,
+    report: report?.report,
+    brief: brief.text,
+    trends: trends.filter((x): x is GetTrendResponse => x !== undefined),
+    whatIf,
+  };
 }
 
 async function follow() {

@@ -108,6 +108,14 @@ def content(o):
     return c.SerializeToString(deterministic=True)
 
 
+def stub_what_if(stubs, demo):
+    """The demo's statistics what-if of June, read through the API."""
+    city_pb2, city_pb2_grpc, common_pb2 = stubs
+    stub = city_pb2_grpc.CityServiceStub(demo.channel())
+    request = city_pb2.GetStatisticsWhatIfRequest(period=common_pb2.Period(year=2026, month=6))
+    return stub.GetStatisticsWhatIf(request, metadata=demo.metadata("viewer"), timeout=10)
+
+
 def test_the_demo_dashboard_renders_follows_pushes_and_restarts_with_the_same_numbers(stubs):
     from playwright.sync_api import sync_playwright
 
@@ -144,6 +152,17 @@ def test_the_demo_dashboard_renders_follows_pushes_and_restarts_with_the_same_nu
                 assert landing.get_attribute("data-landing") == ("met" if gdp.outlook.met else str(expected))
                 if not gdp.outlook.met:
                     assert money_zh(expected) in landing.inner_text()
+                # The what-if beside the counted/uncounted chart, marked as a projection, the API's figure.
+                what_if = stub_what_if(stubs, demo)
+                line = page.locator("#what-if")
+                assert line.get_attribute("data-ready") == str(what_if.with_ready.added_projects)
+                assert "推演" in line.inner_text()
+                assert f"{what_if.with_ready.completion.value * 100:.1f}%" in line.inner_text()
+                # Each headline's trend chart has its four series: actual, last year, time progress, landing.
+                for code in ["city.gdp", "city.fixed_asset_investment", "city.budget_revenue"]:
+                    trend = page.locator(f'[id="trend-{code}"]')
+                    assert trend.get_attribute("data-series") == "4", code
+                    assert trend.locator("canvas").count() == 1, code
                 for panel in ["#investment", "#promotion", "#ranking", "#alerts", "#supervision", "#brief"]:
                     assert page.locator(panel).is_visible(), panel
                 assert page.locator(".headline").count() == 3

@@ -145,6 +145,38 @@ async fn the_outlook_matches_the_worked_example_and_june_stays_june() {
         "{brief}"
     );
 
+    // The trend chart's four series: June's actual, last year's curve, the
+    // time-progress line to the target (500M at June), the projected path
+    // from 400M at June to the 947,368,421 landing.
+    let trend = city
+        .get_trend(v1::GetTrendRequest {
+            indicator_code: "city.gdp".into(),
+            region_code: String::new(),
+            period: period(2026, 6),
+        })
+        .await
+        .expect("trend")
+        .into_inner();
+    let points = |ps: &[v1::TrendPoint]| ps.iter().map(|p| (p.month, p.value)).collect::<Vec<_>>();
+    assert_eq!(points(&trend.actual)[5], (6, Some(400 * M)));
+    assert_eq!(trend.actual.len(), 6);
+    assert_eq!(points(&trend.last_year)[11], (12, Some(900 * M)));
+    assert_eq!(points(&trend.time_progress)[5], (6, Some(500 * M)));
+    let projected = points(&trend.projected);
+    assert_eq!(
+        (projected.len(), projected[0], projected[6]),
+        (7, (6, Some(400 * M)), (12, Some(947_368_421)))
+    );
+    let err = city
+        .get_trend(v1::GetTrendRequest {
+            indicator_code: "city.nothing".into(),
+            region_code: String::new(),
+            period: period(2026, 6),
+        })
+        .await
+        .expect_err("unknown indicator");
+    assert_eq!(citydash_e2e::violated_fields(&err), ["indicator_code"]);
+
     // July's figure arrives: June's outlook is June's.
     push(&mut statistics, vec![value("city.gdp", "city", 2026, 7, 480 * M)]).await;
     synced(&agg, &sectors, period(2026, 6)).await;

@@ -222,6 +222,32 @@ impl<R: ReadStore> CityService for CityGrpc<R> {
         })))
     }
 
+    async fn get_trend(&self, request: Request<v1::GetTrendRequest>) -> Result<Response<v1::GetTrendResponse>, Status> {
+        let req = request.into_inner();
+        let period = self.period(req.period)?;
+        let region = if req.region_code.is_empty() {
+            self.agg.settings().city_region().to_owned()
+        } else {
+            req.region_code
+        };
+        if !self.agg.settings().regions.all().iter().any(|r| r.code == region) {
+            return Err(Error::invalid("region_code", format!("未知区域「{region}」")).into());
+        }
+        let trend = self.agg.with_model(|m| {
+            let (_, def) = m
+                .definition(&req.indicator_code)
+                .ok_or_else(|| Error::invalid("indicator_code", format!("未知指标「{}」", req.indicator_code)))?;
+            if def.accumulation != v1::Accumulation::Cumulative as i32 {
+                return Err(Error::invalid(
+                    "indicator_code",
+                    format!("「{}」不是累计指标：没有全年趋势", def.name_zh),
+                ));
+            }
+            Ok(compute::outlook::trend(m, def, &region, &period))
+        })?;
+        Ok(Response::new(trend))
+    }
+
     async fn get_brief(&self, request: Request<v1::GetBriefRequest>) -> Result<Response<v1::GetBriefResponse>, Status> {
         let req = request.into_inner();
         let period = self.period(req.period)?;

@@ -122,6 +122,54 @@ pub fn with_plans(mut outlook: v1::Outlook, planned: i64) -> v1::Outlook {
     outlook
 }
 
+/// The year of cumulative indicator `def` for `region` up to `period`, for
+/// a trend chart (see `GetTrendResponse`). Reads only months 1..m of the
+/// year: a June trend is June's whatever arrives later.
+pub fn trend(
+    model: &crate::model::CityModel,
+    def: &v1::IndicatorDefinition,
+    region: &str,
+    period: &v1::Period,
+) -> v1::GetTrendResponse {
+    let (year, m) = (period.year, period.month.clamp(1, 12));
+    let value = |y: i32, k: i32| model.value(&def.code, region, y, k).map(|v| v.value);
+    let point = |k: i32, value: Option<i64>| v1::TrendPoint { month: k, value };
+    let target = model
+        .targets
+        .get(&(def.code.clone(), region.to_owned(), year))
+        .map(|t| t.value);
+    let actual_m = value(year, m);
+    let prev_m = value(year - 1, m).filter(|p| *p != 0);
+    let projected = match actual_m {
+        Some(a) => (m..=12)
+            .map(|k| {
+                let seasonal = prev_m
+                    .zip(value(year - 1, k))
+                    .map(|(pm, pk)| div_round(i128::from(a) * i128::from(pk), i128::from(pm)));
+                let linear = div_round(i128::from(a) * i128::from(k), i128::from(m));
+                point(k, Some(saturate(seasonal.unwrap_or(linear))))
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    v1::GetTrendResponse {
+        definition: Some(def.clone()),
+        region_code: region.to_owned(),
+        period: Some(*period),
+        target,
+        actual: (1..=m).map(|k| point(k, value(year, k))).collect(),
+        last_year: (1..=12).map(|k| point(k, value(year - 1, k))).collect(),
+        time_progress: target
+            .map(|t| {
+                (1..=12)
+                    .map(|k| point(k, Some(saturate(div_round(i128::from(t) * i128::from(k), 12)))))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        projected,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
