@@ -14,7 +14,7 @@ use crate::import::values;
 /// `citydash export`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ExportArgs {
-    /// What: overview, alerts, supervision, projects, brief.
+    /// What: overview, alerts, supervision, whatif (入库推演), projects, brief.
     pub what: String,
     /// Where: .xlsx or .csv (.md for the brief).
     pub out: PathBuf,
@@ -231,6 +231,67 @@ pub fn alerts_table(alerts: &[v1::Alert]) -> Table {
     }
 }
 
+/// The statistics what-if as a table, marked as a projection in its name:
+/// the three cases, then every started qualifying project outside the
+/// database with what it lacks.
+pub fn what_if_table(w: &v1::GetStatisticsWhatIfResponse) -> Table {
+    let case = |name: &str, c: &Option<v1::WhatIfCase>| {
+        let c = c.clone().unwrap_or_default();
+        vec![
+            Out::Text(name.to_owned()),
+            Out::Text(String::new()),
+            Out::Text(String::new()),
+            Out::Int(i64::from(c.added_projects)),
+            wan(c.counted_yuan),
+            opt_percent(c.completion.as_ref().and_then(|r| r.value)),
+            c.gap_pp.map_or(Out::Text("不适用".to_owned()), Out::Number),
+            Out::Text(verdict_zh(c.verdict).to_owned()),
+            Out::Text(String::new()),
+        ]
+    };
+    let mut rows = vec![
+        case("现状（已入库）", &w.now),
+        case("已具备条件的项目入库", &w.with_ready),
+        case("全部未入库项目入库", &w.with_all),
+    ];
+    for p in &w.projects {
+        let missing: Vec<&str> = p.missing.iter().map(|d| d.name_zh.as_str()).collect();
+        rows.push(vec![
+            Out::Text(p.code.clone()),
+            Out::Text(p.name.clone()),
+            Out::Text(p.responsible_unit.clone()),
+            Out::Int(i64::from(p.waiting_days)),
+            wan(p.invested_yuan),
+            Out::Text(if p.ready {
+                "已具备".to_owned()
+            } else {
+                "未具备".to_owned()
+            }),
+            Out::Text(String::new()),
+            Out::Text(String::new()),
+            Out::Text(missing.join("、")),
+        ]);
+    }
+    Table {
+        name: "入库推演（推演数据，非统计数）".to_owned(),
+        headers: [
+            "情形/项目编号",
+            "项目名称",
+            "责任单位",
+            "项目数/已开工天数",
+            "投资（万元）",
+            "完成率(%)/入库条件",
+            "进度差(百分点)",
+            "研判",
+            "缺少资料",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+        rows,
+        header_notes: Vec::new(),
+    }
+}
+
 /// The supervision report as a table.
 pub fn supervision_table(r: &v1::SupervisionReport) -> Table {
     let rows = r
@@ -393,6 +454,13 @@ pub async fn run(args: &ExportArgs, channel: AuthedChannel) -> anyhow::Result<()
                 .alerts;
             write(&alerts_table(&alerts), &args.out)
         }
+        "whatif" => {
+            let w = city
+                .get_statistics_what_if(v1::GetStatisticsWhatIfRequest { period })
+                .await?
+                .into_inner();
+            write(&what_if_table(&w), &args.out)
+        }
         "supervision" => {
             let date = period.map(|p| citydash_sector::domain::from_date(citydash_sector::domain::period_end(&p)));
             let report = city
@@ -442,6 +510,6 @@ pub async fn run(args: &ExportArgs, channel: AuthedChannel) -> anyhow::Result<()
             std::fs::write(&args.out, format!("{title}{}\n", brief.text))
                 .with_context(|| format!("writing {}", args.out.display()))
         }
-        other => anyhow::bail!("unknown export {other:?}: overview, alerts, supervision, projects or brief"),
+        other => anyhow::bail!("unknown export {other:?}: overview, alerts, supervision, whatif, projects or brief"),
     }
 }
