@@ -235,8 +235,8 @@ pub fn alerts_table(alerts: &[v1::Alert]) -> Table {
 /// the three cases, then every started qualifying project outside the
 /// database with what it lacks.
 pub fn what_if_table(w: &v1::GetStatisticsWhatIfResponse) -> Table {
-    let case = |name: &str, c: &Option<v1::WhatIfCase>| {
-        let c = c.clone().unwrap_or_default();
+    let case = |name: &str, c: Option<v1::WhatIfCase>| {
+        let c = c.unwrap_or_default();
         vec![
             Out::Text(name.to_owned()),
             Out::Text(String::new()),
@@ -250,9 +250,9 @@ pub fn what_if_table(w: &v1::GetStatisticsWhatIfResponse) -> Table {
         ]
     };
     let mut rows = vec![
-        case("现状（已入库）", &w.now),
-        case("已具备条件的项目入库", &w.with_ready),
-        case("全部未入库项目入库", &w.with_all),
+        case("现状（已入库）", w.now),
+        case("已具备条件的项目入库", w.with_ready),
+        case("全部未入库项目入库", w.with_all),
     ];
     for p in &w.projects {
         let missing: Vec<&str> = p.missing.iter().map(|d| d.name_zh.as_str()).collect();
