@@ -163,6 +163,12 @@ async fn run_with<S: Store, R: ReadStore>(
     // The aggregator shows its service token to the sectors; with a client
     // certificate it presents that to mutual-TLS sectors.
     let token = args.city.server.service_token();
+    if token.is_none() && args.city.server.token_public_key_file.is_some() {
+        tracing::warn!(
+            "tokens are verified here but no service token is configured (CITYDASH_SERVICE_TOKEN_FILE): \
+             sectors that verify tokens will refuse this aggregator's feed reads"
+        );
+    }
     let tls = feed_tls(&args)?;
     let source = |sector, url: &str| -> anyhow::Result<Arc<GrpcSource>> {
         Ok(Arc::new(GrpcSource::new(sector, url, token.clone(), tls.clone())?))

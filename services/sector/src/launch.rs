@@ -171,6 +171,16 @@ async fn run_with<Spec: SectorSpec, S: Store>(
                 .with_context(|| format!("binding {addr}"))?
         }
     };
+    if !args.units_url.is_empty()
+        && args.server.service_token().is_none()
+        && args.server.token_public_key_file.is_some()
+    {
+        tracing::warn!(
+            units_url = %args.units_url,
+            "no service token configured (CITYDASH_SERVICE_TOKEN_FILE): the aggregator will refuse this \
+             service's reads of the unit registry and the revocation list"
+        );
+    }
     let revoked = citydash_runtime::auth::Revocations::default();
     let revocations = (!args.units_url.is_empty())
         .then(|| revocations_from(&args.units_url, args.server.service_token(), revoked.clone()))
