@@ -186,3 +186,23 @@ async fn the_dashboard_port_drops_a_client_that_never_finishes_its_headers() {
     );
     agg.stop().await;
 }
+
+/// A sector's port says what it serves (issue 18): the city view asked of a
+/// sector is UNIMPLEMENTED with a message naming the port's services and
+/// where CityService is.
+#[tokio::test]
+async fn a_method_the_port_does_not_serve_is_named() {
+    let db = TestDb::new().await;
+    let svc = spawn_sector::<Agriculture>(&db).await;
+    let err = v1::city_service_client::CityServiceClient::new(svc.channel().await)
+        .get_overview(v1::GetOverviewRequest { period: None })
+        .await
+        .expect_err("no CityService on a sector's port");
+    assert_eq!(err.code(), Code::Unimplemented);
+    assert!(
+        err.message().contains("citydash.v1.AgricultureService") && err.message().contains("aggregator"),
+        "{}",
+        err.message()
+    );
+    svc.stop().await;
+}

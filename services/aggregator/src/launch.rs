@@ -259,7 +259,13 @@ async fn run_with<S: Store, R: ReadStore>(
         closing.close();
         closing_agg.close();
     };
-    let result = citydash_runtime::serve(routes.routes(), limits, auth, tls, listener, shutdown).await;
+    let services = [
+        v1::sector_service_server::SERVICE_NAME,
+        v1::city_service_server::SERVICE_NAME,
+        v1::units_service_server::SERVICE_NAME,
+        v1::tokens_service_server::SERVICE_NAME,
+    ];
+    let result = citydash_runtime::serve(routes.routes(), &services, limits, auth, tls, listener, shutdown).await;
     if let Some(web) = web {
         match web.await {
             Ok(Err(err)) => tracing::error!(error = %err, "dashboard server failed"),

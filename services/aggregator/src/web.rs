@@ -50,6 +50,9 @@ pub fn router<R: ReadStore>(city: CityGrpc<R>, max_message_bytes: usize, auth: A
             "/style.css",
             get(|| async { asset("text/css; charset=utf-8", STYLE_CSS) }),
         )
+        // Anything else (a browser's favicon.ico, a mistyped path, a
+        // method this port does not serve) is 404, not a gRPC framing error.
+        .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, "未找到 / not found") })
 }
 
 /// How long a connection may take to send a request's headers: a client

@@ -34,23 +34,40 @@ pub const MAX_HEADER_LIST_BYTES: u32 = 256 * 1024;
 /// `shutdown` resolves, then lets in-flight requests finish.
 pub async fn serve(
     routes: Routes,
+    services: &[&str],
     limits: ServerLimits,
     auth: AuthLayer,
     tls: Option<tonic::transport::ServerTlsConfig>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
-    let reflection_v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(citydash_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()
-        .context("building reflection v1")?;
-    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(citydash_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1alpha()
-        .context("building reflection v1alpha")?;
+    // Reflection lists what this port serves, no more (every service's
+    // descriptors are registered, so each one it lists resolves).
+    let advertised: Vec<&str> = services.iter().copied().chain(["grpc.health.v1.Health"]).collect();
+    let reflection = || {
+        advertised.iter().fold(
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(citydash_proto::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET),
+            |b, name| b.with_service_name(*name),
+        )
+    };
+    let reflection_v1 = reflection().build_v1().context("building reflection v1")?;
+    let reflection_v1alpha = reflection().build_v1alpha().context("building reflection v1alpha")?;
     let routes = routes.add_service(reflection_v1).add_service(reflection_v1alpha);
+    // A method this port does not serve is UNIMPLEMENTED with a message that
+    // says what the port does serve (a CityService call on a sector's port).
+    let offered = services.join("、");
+    let routes = Routes::from(routes.into_axum_router().fallback(move |uri: http::Uri| {
+        let offered = offered.clone();
+        async move {
+            tonic::Status::unimplemented(format!(
+                "本端口没有方法 {}：这里提供 {offered}（CityService 由汇总服务 aggregator 提供）",
+                uri.path()
+            ))
+            .into_http::<axum::body::Body>()
+        }
+    }));
     let addr = listener.local_addr().context("reading listener address")?;
     tracing::info!(%addr, ?limits, tls = tls.is_some(), "gRPC server listening");
     let mut builder = Server::builder();

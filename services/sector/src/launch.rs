@@ -196,7 +196,8 @@ async fn run_with<Spec: SectorSpec, S: Store>(
         shutdown.await;
         closing.close();
     };
-    let result = citydash_runtime::serve(routes.routes(), limits, auth, tls, listener, shutdown).await;
+    let services = [citydash_proto::v1::sector_service_server::SERVICE_NAME, own];
+    let result = citydash_runtime::serve(routes.routes(), &services, limits, auth, tls, listener, shutdown).await;
     monitor.abort();
     if let Some(task) = revocations {
         task.abort();
