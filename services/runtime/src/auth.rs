@@ -257,6 +257,14 @@ impl Revocations {
     }
 }
 
+/// How many verified tokens an authenticator keeps (full, it starts
+/// afresh). A token whose signature, issuer and audience were verified is
+/// kept so that a caller sending it again (a screen, an agency's batches)
+/// pays the Ed25519 verification once; on every hit the validity window is
+/// checked again and the revocation list read, so a kept token expires and
+/// is revoked like any other.
+pub const MAX_CACHED_TOKENS: usize = 4_096;
+
 /// Authenticates callers by the bearer token in `authorization`: verified
 /// for this service, and not revoked.
 #[derive(Debug, Clone)]
@@ -264,6 +272,7 @@ pub struct Tokens {
     key: VerifyingKey,
     service: String,
     revoked: Revocations,
+    verified: Arc<std::sync::Mutex<std::collections::HashMap<String, Claims>>>,
 }
 
 impl Tokens {
@@ -274,7 +283,32 @@ impl Tokens {
             key,
             service: service.to_owned(),
             revoked,
+            verified: Arc::default(),
         }
+    }
+
+    /// The claims of `token`: from the cache while inside their validity
+    /// window (30 s of leeway, as the verification allows), else verified.
+    fn claims(&self, token: &str) -> Result<Claims, String> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        let mut cache = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(claims) = cache.get(token) {
+            if claims.nbf <= now + 30 && now <= claims.exp + 30 {
+                return Ok(claims.clone());
+            }
+            cache.remove(token);
+        }
+        drop(cache);
+        let claims = self.key.verify(token, &self.service)?;
+        let mut cache = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= MAX_CACHED_TOKENS {
+            cache.clear();
+        }
+        cache.insert(token.to_owned(), claims.clone());
+        Ok(claims)
     }
 
     /// The principal a request's bearer token names.
@@ -295,7 +329,7 @@ impl Tokens {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(format!("令牌过长（{} 字节，至多 {MAX_TOKEN_BYTES} 字节）", token.len()));
         }
-        let claims = self.key.verify(token.trim(), &self.service)?;
+        let claims = self.claims(token.trim())?;
         if self.revoked.contains(&claims.jti) {
             return Err("令牌已被吊销，请向管理员申请新的令牌".to_owned());
         }
@@ -439,6 +473,8 @@ mod tests {
         let premature = signing.issue(&later).unwrap();
         assert!(tokens.verify(&headers(&premature)).unwrap_err().contains("尚未生效"));
 
+        // Verified once, cached: still refused once revoked.
+        tokens.verify(&headers(&token)).unwrap();
         revoked.replace([narrowed.jti.clone()].into_iter().collect());
         assert!(tokens.verify(&headers(&token)).unwrap_err().contains("吊销"));
         assert!(tokens.verify(&http::HeaderMap::new()).unwrap_err().contains("缺少凭据"));
