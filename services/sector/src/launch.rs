@@ -49,14 +49,20 @@ pub struct SectorArgs {
     pub readiness_checklists: String,
 }
 
-/// Reads the unit registry from the aggregator at `url` (`ListUnits`, every
-/// page), showing this service's token when it has one.
-pub fn units_from(url: &str, token: Option<citydash_runtime::auth::ServiceToken>) -> anyhow::Result<Loader> {
-    let channel = tonic::transport::Endpoint::from_shared(url.to_owned())
+/// A lazily connecting channel to the aggregator at `url` (`--units-url`),
+/// for the reads a sector makes of the city's registries.
+fn city_channel(url: &str) -> anyhow::Result<tonic::transport::Channel> {
+    Ok(tonic::transport::Endpoint::from_shared(url.to_owned())
         .with_context(|| format!("--units-url {url:?}"))?
         .connect_timeout(Duration::from_secs(3))
         .timeout(Duration::from_secs(5))
-        .connect_lazy();
+        .connect_lazy())
+}
+
+/// Reads the unit registry from the aggregator at `url` (`ListUnits`, every
+/// page), showing this service's token when it has one.
+pub fn units_from(url: &str, token: Option<citydash_runtime::auth::ServiceToken>) -> anyhow::Result<Loader> {
+    let channel = city_channel(url)?;
     Ok(Arc::new(move || {
         let channel = channel.clone();
         let token = token.clone();
@@ -212,11 +218,7 @@ fn revocations_from(
     token: Option<citydash_runtime::auth::ServiceToken>,
     revoked: citydash_runtime::auth::Revocations,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
-    let channel = tonic::transport::Endpoint::from_shared(url.to_owned())
-        .with_context(|| format!("--units-url {url:?}"))?
-        .connect_timeout(Duration::from_secs(3))
-        .timeout(Duration::from_secs(5))
-        .connect_lazy();
+    let channel = city_channel(url)?;
     Ok(tokio::spawn(crate::revocations::keep_current(
         revoked,
         crate::revocations::SECTOR_REFRESH,

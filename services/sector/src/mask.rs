@@ -23,7 +23,9 @@ fn descriptor<M: Name>() -> MessageDescriptor {
         .expect("a citydash message")
 }
 
-fn dynamic<M: Message + Name>(m: &M) -> DynamicMessage {
+/// `m` as a reflected message, for the checks and merges that read any
+/// message field by field.
+pub(crate) fn dynamic<M: Message + Name>(m: &M) -> DynamicMessage {
     DynamicMessage::decode(descriptor::<M>(), m.encode_to_vec().as_slice()).expect("a message decodes as itself")
 }
 

@@ -279,12 +279,7 @@ pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
 /// string at any depth, each named by its path (`projects[2].name`). One
 /// rule for every text field of every record kind.
 pub fn every_request<R: prost::Message + prost::Name>(request: &R, violations: &mut Violations) {
-    let Some(descriptor) = citydash_proto::descriptor_pool().get_message_by_name(&R::full_name()) else {
-        return;
-    };
-    let Ok(message) = prost_reflect::DynamicMessage::decode(descriptor, request.encode_to_vec().as_slice()) else {
-        return;
-    };
+    let message = crate::mask::dynamic(request);
     for (field, value) in message.fields() {
         if let prost_reflect::Value::List(items) = value
             && items.len() > MAX_BATCH_ITEMS

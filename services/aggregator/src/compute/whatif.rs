@@ -29,16 +29,20 @@ pub fn what_if(model: &CityModel, settings: &Settings, period: &v1::Period) -> v
             period.year,
         ))
         .map(|t| t.value);
+    // Each sector's checklists, read from its catalog once.
+    let mut checklists = std::collections::BTreeMap::new();
     let mut projects: Vec<v1::WhatIfProject> = model
         .projects
         .iter()
         .filter(|(_, p)| qualifies(p) && is_started(stage_on(p, end)) && !in_statistics_on(p, end))
         .map(|((sector, code), p)| {
-            let checklists = model
-                .catalogs
-                .get(sector)
-                .map(|c| Checklists::from_catalog(&c.readiness_checklists))
-                .unwrap_or_default();
+            let checklists = checklists.entry(*sector).or_insert_with(|| {
+                model
+                    .catalogs
+                    .get(sector)
+                    .map(|c| Checklists::from_catalog(&c.readiness_checklists))
+                    .unwrap_or_default()
+            });
             let missing: Vec<v1::ReadinessDocument> = checklists.missing(p).into_iter().cloned().collect();
             let waiting = started_on(p, end).map_or(0, |d| (end - d).num_days());
             v1::WhatIfProject {
