@@ -912,7 +912,7 @@ async fn the_city_view_matches_the_definitions() {
     // for the answer, not stored; only the schedule stores (on a report day
     // it may have taken today's while the test ran).
     assert_eq!((first.taken_time, second.taken_time), (None, None));
-    let today = citydash_sector::domain::from_date(citydash_aggregator::state::city_today());
+    let today = citydash_sector::domain::from_date(citydash_sector::domain::city_today());
     assert!(dates.iter().all(|d| *d == today), "{dates:?}");
     let err = city
         .get_supervision_report(v1::GetSupervisionReportRequest {

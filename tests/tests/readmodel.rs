@@ -7,15 +7,16 @@
 //! the view stayed one project short until a restart: the fault test caught
 //! it as 245 of 246 projects on PostgreSQL). The current overview, whose
 //! project sums are kept current change by change, equals one summed afresh.
-//! And the supervision report's schedule sees every feed caught up only
-//! after each has sent its backlog since it last connected.
+//! And the supervision report's schedule sees every feed current only
+//! after the view shows each one's backlog since it last connected.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 
+use citydash_aggregator::clock::Clock;
 use citydash_aggregator::compute::{Settings, overview, projects};
 use citydash_aggregator::readstore::{Loaded, PgReadStore, ReadStore, SqliteReadStore};
-use citydash_aggregator::state::Aggregator;
+use citydash_aggregator::view::{View, Writer};
 use citydash_e2e::fixtures::{date, progress, project};
 use citydash_e2e::{TestBackend, TestDb, backend};
 use citydash_proto::v1;
@@ -108,9 +109,22 @@ macro_rules! on_a_fresh_read_store {
 
 /// Project codes in the model, the position the view shows and the stored
 /// position the feed resumes after.
-fn seen<R: ReadStore>(agg: &Aggregator<R>) -> (Vec<String>, i64, i64) {
-    let codes = agg.with_model(|m| m.projects.keys().map(|(_, code)| code.clone()).collect());
-    (codes, agg.position(AGRICULTURE), agg.stored_position(AGRICULTURE))
+/// (What the writer has taken in first.)
+fn seen<R: ReadStore>(view: &View<R>, writer: &mut Writer<R>) -> (Vec<String>, i64, i64) {
+    writer.step();
+    let codes = view.read(|m| m.projects.keys().map(|(_, code)| code.clone()).collect());
+    (
+        codes,
+        view.shown_position(AGRICULTURE),
+        view.stored_position(AGRICULTURE),
+    )
+}
+
+/// A view of `sectors` on `store`, and its writer.
+async fn load<R: ReadStore>(store: R, sectors: &[v1::Sector]) -> (Arc<View<R>>, Writer<R>) {
+    View::load(store, Settings::default(), Clock::System, sectors)
+        .await
+        .expect("load")
 }
 
 fn codes(codes: &[&str]) -> Vec<String> {
@@ -123,34 +137,38 @@ async fn a_replayed_batch_whose_commit_failed_is_stored_and_shown_once<R: ReadSt
         inner: inner.clone(),
         fail_next: Arc::clone(&fail_next),
     };
-    let agg = Aggregator::load(store, Settings::default(), &[v1::Sector::Agriculture])
-        .await
-        .expect("load");
+    let (agg, mut writer) = load(store, &[v1::Sector::Agriculture]).await;
     agg.apply(AGRICULTURE, vec![change(1, "A")]).await.expect("first batch");
-    assert_eq!(seen(&agg), (codes(&["A"]), 1, 1));
+    assert_eq!(seen(&agg, &mut writer), (codes(&["A"]), 1, 1));
 
     // The commit fails (or its answer is lost): the view already shows the
     // batch, but the feed will resume after sequence 1.
     fail_next.store(fault, Ordering::SeqCst);
     let batch = vec![change(2, "B"), change(3, "C")];
     assert!(agg.apply(AGRICULTURE, batch.clone()).await.is_err());
-    assert_eq!(seen(&agg), (codes(&["A", "B", "C"]), 3, 1));
+    assert_eq!(seen(&agg, &mut writer), (codes(&["A", "B", "C"]), 3, 1));
 
     // The feed reconnects after sequence 1 and replays; one more overlaps.
     let mut replay = batch;
     replay.push(change(4, "D"));
     agg.apply(AGRICULTURE, replay.clone()).await.expect("replay");
     let want = (codes(&["A", "B", "C", "D"]), 4, 4);
-    assert_eq!(seen(&agg), want, "the replayed batch is stored, and in the model once");
+    assert_eq!(
+        seen(&agg, &mut writer),
+        want,
+        "the replayed batch is stored, and in the model once"
+    );
     // A second replay (a reconnect that raced the first) changes nothing.
     agg.apply(AGRICULTURE, replay).await.expect("replay again");
-    assert_eq!(seen(&agg), want);
+    assert_eq!(seen(&agg, &mut writer), want);
 
     // A restart loads the same: stored once, position never moved back.
-    let restarted = Aggregator::load(inner, Settings::default(), &[v1::Sector::Agriculture])
-        .await
-        .expect("reload");
-    assert_eq!(seen(&restarted), want, "the stored copy equals the model");
+    let (restarted, mut rewriter) = load(inner, &[v1::Sector::Agriculture]).await;
+    assert_eq!(
+        seen(&restarted, &mut rewriter),
+        want,
+        "the stored copy equals the model"
+    );
 }
 
 async fn after_commit<R: ReadStore>(inner: R) {
@@ -172,9 +190,7 @@ async fn a_replayed_batch_whose_commit_failed_is_stored_and_reaches_the_model_on
 }
 
 async fn the_current_overview_kept_current_equals_one_summed_afresh<R: ReadStore>(store: R) {
-    let agg = Aggregator::load(store, Settings::default(), &[v1::Sector::Agriculture])
-        .await
-        .expect("load");
+    let (agg, mut writer) = load(store, &[v1::Sector::Agriculture]).await;
     let mut seq = 0;
     let mut next = || {
         seq += 1;
@@ -209,11 +225,11 @@ async fn the_current_overview_kept_current_equals_one_summed_afresh<R: ReadStore
             batch.push(record(next(), &code, v1::record::Record::Progress(report)));
         }
         agg.apply(AGRICULTURE, batch).await.expect("apply");
-        agg.recompute();
+        writer.step();
     }
     let kept = agg.current_overview();
     let period = kept.period.expect("a period");
-    let afresh = agg.with_model(|m| {
+    let afresh = agg.read(|m| {
         let projects = projects::contributions(m, agg.settings(), &period);
         overview::overview(m, agg.settings(), &period, &agg.feeds(), kept.data_version, &projects)
     });
@@ -227,26 +243,25 @@ async fn the_current_overview_kept_current_change_by_change_equals_one_summed_af
 }
 
 async fn a_report_waits_until_every_feed_is_caught_up<R: ReadStore>(store: R) {
-    let agg = Aggregator::load(
-        store,
-        Settings::default(),
-        &[v1::Sector::Agriculture, v1::Sector::Industry],
-    )
-    .await
-    .expect("load");
+    let (agg, mut writer) = load(store, &[v1::Sector::Agriculture, v1::Sector::Industry]).await;
     let industry = v1::Sector::Industry as i32;
-    assert!(!agg.all_feeds_caught_up(), "loaded from disk, nothing heard yet");
+    assert!(!agg.all_feeds_current(), "loaded from disk, nothing heard yet");
     agg.feed_connected(AGRICULTURE);
     agg.feed_connected(industry);
-    assert!(!agg.all_feeds_caught_up(), "connected, backlog not yet sent");
-    agg.feed_caught_up(AGRICULTURE);
-    assert!(!agg.all_feeds_caught_up(), "industry still catching up");
-    agg.feed_caught_up(industry);
-    assert!(agg.all_feeds_caught_up());
+    assert!(!agg.all_feeds_current(), "connected, backlog not yet sent");
+    agg.apply(AGRICULTURE, vec![change(1, "A")]).await.expect("apply");
+    agg.feed_heartbeat(AGRICULTURE, 1);
+    agg.feed_heartbeat(industry, 0);
+    assert!(
+        !agg.all_feeds_current(),
+        "agriculture's backlog is stored, not yet shown"
+    );
+    writer.step();
+    assert!(agg.all_feeds_current());
     agg.feed_disconnected(industry);
-    assert!(!agg.all_feeds_caught_up(), "a lost feed");
+    assert!(!agg.all_feeds_current(), "a lost feed");
     agg.feed_connected(industry);
-    assert!(!agg.all_feeds_caught_up(), "a reconnected feed sends its backlog again");
+    assert!(!agg.all_feeds_current(), "a reconnected feed sends its backlog again");
 }
 
 #[tokio::test]

@@ -6,12 +6,13 @@
 //! any other.
 
 use citydash_proto::v1;
+use citydash_runtime::Identity;
 use citydash_runtime::auth::Role;
 use citydash_sector::plan::UpsertEntities;
+use citydash_sector::registry::UnitRecords;
 use citydash_sector::revocations::RevokedRecords;
 use citydash_sector::spec::{IndicatorSpec, SectorSpec, ServiceContext};
 use citydash_sector::store::{Index, Store};
-use citydash_sector::units::UnitRecords;
 use citydash_sector::{Engine, EntityType};
 use tonic::service::RoutesBuilder;
 
@@ -84,7 +85,9 @@ impl<S: Store> v1::units_service_server::UnitsService for UnitsGrpc<S> {
     ) -> Result<tonic::Response<v1::RegisterUnitsResponse>, tonic::Status> {
         let results = self
             .engine
-            .handle_admin(request, |r| Box::new(UpsertEntities::<UnitRecords> { items: &r.units }))
+            .handle_admin(Identity::with_message(request), |r| {
+                Box::new(UpsertEntities::<UnitRecords> { items: &r.units })
+            })
             .await?;
         Ok(tonic::Response::new(v1::RegisterUnitsResponse { results }))
     }
@@ -119,7 +122,7 @@ impl<S: Store> v1::tokens_service_server::TokensService for TokensGrpc<S> {
     ) -> Result<tonic::Response<v1::RevokeTokensResponse>, tonic::Status> {
         let results = self
             .engine
-            .handle_admin(request, |r| {
+            .handle_admin(Identity::with_message(request), |r| {
                 Box::new(UpsertEntities::<RevokedRecords> { items: &r.tokens })
             })
             .await?;

@@ -7,25 +7,25 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use citydash_proto::v1::{self, sector_service_client::SectorServiceClient};
-use citydash_runtime::auth::{AuthedChannel, ServiceToken, authed};
+use citydash_proto::v1;
 use citydash_sector::store::Store;
 use citydash_sector::{Engine, FeedItem};
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use futures::{FutureExt, StreamExt};
 use tonic::Status;
-use tonic::transport::{Channel, Endpoint};
 use tracing::Instrument as _;
 
 use crate::readstore::ReadStore;
-use crate::state::Aggregator;
-
-/// Deadline of a catalog call and of opening a stream.
-const CALL_DEADLINE: Duration = Duration::from_secs(5);
+use crate::sources::{CALL_DEADLINE, SectorLink};
+use crate::view::View;
 /// How often a quiet feed sends a heartbeat; a feed silent for three of
 /// these is marked stale (slow or stuck) although still connected.
 pub const HEARTBEAT: Duration = Duration::from_secs(2);
+/// The wait before reconnecting a feed that was up.
+pub const FIRST_RETRY: Duration = Duration::from_millis(100);
+/// The longest wait between attempts to reach a source that is down.
+pub const LAST_RETRY: Duration = Duration::from_secs(5);
 /// Most changes applied in one transaction.
 const BATCH: usize = 1000;
 
@@ -42,71 +42,24 @@ pub trait FeedSource: Send + Sync + 'static {
     fn watch(&self, after: i64) -> BoxFuture<'_, Result<BoxStream<'static, Result<FeedItem, Status>>, Status>>;
 }
 
-/// A sector service reached over gRPC, showing the aggregator's service
-/// token (issued to it by the operator: it holds no key to mint one).
-pub struct GrpcSource {
-    sector: v1::Sector,
-    url: String,
-    channel: Channel,
-    token: Option<ServiceToken>,
-}
-
-impl GrpcSource {
-    /// A lazily connecting source for `sector` at `url` (`http://host:port`,
-    /// or `https://` with `tls`), showing `token` when there is one.
-    pub fn new(
-        sector: v1::Sector,
-        url: &str,
-        token: Option<ServiceToken>,
-        tls: Option<tonic::transport::ClientTlsConfig>,
-    ) -> anyhow::Result<Self> {
-        let mut endpoint = Endpoint::from_shared(url.to_owned())?;
-        if let Some(tls) = tls {
-            endpoint = endpoint.tls_config(tls)?;
-        }
-        let channel = endpoint
-            .connect_timeout(CALL_DEADLINE)
-            .http2_keep_alive_interval(Duration::from_secs(10))
-            .keep_alive_timeout(Duration::from_secs(5))
-            .keep_alive_while_idle(true)
-            .connect_lazy();
-        Ok(Self {
-            sector,
-            url: url.to_owned(),
-            channel,
-            token,
-        })
-    }
-
-    /// A client showing the service token as of now (its file is read
-    /// again, so a rotated token is used from the next connection).
-    pub fn client(&self) -> Result<SectorServiceClient<AuthedChannel>, Status> {
-        let token = self
-            .token
-            .as_ref()
-            .map(ServiceToken::current)
-            .transpose()
-            .map_err(Status::unavailable)?;
-        let channel = authed(self.channel.clone(), token.as_deref()).map_err(Status::internal)?;
-        Ok(SectorServiceClient::new(channel))
-    }
-}
+/// A sector service's feed, read over gRPC.
+pub struct GrpcSource(pub Arc<SectorLink>);
 
 impl FeedSource for GrpcSource {
     fn sector(&self) -> v1::Sector {
-        self.sector
+        self.0.sector()
     }
 
     fn describe(&self) -> String {
-        self.url.clone()
+        self.0.url().to_owned()
     }
 
     fn catalog(&self) -> BoxFuture<'_, Result<v1::GetCatalogResponse, Status>> {
-        let span = tracing::info_span!("feed.catalog", otel.kind = "client", sector = self.sector as i32);
+        let span = tracing::info_span!("feed.catalog", otel.kind = "client", sector = self.0.sector() as i32);
         async move {
             let mut request = tonic::Request::new(v1::GetCatalogRequest {});
             request.set_timeout(CALL_DEADLINE);
-            let reply = self.client()?.get_catalog(request).await?;
+            let reply = self.0.client()?.get_catalog(request).await?;
             Ok(reply.into_inner())
         }
         .instrument(span)
@@ -119,7 +72,7 @@ impl FeedSource for GrpcSource {
                 after_sequence: after,
                 heartbeat_seconds: HEARTBEAT.as_secs() as i32,
             };
-            let stream = tokio::time::timeout(CALL_DEADLINE, self.client()?.watch_changes(request))
+            let stream = tokio::time::timeout(CALL_DEADLINE, self.0.client()?.watch_changes(request))
                 .await
                 .map_err(|_| Status::deadline_exceeded("opening the change feed timed out"))??
                 .into_inner();
@@ -173,22 +126,21 @@ impl<S: Store> FeedSource for LocalSource<S> {
 }
 
 /// Follows one source until the process stops.
-pub async fn follow<R: ReadStore>(agg: Arc<Aggregator<R>>, source: Arc<dyn FeedSource>) {
+pub async fn follow<R: ReadStore>(view: Arc<View<R>>, source: Arc<dyn FeedSource>) {
     let sector = source.sector() as i32;
-    const FIRST: Duration = Duration::from_millis(100);
-    let mut backoff = FIRST;
+    let mut backoff = FIRST_RETRY;
     loop {
         let mut connected = false;
-        match session(&agg, source.as_ref(), &mut connected).await {
+        match session(&view, source.as_ref(), &mut connected).await {
             Ok(()) => tracing::info!(sector, source = %source.describe(), "change feed ended"),
             Err(err) => tracing::warn!(sector, source = %source.describe(), error = %err, "change feed failed"),
         }
-        agg.feed_disconnected(sector);
+        view.feed_disconnected(sector);
         // A feed that was up starts over quickly; one that cannot connect backs off.
         backoff = if connected {
-            FIRST
+            FIRST_RETRY
         } else {
-            (backoff * 2).min(Duration::from_secs(5))
+            (backoff * 2).min(LAST_RETRY)
         };
         tokio::time::sleep(backoff).await;
     }
@@ -196,7 +148,7 @@ pub async fn follow<R: ReadStore>(agg: Arc<Aggregator<R>>, source: Arc<dyn FeedS
 
 /// One connection: catalog, then changes until the stream ends or fails.
 async fn session<R: ReadStore>(
-    agg: &Arc<Aggregator<R>>,
+    view: &Arc<View<R>>,
     source: &dyn FeedSource,
     connected: &mut bool,
 ) -> Result<(), Status> {
@@ -204,14 +156,14 @@ async fn session<R: ReadStore>(
     let catalog = tokio::time::timeout(CALL_DEADLINE, source.catalog())
         .await
         .map_err(|_| Status::deadline_exceeded("catalog call timed out"))??;
-    agg.set_catalog(sector, catalog).await.map_err(Status::from)?;
-    let after = agg.stored_position(sector);
+    view.set_catalog(sector, catalog).await.map_err(Status::from)?;
+    let after = view.stored_position(sector);
     let mut stream = source.watch(after).await?;
-    agg.feed_connected(sector);
+    view.feed_connected(sector);
     *connected = true;
     tracing::info!(sector, after, source = %source.describe(), "following change feed");
     while let Some(first) = stream.next().await {
-        agg.feed_heard(sector);
+        view.feed_heard(sector);
         let mut batch = Vec::new();
         let mut heartbeat = None;
         match first? {
@@ -228,15 +180,122 @@ async fn session<R: ReadStore>(
             }
         }
         if !batch.is_empty() {
-            agg.apply(sector, batch).await.map_err(Status::from)?;
+            view.apply(sector, batch).await.map_err(Status::from)?;
         }
         // A heartbeat says the sector had nothing more to send: once the
-        // changes up to its sequence are applied, this feed is caught up.
-        if let Some(last) = heartbeat
-            && agg.position(sector) >= last
-        {
-            agg.feed_caught_up(sector);
+        // view shows the changes up to its sequence, this feed is current.
+        if let Some(last) = heartbeat {
+            view.feed_heartbeat(sector, last);
         }
     }
     Ok(())
+}
+
+/// Marks feeds silent for `silence` stale, looking every second.
+pub async fn run_silence_check<R: ReadStore>(view: Arc<View<R>>, silence: Duration) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        view.mark_silent(silence);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use tokio::time::Instant;
+
+    use super::*;
+    use crate::memstore::MemoryReadStore;
+
+    const A: i32 = v1::Sector::Agriculture as i32;
+
+    /// What a scripted source does when watched.
+    #[derive(Clone, Copy)]
+    enum Script {
+        /// Refuses every connection.
+        Refuse,
+        /// Sends one heartbeat, then nothing, forever.
+        HeartbeatThenSilence,
+    }
+
+    struct Scripted {
+        script: Script,
+        attempts: Mutex<Vec<Instant>>,
+    }
+
+    impl FeedSource for Scripted {
+        fn sector(&self) -> v1::Sector {
+            v1::Sector::Agriculture
+        }
+
+        fn describe(&self) -> String {
+            "scripted".to_owned()
+        }
+
+        fn catalog(&self) -> BoxFuture<'_, Result<v1::GetCatalogResponse, Status>> {
+            async { Ok(v1::GetCatalogResponse::default()) }.boxed()
+        }
+
+        fn watch(&self, _after: i64) -> BoxFuture<'_, Result<BoxStream<'static, Result<FeedItem, Status>>, Status>> {
+            self.attempts.lock().expect("attempts").push(Instant::now());
+            let script = self.script;
+            async move {
+                match script {
+                    Script::Refuse => Err(Status::unavailable("down")),
+                    Script::HeartbeatThenSilence => Ok(futures::stream::iter([Ok(FeedItem::Heartbeat(0))])
+                        .chain(futures::stream::pending())
+                        .boxed()),
+                }
+            }
+            .boxed()
+        }
+    }
+
+    async fn following(script: Script) -> (Arc<View<MemoryReadStore>>, Arc<Scripted>) {
+        let (view, _writer) = crate::memstore::agriculture_view().await;
+        let source = Arc::new(Scripted {
+            script,
+            attempts: Mutex::new(Vec::new()),
+        });
+        tokio::spawn(follow(Arc::clone(&view), Arc::clone(&source) as Arc<dyn FeedSource>));
+        tokio::spawn(run_silence_check(Arc::clone(&view), HEARTBEAT * 3));
+        (view, source)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_source_that_is_down_is_retried_with_doubling_waits_up_to_the_cap() {
+        let (view, source) = following(Script::Refuse).await;
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        let attempts = source.attempts.lock().expect("attempts").clone();
+        let waits: Vec<u128> = attempts.windows(2).map(|w| (w[1] - w[0]).as_millis()).collect();
+        assert_eq!(&waits[..7], &[200, 400, 800, 1600, 3200, 5000, 5000]);
+        assert!(matches!(
+            view.feeds()[&A],
+            v1::FeedStatus {
+                connected: false,
+                stale: true,
+                ..
+            }
+        ));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_connected_feed_that_falls_silent_is_marked_stale_but_stays_connected() {
+        let (view, source) = following(Script::HeartbeatThenSilence).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert!(!view.feeds()[&A].stale);
+        assert!(view.all_feeds_current(), "an empty sector's heartbeat makes it current");
+        tokio::time::sleep(HEARTBEAT * 3 + Duration::from_secs(2)).await;
+        let status = view.feeds()[&A];
+        assert!(status.connected && status.stale && status.stale_since.is_some());
+        assert!(!view.all_feeds_current(), "no report from a silent feed");
+        assert_eq!(
+            source.attempts.lock().expect("attempts").len(),
+            1,
+            "silence is not a disconnect"
+        );
+    }
 }

@@ -1,7 +1,8 @@
 //! Running the aggregator as a process: the city sector engine (its own
 //! SectorService for the statistics and finance bureaus), the read model
-//! loaded from the database, one feed consumer per source, the recompute and
-//! report-schedule tasks, and CityService, all on one port.
+//! loaded from the database, one feed consumer per source, the view's writer,
+//! the silence check and the report schedule, and CityService, all on one
+//! port. The one place where the aggregator's parts are put together.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -11,22 +12,26 @@ use std::time::Duration;
 use anyhow::Context as _;
 use citydash_proto::v1;
 
-use crate::fastpath::FastPath;
 use citydash_runtime::layer::AuthLayer;
 use citydash_sector::domain::Regions;
 use citydash_sector::launch::{Backend, SectorArgs, watch_health};
+use citydash_sector::registry::units_in_store;
 use citydash_sector::spec::SectorSpec;
 use citydash_sector::store::{PgStore, SqliteStore, Store};
-use citydash_sector::units::{UnitDirectory, units_in_store};
+use citydash_sector::units::UnitDirectory;
 use citydash_sector::{Engine, EngineOptions, SectorInfo};
 use tokio::net::TcpListener;
 
+use crate::api::fastpath::FastPath;
+use crate::api::grpc::CityGrpc;
 use crate::city::City;
+use crate::clock::Clock;
 use crate::compute::{Bands, Settings};
 use crate::feeds::{FeedSource, GrpcSource, LocalSource, follow};
-use crate::grpc::CityGrpc;
 use crate::readstore::{PgReadStore, ReadStore, SqliteReadStore};
-use crate::state::Aggregator;
+use crate::reports::Reports;
+use crate::sources::{SectorLink, SectorLinks};
+use crate::view::View;
 
 /// The aggregator's command line.
 #[derive(Debug, Clone, clap::Args)]
@@ -170,30 +175,40 @@ async fn run_with<S: Store, R: ReadStore>(
         );
     }
     let tls = feed_tls(&args)?;
-    let source = |sector, url: &str| -> anyhow::Result<Arc<GrpcSource>> {
-        Ok(Arc::new(GrpcSource::new(sector, url, token.clone(), tls.clone())?))
+    let link = |sector, url: &str| -> anyhow::Result<Arc<SectorLink>> {
+        Ok(Arc::new(SectorLink::new(sector, url, token.clone(), tls.clone())?))
     };
-    let remote = [
-        source(v1::Sector::Agriculture, &args.agriculture_url)?,
-        source(v1::Sector::Industry, &args.industry_url)?,
-        source(v1::Sector::Tourism, &args.tourism_url)?,
-        source(v1::Sector::Welfare, &args.welfare_url)?,
-    ];
-    let drill_down: crate::grpc::Sources =
-        Arc::new(remote.iter().map(|s| (s.sector() as i32, Arc::clone(s))).collect());
-    let mut sources: Vec<Arc<dyn FeedSource>> = remote.into_iter().map(|s| s as Arc<dyn FeedSource>).collect();
+    let links: SectorLinks = Arc::new(
+        [
+            link(v1::Sector::Agriculture, &args.agriculture_url)?,
+            link(v1::Sector::Industry, &args.industry_url)?,
+            link(v1::Sector::Tourism, &args.tourism_url)?,
+            link(v1::Sector::Welfare, &args.welfare_url)?,
+        ]
+        .into_iter()
+        .map(|l| (l.sector() as i32, l))
+        .collect(),
+    );
+    let mut sources: Vec<Arc<dyn FeedSource>> = links
+        .values()
+        .map(|l| Arc::new(GrpcSource(Arc::clone(l))) as Arc<dyn FeedSource>)
+        .collect();
     sources.push(Arc::new(LocalSource::new(engine.clone())));
     let sectors: Vec<v1::Sector> = sources.iter().map(|s| s.sector()).collect();
-    let agg = Aggregator::load(read, settings, &sectors)
+    let (view, writer) = View::load(read, settings, Clock::System, &sectors)
         .await
         .context("loading the read model")?;
+    let reports = Reports::new(Arc::clone(&view));
 
     let mut tasks = vec![
-        tokio::spawn(Arc::clone(&agg).run_recompute()),
-        tokio::spawn(Arc::clone(&agg).run_report_schedule()),
-        tokio::spawn(Arc::clone(&agg).run_silence_check(crate::feeds::HEARTBEAT * 3)),
+        tokio::spawn(writer.run()),
+        tokio::spawn(Arc::clone(&reports).run_schedule()),
+        tokio::spawn(crate::feeds::run_silence_check(
+            Arc::clone(&view),
+            crate::feeds::HEARTBEAT * 3,
+        )),
     ];
-    tasks.extend(sources.into_iter().map(|s| tokio::spawn(follow(Arc::clone(&agg), s))));
+    tasks.extend(sources.into_iter().map(|s| tokio::spawn(follow(Arc::clone(&view), s))));
 
     let limits = args.city.server.limits();
     let listener = match listener {
@@ -225,10 +240,8 @@ async fn run_with<S: Store, R: ReadStore>(
         .auditing(Arc::new(engine.clone()));
     let tls = args.city.server.tls()?;
     let (mut routes, health, _) = citydash_sector::launch::routes::<City, S>(engine.clone(), limits);
-    routes.add_service(FastPath::new(
-        CityGrpc::new(Arc::clone(&agg), Arc::clone(&drill_down)),
-        limits.max_message_bytes,
-    ));
+    let city = CityGrpc::new(Arc::clone(&view), reports, links);
+    routes.add_service(FastPath::new(city.clone(), limits.max_message_bytes));
     let names = vec![
         "",
         v1::sector_service_server::SERVICE_NAME,
@@ -242,9 +255,9 @@ async fn run_with<S: Store, R: ReadStore>(
             let http = TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("binding {addr}"))?;
-            let closed = agg.closed();
-            Some(tokio::spawn(crate::web::serve(
-                CityGrpc::new(Arc::clone(&agg), Arc::clone(&drill_down)),
+            let closed = view.closed();
+            Some(tokio::spawn(crate::api::web::serve(
+                city,
                 limits.max_message_bytes,
                 auth.clone(),
                 http,
@@ -253,11 +266,11 @@ async fn run_with<S: Store, R: ReadStore>(
         }
     };
     let closing = engine.clone();
-    let closing_agg = Arc::clone(&agg);
+    let closing_view = Arc::clone(&view);
     let shutdown = async move {
         shutdown.await;
         closing.close();
-        closing_agg.close();
+        closing_view.close();
     };
     let services = [
         v1::sector_service_server::SERVICE_NAME,

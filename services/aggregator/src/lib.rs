@@ -6,13 +6,17 @@
 //! progress, year-on-year growth, the project funnel, lagging alerts, the
 //! peer-county ranking, the supervision report and the meeting brief.
 
+pub mod api;
 pub mod city;
+pub mod clock;
 pub mod compute;
-pub mod fastpath;
+pub mod feedbook;
 pub mod feeds;
-pub mod grpc;
 pub mod launch;
+#[cfg(test)]
+mod memstore;
 pub mod model;
 pub mod readstore;
-pub mod state;
-pub mod web;
+pub mod reports;
+pub mod sources;
+pub mod view;

@@ -26,37 +26,7 @@ pub const ISSUER: &str = "citydash";
 /// (the aggregator).
 pub const SERVICES: [&str; 5] = ["agriculture", "industry", "tourism", "welfare", "city"];
 
-/// What a principal may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// A sector agency: writes its own sectors and regions, reads everything.
-    Agency,
-    /// The statistics bureau: writes city indicators, reads everything.
-    Statistics,
-    /// The finance bureau: writes city indicators (budget revenue), reads everything.
-    Finance,
-    /// Development and reform (发改委): writes city indicators (fixed-asset investment), reads everything.
-    DevelopmentReform,
-    /// Reads only (the mayor's office, a wall screen).
-    Viewer,
-    /// Locks periods, corrects locked data, reads the audit trail.
-    Admin,
-}
-
-impl Role {
-    /// The role's name as tokens and audit rows write it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Agency => "agency",
-            Role::Statistics => "statistics",
-            Role::Finance => "finance",
-            Role::DevelopmentReform => "development_reform",
-            Role::Viewer => "viewer",
-            Role::Admin => "admin",
-        }
-    }
-}
+pub use crate::principal::Role;
 
 /// The claims of a citydash token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -144,6 +144,14 @@ impl Error {
         v.add(field, description);
         Error::Invalid(v.0)
     }
+
+    /// The gRPC code's name and the message the caller is sent, as an
+    /// audit row records a refusal: code that is not gRPC's names it
+    /// without knowing gRPC.
+    pub fn as_sent(&self) -> (String, String) {
+        let status = Status::from(self.clone());
+        (format!("{:?}", status.code()), status.message().to_owned())
+    }
 }
 
 /// The three details of every status: `ErrorInfo` (stable reason, domain

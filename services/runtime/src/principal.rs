@@ -3,9 +3,40 @@
 //! [`Principal`], or why there is none. Handlers read it with
 //! [`Identity::of`]; nothing in a request message can change it.
 
+use serde::{Deserialize, Serialize};
 use tonic::Request;
 
-use crate::auth::Role;
+/// What a principal may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// A sector agency: writes its own sectors and regions, reads everything.
+    Agency,
+    /// The statistics bureau: writes city indicators, reads everything.
+    Statistics,
+    /// The finance bureau: writes city indicators (budget revenue), reads everything.
+    Finance,
+    /// Development and reform (发改委): writes city indicators (fixed-asset investment), reads everything.
+    DevelopmentReform,
+    /// Reads only (the mayor's office, a wall screen).
+    Viewer,
+    /// Locks periods, corrects locked data, reads the audit trail.
+    Admin,
+}
+
+impl Role {
+    /// The role's name as tokens and audit rows write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Agency => "agency",
+            Role::Statistics => "statistics",
+            Role::Finance => "finance",
+            Role::DevelopmentReform => "development_reform",
+            Role::Viewer => "viewer",
+            Role::Admin => "admin",
+        }
+    }
+}
 
 /// The verified identity behind a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +117,12 @@ impl Identity {
             .get::<Identity>()
             .cloned()
             .unwrap_or_else(|| Identity::Unauthenticated("请求未经身份验证层处理".to_owned()))
+    }
+
+    /// A request taken apart for the engine, which knows no gRPC: the
+    /// identity attached to it and its message.
+    pub fn with_message<T>(request: Request<T>) -> (Identity, T) {
+        (Identity::of(&request), request.into_inner())
     }
 }
 

@@ -15,7 +15,6 @@ use citydash_runtime::{Error, Identity, Principal};
 use prost::Message;
 use sha2::{Digest, Sha256};
 use tokio::sync::{Mutex, mpsc, watch};
-use tonic::Request;
 
 use crate::domain::Regions;
 use crate::entity::{self, EntityType, SectorEntity};
@@ -399,7 +398,7 @@ impl<S: Store> Engine<S> {
             let units_written = batch
                 .writes
                 .iter()
-                .any(|w| w.kind == entity::type_name::<crate::units::UnitRecords>());
+                .any(|w| w.kind == entity::type_name::<crate::registry::UnitRecords>());
             match store.commit(batch).await? {
                 Commit::Done { last_seq } => {
                     if units_written {
@@ -496,12 +495,12 @@ impl<S: Store> Engine<S> {
                 opentelemetry::KeyValue::new("outcome", "refused"),
             ],
         );
-        let status = tonic::Status::from(err.clone());
+        let (code, message) = err.as_sent();
         let row = AuditRow {
             outcome: "refused".to_owned(),
-            code: format!("{:?}", status.code()),
+            code,
             // The message may repeat what the caller sent: no NUL reaches a TEXT column.
-            reason: validate::visible(status.message()).into_owned(),
+            reason: validate::visible(&message).into_owned(),
             ..row
         };
         tracing::info!(principal = %row.principal, method = %row.method, code = %row.code, reason = %row.reason, "write refused");
@@ -515,11 +514,9 @@ impl<S: Store> Engine<S> {
     /// that `plan` builds from the message, then [`Engine::write`].
     pub async fn handle<R: WriteRequest>(
         &self,
-        request: Request<R>,
+        (identity, req): (Identity, R),
         plan: for<'a> fn(&'a R) -> Box<dyn Planner + 'a>,
     ) -> Result<Vec<v1::WriteResult>, Error> {
-        let identity = Identity::of(&request);
-        let req = request.into_inner();
         let planner = plan(&req);
         self.write(&identity, &req, planner.as_ref()).await
     }
@@ -528,14 +525,12 @@ impl<S: Store> Engine<S> {
     /// refusal of anyone else is audited like every other.
     pub async fn handle_admin<R: WriteRequest>(
         &self,
-        request: Request<R>,
+        (identity, req): (Identity, R),
         plan: for<'a> fn(&'a R) -> Box<dyn Planner + 'a>,
     ) -> Result<Vec<v1::WriteResult>, Error> {
-        let identity = Identity::of(&request);
         if let Identity::Verified(_) = &identity {
             self.admin(&identity, &R::full_name()).await?;
         }
-        let req = request.into_inner();
         let planner = plan(&req);
         self.write(&identity, &req, planner.as_ref()).await
     }

@@ -68,7 +68,9 @@ impl<S: Store> SectorService for SectorGrpc<S> {
     ) -> Result<Response<v1::UpsertProjectsResponse>, Status> {
         let results = self
             .engine
-            .handle(request, |r| Box::new(plan::UpsertProjects(&r.projects)))
+            .handle(Identity::with_message(request), |r| {
+                Box::new(plan::UpsertProjects(&r.projects))
+            })
             .await?;
         Ok(Response::new(v1::UpsertProjectsResponse { results }))
     }
@@ -80,7 +82,9 @@ impl<S: Store> SectorService for SectorGrpc<S> {
     ) -> Result<Response<v1::ReportProgressResponse>, Status> {
         let results = self
             .engine
-            .handle(request, |r| Box::new(plan::ReportProgress(&r.reports)))
+            .handle(Identity::with_message(request), |r| {
+                Box::new(plan::ReportProgress(&r.reports))
+            })
             .await?;
         Ok(Response::new(v1::ReportProgressResponse { results }))
     }
@@ -92,7 +96,9 @@ impl<S: Store> SectorService for SectorGrpc<S> {
     ) -> Result<Response<v1::ReportIndicatorsResponse>, Status> {
         let results = self
             .engine
-            .handle(request, |r| Box::new(plan::ReportIndicators(&r.values)))
+            .handle(Identity::with_message(request), |r| {
+                Box::new(plan::ReportIndicators(&r.values))
+            })
             .await?;
         Ok(Response::new(v1::ReportIndicatorsResponse { results }))
     }
@@ -104,7 +110,9 @@ impl<S: Store> SectorService for SectorGrpc<S> {
     ) -> Result<Response<v1::SetTargetsResponse>, Status> {
         let results = self
             .engine
-            .handle(request, |r| Box::new(plan::SetTargets(&r.targets)))
+            .handle(Identity::with_message(request), |r| {
+                Box::new(plan::SetTargets(&r.targets))
+            })
             .await?;
         Ok(Response::new(v1::SetTargetsResponse { results }))
     }

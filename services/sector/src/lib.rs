@@ -8,6 +8,8 @@
 /// The contracts, re-exported for sector crates and macros.
 pub use citydash_proto as proto;
 #[doc(hidden)]
+pub use citydash_runtime::Identity as __Identity;
+#[doc(hidden)]
 pub use tonic as __tonic;
 
 pub mod domain;
@@ -18,7 +20,9 @@ pub mod plan;
 pub mod plausibility;
 pub mod readiness;
 pub mod records;
+pub mod registry;
 pub mod revocations;
+pub mod service;
 pub mod store;
 #[cfg(test)]
 mod testdata;

@@ -8,7 +8,7 @@ use chrono::{Days, NaiveDate};
 use citydash_proto::v1::{self, AlertCode, AlertColor, ProjectStage, TaskStatus, Verdict};
 use citydash_sector::domain::{self, add_months, in_statistics_on, stage_on};
 
-use super::projects::{projects_of, qualifies, started_on};
+use super::facts::{projects_of, qualifies, started_on};
 use super::{Settings, indicators, total};
 use crate::model::CityModel;
 

@@ -133,9 +133,9 @@ pub fn outlooks(model: &CityModel, settings: &Settings, period: &v1::Period) -> 
             let fai = status
                 .definition
                 .as_ref()
-                .is_some_and(|d| d.code == super::projects::FIXED_ASSET_INVESTMENT);
+                .is_some_and(|d| d.code == super::facts::FIXED_ASSET_INVESTMENT);
             status.outlook = Some(if fai {
-                outlook::with_plans(o, super::projects::planned_after(model, period))
+                outlook::with_plans(o, super::facts::planned_after(model, period))
             } else {
                 o
             });

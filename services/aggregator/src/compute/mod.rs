@@ -5,8 +5,10 @@
 
 pub mod alerts;
 pub mod brief;
+pub mod facts;
 pub mod format;
 pub mod indicators;
+pub mod numbers;
 pub mod outlook;
 pub mod overview;
 pub mod projects;
@@ -15,6 +17,8 @@ pub mod supervision;
 #[cfg(test)]
 mod testdata;
 pub mod whatif;
+
+pub use numbers::{rate, saturate, total, wide_rate};
 
 use chrono::NaiveDate;
 use citydash_proto::v1::{self, Verdict};
@@ -51,33 +55,6 @@ impl Bands {
             Some(_) => Verdict::Green,
         }
     }
-}
-
-/// A rate; not applicable (no value) when the denominator is 0.
-pub fn rate(numerator: i64, denominator: i64) -> v1::Rate {
-    wide_rate(numerator.into(), denominator.into())
-}
-
-/// A rate of two exact sums: the value from the wide figures, numerator and
-/// denominator narrowed (saturating) for the wire.
-pub fn wide_rate(numerator: i128, denominator: i128) -> v1::Rate {
-    v1::Rate {
-        value: (denominator != 0).then(|| numerator as f64 / denominator as f64),
-        numerator: saturate(numerator),
-        denominator: saturate(denominator),
-    }
-}
-
-/// A wide sum narrowed for the wire: a total beyond i64 (over 9,223 records
-/// each at the push bound of 10^15) reads as the nearest i64, never wraps.
-pub fn saturate(value: i128) -> i64 {
-    i64::try_from(value).unwrap_or(if value < 0 { i64::MIN } else { i64::MAX })
-}
-
-/// The sum of `values`, exact in i128 and narrowed by [`saturate`]: every
-/// sum of stored amounts in the aggregator is taken this way.
-pub fn total(values: impl IntoIterator<Item = i64>) -> i64 {
-    saturate(values.into_iter().map(i128::from).sum())
 }
 
 /// Everything a computation needs besides the model. The default is

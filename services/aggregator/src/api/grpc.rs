@@ -1,6 +1,6 @@
 //! `citydash.v1.CityService`: the city-wide view for front ends. The current
-//! period's overview is served from memory; other reads compute from the
-//! read model under a read lock.
+//! period's overview is served from memory (by `fastpath`); every other
+//! read is a computation over the view on a blocking thread.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -12,38 +12,38 @@ use futures::Stream;
 use tonic::{Request, Response, Status};
 
 use crate::compute::brief::Language;
-use crate::compute::{self, supervision};
-use crate::feeds::GrpcSource;
+use crate::compute::{self, alerts::AlertFilter};
 use crate::readstore::ReadStore;
-use crate::state::{Aggregator, city_today};
+use crate::reports::Reports;
+use crate::sources::{CALL_DEADLINE, SectorLinks};
+use crate::view::View;
 
-/// The sector services the aggregator follows, by sector, for drill-downs.
-pub type Sources = Arc<std::collections::BTreeMap<i32, Arc<GrpcSource>>>;
-
-/// `CityService` over the aggregator state.
+/// `CityService` over the view.
 pub struct CityGrpc<R> {
-    agg: Arc<Aggregator<R>>,
-    sources: Sources,
+    view: Arc<View<R>>,
+    reports: Arc<Reports<R>>,
+    sources: SectorLinks,
 }
 
 impl<R> Clone for CityGrpc<R> {
     fn clone(&self) -> Self {
         Self {
-            agg: Arc::clone(&self.agg),
+            view: Arc::clone(&self.view),
+            reports: Arc::clone(&self.reports),
             sources: Arc::clone(&self.sources),
         }
     }
 }
 
 impl<R: ReadStore> CityGrpc<R> {
-    /// Serves `agg`; drill-downs read live from `sources`.
-    pub fn new(agg: Arc<Aggregator<R>>, sources: Sources) -> Self {
-        Self { agg, sources }
+    /// Serves `view` and its `reports`; drill-downs read live from `sources`.
+    pub fn new(view: Arc<View<R>>, reports: Arc<Reports<R>>, sources: SectorLinks) -> Self {
+        Self { view, reports, sources }
     }
 
-    /// The aggregator it serves.
-    pub fn aggregator(&self) -> &Arc<Aggregator<R>> {
-        &self.agg
+    /// The view it serves.
+    pub fn view(&self) -> &Arc<View<R>> {
+        &self.view
     }
 
     /// A requested period checked: `None` (the current one) stays `None`;
@@ -55,7 +55,7 @@ impl<R: ReadStore> CityGrpc<R> {
     /// The requested period, or the current one; an invalid one is refused.
     fn period(&self, period: Option<v1::Period>) -> Result<v1::Period, Status> {
         match period {
-            None => Ok(self.agg.current_period()),
+            None => Ok(self.view.current_period()),
             Some(p) if domain::period_is_valid(&p) => Ok(p),
             Some(p) => Err(Error::invalid("period", format!("{}-{} 不是有效的月份", p.year, p.month)).into()),
         }
@@ -98,9 +98,11 @@ impl<R: ReadStore> CityService for CityGrpc<R> {
         let req = request.into_inner();
         let period = self.period(req.period)?;
         let sector = sector_filter(req.sector)?;
+        let region = req.region_code;
         let rows = self
-            .agg
-            .with_model(|m| compute::projects::funnel(m, &period, sector, &req.region_code));
+            .view
+            .compute(move |m, _| compute::projects::funnel(m, &period, sector, &region))
+            .await?;
         Ok(Response::new(v1::GetFunnelResponse { rows }))
     }
 
@@ -111,17 +113,17 @@ impl<R: ReadStore> CityService for CityGrpc<R> {
         let req = request.into_inner();
         let period = self.period(req.period)?;
         let sector = sector_filter(req.sector)?;
-        let filter = compute::alerts::AlertFilter {
+        let filter = AlertFilter {
             sector,
             region_code: req.region_code,
             responsible_unit: req.responsible_unit,
             color: req.color,
             code: req.code,
         };
-        let settings = self.agg.settings();
         let alerts = self
-            .agg
-            .with_model(|m| compute::alerts::matching(m, settings, compute::as_of(&period), &filter));
+            .view
+            .compute(move |m, settings| compute::alerts::matching(m, settings, compute::as_of(&period), &filter))
+            .await?;
         Ok(Response::new(v1::ListAlertsResponse { alerts }))
     }
 
@@ -131,9 +133,11 @@ impl<R: ReadStore> CityService for CityGrpc<R> {
     ) -> Result<Response<v1::GetRegionRankingResponse>, Status> {
         let req = request.into_inner();
         let period = self.period(req.period)?;
+        let indicator = req.indicator_code;
         let rankings = self
-            .agg
-            .with_model(|m| compute::ranking::rankings(m, self.agg.settings(), &period, &req.indicator_code));
+            .view
+            .compute(move |m, settings| compute::ranking::rankings(m, settings, &period, &indicator))
+            .await?;
         Ok(Response::new(v1::GetRegionRankingResponse { rankings }))
     }
 
@@ -142,10 +146,10 @@ impl<R: ReadStore> CityService for CityGrpc<R> {
         request: Request<v1::GetSupervisionReportRequest>,
     ) -> Result<Response<v1::GetSupervisionReportResponse>, Status> {
         let date = match request.into_inner().date {
-            None => supervision::report_day_on_or_before(city_today()),
+            None => self.reports.latest_day(),
             Some(d) => domain::to_date(&d).ok_or_else(|| Error::invalid("date", "不是有效日期"))?,
         };
-        let report = self.agg.supervision_report(date).await?;
+        let report = self.reports.report(date).await?;
         Ok(Response::new(v1::GetSupervisionReportResponse { report: Some(report) }))
     }
 
@@ -153,7 +157,7 @@ impl<R: ReadStore> CityService for CityGrpc<R> {
         &self,
         _request: Request<v1::ListSupervisionReportsRequest>,
     ) -> Result<Response<v1::ListSupervisionReportsResponse>, Status> {
-        let dates = self.agg.report_dates().await?;
+        let dates = self.reports.dates().await?;
         Ok(Response::new(v1::ListSupervisionReportsResponse { dates }))
     }
 
@@ -167,7 +171,7 @@ impl<R: ReadStore> CityService for CityGrpc<R> {
             .get(&req.sector)
             .ok_or_else(|| Error::invalid("sector", "汇总服务不跟踪该部门的项目"))?;
         let mut client = source.client()?;
-        let deadline = std::time::Duration::from_secs(5);
+        let deadline = CALL_DEADLINE;
         let mut get = tonic::Request::new(v1::GetProjectRequest { code: req.code.clone() });
         get.set_timeout(deadline);
         let project = client.get_project(get).await?.into_inner().project;
@@ -189,7 +193,7 @@ impl<R: ReadStore> CityService for CityGrpc<R> {
             page_token = page.next_page_token;
         }
         let responsible_unit_name = project.as_ref().map_or_else(String::new, |p| {
-            self.agg.with_model(|m| m.units.name(&p.responsible_unit).to_owned())
+            self.view.read(|m| m.units.name(&p.responsible_unit).to_owned())
         });
         Ok(Response::new(v1::GetSectorProjectResponse {
             project,
@@ -203,9 +207,11 @@ impl<R: ReadStore> CityService for CityGrpc<R> {
         request: Request<v1::GetOutlookRequest>,
     ) -> Result<Response<v1::GetOutlookResponse>, Status> {
         let period = self.period(request.into_inner().period)?;
+        let outlook_period = period;
         let indicators = self
-            .agg
-            .with_model(|m| compute::indicators::outlooks(m, self.agg.settings(), &period));
+            .view
+            .compute(move |m, settings| compute::indicators::outlooks(m, settings, &outlook_period))
+            .await?;
         Ok(Response::new(v1::GetOutlookResponse {
             period: Some(period),
             indicators,
@@ -217,34 +223,40 @@ impl<R: ReadStore> CityService for CityGrpc<R> {
         request: Request<v1::GetStatisticsWhatIfRequest>,
     ) -> Result<Response<v1::GetStatisticsWhatIfResponse>, Status> {
         let period = self.period(request.into_inner().period)?;
-        Ok(Response::new(self.agg.with_model(|m| {
-            compute::whatif::what_if(m, self.agg.settings(), &period)
-        })))
+        let answer = self
+            .view
+            .compute(move |m, settings| compute::whatif::what_if(m, settings, &period))
+            .await?;
+        Ok(Response::new(answer))
     }
 
     async fn get_trend(&self, request: Request<v1::GetTrendRequest>) -> Result<Response<v1::GetTrendResponse>, Status> {
         let req = request.into_inner();
         let period = self.period(req.period)?;
         let region = if req.region_code.is_empty() {
-            self.agg.settings().city_region().to_owned()
+            self.view.settings().city_region().to_owned()
         } else {
             req.region_code
         };
-        if !self.agg.settings().regions.all().iter().any(|r| r.code == region) {
+        if !self.view.settings().regions.all().iter().any(|r| r.code == region) {
             return Err(Error::invalid("region_code", format!("未知区域「{region}」")).into());
         }
-        let trend = self.agg.with_model(|m| {
-            let (_, def) = m
-                .definition(&req.indicator_code)
-                .ok_or_else(|| Error::invalid("indicator_code", format!("未知指标「{}」", req.indicator_code)))?;
-            if def.accumulation != v1::Accumulation::Cumulative as i32 {
-                return Err(Error::invalid(
-                    "indicator_code",
-                    format!("「{}」不是累计指标：没有全年趋势", def.name_zh),
-                ));
-            }
-            Ok(compute::outlook::trend(m, def, &region, &period))
-        })?;
+        let indicator = req.indicator_code;
+        let trend = self
+            .view
+            .compute(move |m, _| {
+                let (_, def) = m
+                    .definition(&indicator)
+                    .ok_or_else(|| Error::invalid("indicator_code", format!("未知指标「{indicator}」")))?;
+                if def.accumulation != v1::Accumulation::Cumulative as i32 {
+                    return Err(Error::invalid(
+                        "indicator_code",
+                        format!("「{}」不是累计指标：没有全年趋势", def.name_zh),
+                    ));
+                }
+                Ok(compute::outlook::trend(m, def, &region, &period))
+            })
+            .await??;
         Ok(Response::new(trend))
     }
 
@@ -256,9 +268,11 @@ impl<R: ReadStore> CityService for CityGrpc<R> {
             "en" => Language::En,
             other => return Err(Error::invalid("language", format!("「{other}」：请用 zh 或 en")).into()),
         };
+        let brief_period = period;
         let text = self
-            .agg
-            .with_model(|m| compute::brief::brief(m, self.agg.settings(), &period, language));
+            .view
+            .compute(move |m, settings| compute::brief::brief(m, settings, &brief_period, language))
+            .await?;
         Ok(Response::new(v1::GetBriefResponse {
             period: Some(period),
             text,

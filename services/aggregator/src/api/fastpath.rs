@@ -18,40 +18,18 @@ use std::task::{Context, Poll};
 use bytes::{BufMut as _, Bytes};
 use citydash_proto::v1::{self, city_service_server::CityServiceServer};
 use futures::future::BoxFuture;
-use prost::Message as _;
 use tokio_stream::{Stream, StreamExt as _, wrappers::WatchStream};
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::codegen::http;
 use tonic::server::NamedService;
 use tonic::{Request, Response, Status};
 
-use crate::grpc::CityGrpc;
+use super::grpc::CityGrpc;
 use crate::readstore::ReadStore;
-use crate::state::Aggregator;
+use crate::view::{Published, View};
 
 const GET_OVERVIEW: &str = "/citydash.v1.CityService/GetOverview";
 const WATCH_OVERVIEW: &str = "/citydash.v1.CityService/WatchOverview";
-
-/// An overview and its encoding as the single field 1 of a response message.
-#[derive(Debug, Clone)]
-pub struct Published {
-    /// The overview.
-    pub overview: Arc<v1::Overview>,
-    /// `GetOverviewResponse { overview }` (= `WatchOverviewResponse`) encoded.
-    pub encoded: Bytes,
-}
-
-impl Published {
-    /// Encodes `overview` once.
-    pub fn new(overview: Arc<v1::Overview>) -> Self {
-        let mut buf = Vec::with_capacity(overview.encoded_len() + 8);
-        prost::encoding::message::encode(1, overview.as_ref(), &mut buf);
-        Self {
-            overview,
-            encoded: Bytes::from(buf),
-        }
-    }
-}
 
 /// Decodes requests with prost and writes answers that are already encoded.
 struct EncodedCodec<U>(PhantomData<U>);
@@ -140,26 +118,24 @@ impl<R: ReadStore> NamedService for FastPath<R> {
 }
 
 /// The overview of `period` (the current one when unset) as bytes.
-fn encoded_for<R: ReadStore>(agg: &Aggregator<R>, period: Option<v1::Period>) -> Bytes {
-    let current = agg.published();
-    match period {
-        Some(p) if current.overview.period.as_ref() != Some(&p) => Published::new(agg.overview(&p)).encoded,
+async fn encoded_for<R: ReadStore>(view: &Arc<View<R>>, period: Option<v1::Period>) -> Result<Bytes, Status> {
+    let current = view.published();
+    Ok(match period {
+        Some(p) if current.overview.period.as_ref() != Some(&p) => Published::new(view.overview(&p).await?).encoded,
         _ => current.encoded,
-    }
+    })
 }
 
 struct GetOverview<R: ReadStore>(CityGrpc<R>);
 
 impl<R: ReadStore> tonic::server::UnaryService<v1::GetOverviewRequest> for GetOverview<R> {
     type Response = Bytes;
-    type Future = std::future::Ready<Result<Response<Bytes>, Status>>;
+    type Future = BoxFuture<'static, Result<Response<Bytes>, Status>>;
 
     fn call(&mut self, request: Request<v1::GetOverviewRequest>) -> Self::Future {
-        let city = &self.0;
-        std::future::ready(
-            city.checked_period(request.into_inner().period)
-                .map(|period| Response::new(encoded_for(city.aggregator(), period))),
-        )
+        let checked = self.0.checked_period(request.into_inner().period);
+        let view = Arc::clone(self.0.view());
+        Box::pin(async move { Ok(Response::new(encoded_for(&view, checked?).await?)) })
     }
 }
 
@@ -178,30 +154,37 @@ impl<R: ReadStore> tonic::server::ServerStreamingService<v1::WatchOverviewReques
             Ok(p) => p,
             Err(status) => return std::future::ready(Err(status)),
         };
-        let agg = Arc::clone(city.aggregator());
-        let closed = agg.closed();
-        let updates = WatchStream::new(agg.subscribe());
+        let view = Arc::clone(city.view());
+        let closed = view.closed();
+        let updates = WatchStream::new(view.subscribe());
         let stream: ByteStream = match period {
             // The current period: every subscriber gets the same bytes.
             None => Box::pin(futures::StreamExt::take_until(updates.map(|p| Ok(p.encoded)), closed)),
             // A fixed period: recomputed on every change, sent when it differs.
             Some(wanted) => {
-                let mut last: Option<Arc<v1::Overview>> = None;
-                Box::pin(futures::StreamExt::take_until(
-                    updates.filter_map(move |current| {
-                        let next = if current.overview.period.as_ref() == Some(&wanted) {
-                            current
+                let recomputed = futures::StreamExt::then(updates, move |current| {
+                    let view = Arc::clone(&view);
+                    async move {
+                        if current.overview.period.as_ref() == Some(&wanted) {
+                            Ok(current)
                         } else {
-                            Published::new(agg.overview(&wanted))
-                        };
-                        if last.as_ref().is_some_and(|l| **l == *next.overview) {
-                            return None;
+                            Ok(Published::new(view.overview(&wanted).await?))
                         }
-                        last = Some(Arc::clone(&next.overview));
-                        Some(Ok(next.encoded))
-                    }),
-                    closed,
-                ))
+                    }
+                });
+                let mut last: Option<Arc<v1::Overview>> = None;
+                let changed = futures::StreamExt::filter_map(recomputed, move |next: Result<Published, Status>| {
+                    let out = match next {
+                        Ok(next) if last.as_ref().is_some_and(|l| **l == *next.overview) => None,
+                        Ok(next) => {
+                            last = Some(Arc::clone(&next.overview));
+                            Some(Ok(next.encoded))
+                        }
+                        Err(status) => Some(Err(status)),
+                    };
+                    std::future::ready(out)
+                });
+                Box::pin(futures::StreamExt::take_until(changed, closed))
             }
         };
         std::future::ready(Ok(Response::new(stream)))

@@ -4,7 +4,7 @@
 
 use std::future::Future;
 
-use crate::fastpath::FastPath;
+use super::fastpath::FastPath;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -13,12 +13,12 @@ use tonic::service::Routes;
 
 use citydash_runtime::layer::AuthLayer;
 
-use crate::grpc::CityGrpc;
+use super::grpc::CityGrpc;
 use crate::readstore::ReadStore;
 
-const INDEX_HTML: &str = include_str!("../../../dashboard/dist/index.html");
-const APP_JS: &str = include_str!("../../../dashboard/dist/app.js");
-const STYLE_CSS: &str = include_str!("../../../dashboard/dist/style.css");
+const INDEX_HTML: &str = include_str!("../../../../dashboard/dist/index.html");
+const APP_JS: &str = include_str!("../../../../dashboard/dist/app.js");
+const STYLE_CSS: &str = include_str!("../../../../dashboard/dist/style.css");
 
 fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
     (

@@ -1,0 +1,9 @@
+//! What front ends call: `CityService` over gRPC (`grpc`, with the current
+//! overview served from bytes encoded once by `fastpath`) and the dashboard
+//! with grpc-web on one HTTP port (`web`). Everything here reads the view,
+//! the supervision reports and, for a drill-down, the sector services; nothing
+//! else in the aggregator points here.
+
+pub mod fastpath;
+pub mod grpc;
+pub mod web;

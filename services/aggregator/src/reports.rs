@@ -1,0 +1,193 @@
+//! The half-monthly supervision report (DOMAIN.md): computed from the view
+//! for any report day, stored for good only by the schedule, once per day
+//! across restarts and replicas, and only from a view that holds every
+//! feed's backlog. Reads never store.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use citydash_proto::v1;
+use citydash_runtime::Error;
+use citydash_sector::domain;
+
+use crate::compute::{self, supervision};
+use crate::feedbook::timestamp;
+use crate::readstore::ReadStore;
+use crate::view::View;
+
+/// How often the schedule looks at the calendar.
+pub const SCHEDULE_TICK: Duration = Duration::from_secs(60);
+
+/// The supervision reports of one view.
+pub struct Reports<R> {
+    view: Arc<View<R>>,
+    /// Serializes taking a report in this process.
+    taking: tokio::sync::Mutex<()>,
+}
+
+impl<R: ReadStore> Reports<R> {
+    /// The reports of `view`.
+    pub fn new(view: Arc<View<R>>) -> Arc<Self> {
+        Arc::new(Self {
+            view,
+            taking: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// The report of `date` (a report day, not after today): the stored
+    /// one, else computed for this answer and not stored.
+    pub async fn report(&self, date: NaiveDate) -> Result<v1::SupervisionReport, Error> {
+        if !supervision::is_report_day(date) {
+            return Err(Error::invalid(
+                "date",
+                format!("{date} 不是每月15日或月末（督查通报日）"),
+            ));
+        }
+        if date > self.view.clock().today() {
+            return Err(Error::invalid("date", format!("{date} 晚于今天")));
+        }
+        match self.view.store().report(&date.to_string()).await? {
+            Some(report) => Ok(report),
+            None => self.compute(date).await,
+        }
+    }
+
+    /// The latest report day on or before today.
+    pub fn latest_day(&self) -> NaiveDate {
+        supervision::report_day_on_or_before(self.view.clock().today())
+    }
+
+    /// The report of `date` from the view, against the previous report
+    /// (stored, else computed as of its day).
+    async fn compute(&self, date: NaiveDate) -> Result<v1::SupervisionReport, Error> {
+        let previous_day = supervision::previous_report_day(date);
+        let previous = self.view.store().report(&previous_day.to_string()).await?;
+        self.view
+            .compute(move |model, settings| {
+                let previous_alerts = match previous {
+                    Some(r) => r.alerts,
+                    None => compute::alerts::on_day(model, settings, previous_day),
+                };
+                supervision::report(model, settings, date, Some((previous_day, previous_alerts.as_slice())))
+            })
+            .await
+    }
+
+    /// Takes and stores the report of `date` once (another replica or an
+    /// earlier tick may have taken it).
+    async fn take(&self, date: NaiveDate) -> Result<v1::SupervisionReport, Error> {
+        let key = date.to_string();
+        let _guard = self.taking.lock().await;
+        if let Some(report) = self.view.store().report(&key).await? {
+            return Ok(report);
+        }
+        let mut report = self.compute(date).await?;
+        report.taken_time = Some(timestamp(std::time::SystemTime::now()));
+        Ok(self.view.store().save_report(&key, &report).await?)
+    }
+
+    /// Days of the stored reports, newest first.
+    pub async fn dates(&self) -> Result<Vec<v1::Date>, Error> {
+        Ok(self
+            .view
+            .store()
+            .report_dates()
+            .await?
+            .iter()
+            .filter_map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+            .map(domain::from_date)
+            .collect())
+    }
+
+    /// Takes each report on its day, looking every [`SCHEDULE_TICK`]. It
+    /// waits until every feed is current: an aggregator started (or a
+    /// sector reconnected) on a report day does not snapshot a view that is
+    /// still catching up. A report day that passes without that is not
+    /// stored: asked for, it is computed as of its day.
+    pub async fn run_schedule(self: Arc<Self>) {
+        let mut waiting_since: Option<NaiveDate> = None;
+        loop {
+            let today = self.view.clock().today();
+            if supervision::is_report_day(today) {
+                if !self.view.all_feeds_current() {
+                    if waiting_since != Some(today) {
+                        waiting_since = Some(today);
+                        tracing::info!(%today, "the supervision report waits for every feed to catch up");
+                    }
+                } else if let Err(err) = self.take(today).await {
+                    tracing::warn!(error = %err, "taking the supervision report failed");
+                }
+            }
+            tokio::time::sleep(SCHEDULE_TICK).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Clock;
+    use crate::compute::Settings;
+    use crate::memstore::MemoryReadStore;
+
+    const A: i32 = v1::Sector::Agriculture as i32;
+
+    #[tokio::test(start_paused = true)]
+    async fn the_report_of_a_day_is_taken_once_and_only_when_every_feed_is_current() {
+        let eve = NaiveDate::from_ymd_opt(2026, 6, 14)
+            .and_then(|d| d.and_hms_opt(23, 58, 30))
+            .expect("a time");
+        let store = MemoryReadStore::default();
+        let (view, mut writer) = View::load(
+            store.clone(),
+            Settings::default(),
+            Clock::starting_at(eve),
+            &[v1::Sector::Agriculture],
+        )
+        .await
+        .expect("load");
+        let reports = Reports::new(Arc::clone(&view));
+        tokio::spawn(Arc::clone(&reports).run_schedule());
+
+        // The 15th comes while the feed is still catching up: nothing is stored.
+        tokio::time::sleep(SCHEDULE_TICK * 3).await;
+        assert_eq!(
+            view.clock().today(),
+            NaiveDate::from_ymd_opt(2026, 6, 15).expect("a date")
+        );
+        assert!(reports.dates().await.expect("dates").is_empty());
+        let asked = reports.report(view.clock().today()).await.expect("computed on demand");
+        assert!(asked.taken_time.is_none(), "an answer computed for a read");
+        assert!(reports.dates().await.expect("dates").is_empty(), "reads never store");
+
+        view.feed_connected(A);
+        view.feed_heartbeat(A, 0);
+        writer.step();
+        tokio::time::sleep(SCHEDULE_TICK * 3).await;
+        let dates = reports.dates().await.expect("dates");
+        assert_eq!(dates, vec![domain::from_date(view.clock().today())]);
+        let taken = reports.report(view.clock().today()).await.expect("stored");
+        assert!(taken.taken_time.is_some());
+        tokio::time::sleep(SCHEDULE_TICK * 3).await;
+        assert_eq!(
+            reports.report(view.clock().today()).await.expect("stored"),
+            taken,
+            "taken once"
+        );
+
+        // Not a report day, and not a day after today.
+        assert!(
+            reports
+                .report(NaiveDate::from_ymd_opt(2026, 6, 14).expect("a date"))
+                .await
+                .is_err()
+        );
+        assert!(
+            reports
+                .report(NaiveDate::from_ymd_opt(2026, 6, 30).expect("a date"))
+                .await
+                .is_err()
+        );
+    }
+}
