@@ -9,6 +9,8 @@ pub mod v1 {
     tonic::include_proto!("citydash.v1");
 }
 
+pub mod sectors;
+
 /// The encoded `FileDescriptorSet` of every citydash proto, for reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/citydash_descriptor.bin"));
 

@@ -197,13 +197,7 @@ pub fn aggregator_args(database_url: &str) -> Vec<String> {
 
 /// The agency a sector's test token names.
 pub fn agency_of(sector: &str) -> &'static str {
-    match sector {
-        "agriculture" => "市农业农村局",
-        "industry" => "市工信局",
-        "tourism" => "市文旅局",
-        "welfare" => "市乡村振兴局",
-        _ => "市统计局",
-    }
+    citydash_proto::sectors::named(sector).map_or(citydash_proto::sectors::CITY.agency_zh, |s| s.agency_zh)
 }
 
 /// A service running in this process, on a runtime of its own, so that
@@ -438,6 +432,25 @@ pub async fn spawn_sector_with<Spec: SectorSpec>(db: &TestDb, addr: SocketAddr, 
     .await
 }
 
+/// Starts the sector service of `program` (a row of `citydash::programs`)
+/// on `db` on a free port.
+pub async fn spawn_program(program: &'static dyn citydash::programs::SectorProgram, db: &TestDb) -> Running {
+    let mut argv = vec!["test".to_owned()];
+    argv.extend(sector_args(&db.url));
+    let args = citydash_runtime::config::from_flags::<SectorArgs, _, _>(argv);
+    let token = sector_token(program.entry().name);
+    Running::start("127.0.0.1:0".parse().expect("address"), token, move |listener, stop| {
+        program.run(
+            args,
+            Some(listener),
+            Box::pin(async {
+                let _ = stop.await;
+            }),
+        )
+    })
+    .await
+}
+
 /// Starts the sector service `Spec` on `db` on a free port with `extra`
 /// flags (TLS, say), without waiting for it to be healthy.
 pub async fn spawn_sector_unchecked<Spec: SectorSpec>(db: &TestDb, extra: &[&str]) -> Running {
@@ -456,7 +469,7 @@ pub async fn spawn_sector_unchecked<Spec: SectorSpec>(db: &TestDb, extra: &[&str
     .await
 }
 
-/// The four sector services of a test city, each on its own database.
+/// The sector services of a test city, each on its own database.
 pub struct Sectors {
     /// Agriculture, industry, tourism, welfare.
     pub services: Vec<Running>,
@@ -464,18 +477,14 @@ pub struct Sectors {
 }
 
 impl Sectors {
-    /// Starts the four sector services.
+    /// Starts every sector service of `citydash::programs`.
     pub async fn start() -> Self {
-        let mut dbs = Vec::new();
-        for _ in 0..4 {
-            dbs.push(TestDb::new().await);
+        let (mut dbs, mut services) = (Vec::new(), Vec::new());
+        for program in citydash::programs::PROGRAMS {
+            let db = TestDb::new().await;
+            services.push(spawn_program(*program, &db).await);
+            dbs.push(db);
         }
-        let services = vec![
-            spawn_sector::<citydash_agriculture::Agriculture>(&dbs[0]).await,
-            spawn_sector::<citydash_industry::Industry>(&dbs[1]).await,
-            spawn_sector::<citydash_tourism::Tourism>(&dbs[2]).await,
-            spawn_sector::<citydash_welfare::Welfare>(&dbs[3]).await,
-        ];
         Self { services, dbs }
     }
 
@@ -486,13 +495,18 @@ impl Sectors {
 
     /// Where the services listen, as the aggregator's flags.
     pub fn flags(&self) -> Vec<String> {
-        let names = ["--agriculture-url", "--industry-url", "--tourism-url", "--welfare-url"];
-        names
+        citydash_proto::sectors::SECTORS
             .iter()
             .zip(&self.services)
-            .flat_map(|(n, s)| [(*n).to_owned(), format!("http://{}", s.addr)])
+            .flat_map(|(entry, s)| sector_flag(entry.sector, &format!("http://{}", s.addr)))
             .collect()
     }
+}
+
+/// The aggregator's flag that finds `sector`'s service at `url`.
+pub fn sector_flag(sector: citydash_proto::v1::Sector, url: &str) -> [String; 2] {
+    let name = citydash_proto::sectors::entry(sector).name;
+    ["--sector".to_owned(), format!("{name}={url}")]
 }
 
 /// Starts an aggregator on `db` following `sectors`.
@@ -500,7 +514,7 @@ pub async fn spawn_aggregator(db: &TestDb, sectors: &Sectors) -> Running {
     spawn_aggregator_with(db, sectors.flags()).await
 }
 
-/// Starts an aggregator on `db` with these sector flags (`--agriculture-url …`).
+/// Starts an aggregator on `db` with these sector flags (`--sector agriculture=…`).
 pub async fn spawn_aggregator_with(db: &TestDb, sector_flags: Vec<String>) -> Running {
     spawn_aggregator_serving_web(db, sector_flags, "127.0.0.1:0").await
 }
@@ -531,7 +545,7 @@ pub async fn spawn_agriculture_reading_the_city() -> (Running, Running, TestDb, 
     let agg_db = TestDb::new().await;
     let agg = spawn_aggregator_with(
         &agg_db,
-        vec!["--agriculture-url".to_owned(), format!("http://{agri_addr}")],
+        sector_flag(citydash_proto::v1::Sector::Agriculture, &format!("http://{agri_addr}")).to_vec(),
     )
     .await;
     let agri_db = TestDb::new().await;

@@ -52,8 +52,8 @@ async fn a_slow_sector_is_marked_stale_while_the_others_stay_current() {
     let sectors = Sectors::start().await;
     let proxy = Proxy::start(sectors.services[0].addr).await;
     let mut flags = sectors.flags();
-    let at = flags.iter().position(|f| f == "--agriculture-url").expect("flag") + 1;
-    flags[at] = format!("http://127.0.0.1:{}", proxy.port);
+    let at = flags.iter().position(|f| f.starts_with("agriculture=")).expect("flag");
+    flags[at] = format!("agriculture=http://127.0.0.1:{}", proxy.port);
     let agg_db = TestDb::new().await;
     let agg = spawn_aggregator_with(&agg_db, flags).await;
     until(&agg, "all feeds current", |o| {

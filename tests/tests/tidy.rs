@@ -680,3 +680,71 @@ fn the_size_check_sees_a_long_file() {
         "a listed file within the limit is stale"
     );
 }
+
+/// The files that list the sectors: the registry and the one table of the
+/// crates that implement them.
+const SECTOR_LISTS: &[&str] = &["proto/src/sectors.rs", "services/citydash/src/programs.rs"];
+
+/// Places in `text` that list two or more sectors: a line, or a bracketed
+/// list, naming two different sectors (as `"name"` or `Sector::Variant`).
+fn sector_lists(text: &str) -> Vec<String> {
+    let spellings: Vec<[String; 2]> = citydash_proto::sectors::SECTORS
+        .iter()
+        .map(|s| [format!("\"{}\"", s.name), format!("Sector::{:?}", s.sector)])
+        .collect();
+    let listed = |span: &str| {
+        spellings
+            .iter()
+            .filter(|names| names.iter().any(|n| span.contains(n.as_str())))
+            .count()
+            >= 2
+    };
+    let mut spans: Vec<&str> = text.lines().collect();
+    let mut rest = text;
+    while let Some(open) = rest.find('[') {
+        let after = &rest[open..];
+        match after.find(']') {
+            Some(close) if close < 400 => spans.push(&after[..=close]),
+            _ => {}
+        }
+        rest = &rest[open + 1..];
+    }
+    spans
+        .into_iter()
+        .filter(|s| listed(s))
+        .map(|s| s.trim().to_owned())
+        .collect()
+}
+
+#[test]
+fn the_sectors_are_listed_only_in_the_registry() {
+    let mut files = service_files();
+    let root = root();
+    for path in rust_files(&root.join("tests/src")) {
+        let text = std::fs::read_to_string(&path).expect("a source file");
+        let relative = path.strip_prefix(&root).expect("in the workspace");
+        files.push((relative.to_string_lossy().into_owned(), production_text(&text)));
+    }
+    let found: Vec<String> = files
+        .iter()
+        .filter(|(path, _)| !SECTOR_LISTS.contains(&path.as_str()))
+        .flat_map(|(path, text)| sector_lists(text).into_iter().map(move |l| format!("{path}: {l}")))
+        .collect();
+    assert!(
+        found.is_empty(),
+        "sectors listed outside citydash_proto::sectors (read the registry instead):\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_sector_list_check_sees_a_list() {
+    let text = "const S: [&str; 2] = [\n    \"agriculture\",\n    \"tourism\",\n];\nlet one = \"industry\";\n\
+                match s { v1::Sector::Welfare => 1, _ => 0 }";
+    assert_eq!(sector_lists(text).len(), 1, "{:?}", sector_lists(text));
+    assert_eq!(
+        sector_lists("[Sector::Agriculture, Sector::Industry]").len(),
+        2,
+        "a line and a list"
+    );
+}

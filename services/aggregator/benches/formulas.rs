@@ -21,12 +21,11 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 
 /// The month every figure is computed for: the last of the 24 reported.
 const PERIOD: v1::Period = v1::Period { year: 2026, month: 10 };
-const SECTORS: [v1::Sector; 4] = [
-    v1::Sector::Agriculture,
-    v1::Sector::Industry,
-    v1::Sector::Tourism,
-    v1::Sector::Welfare,
-];
+/// The sector of the i-th project: the sectors in turn.
+fn sector(i: usize) -> v1::Sector {
+    let all = citydash_proto::sectors::SECTORS;
+    all[i % all.len()].sector
+}
 const REGIONS: [&str; 4] = ["chengguan", "dongcheng", "xiang", "city"];
 
 fn date(d: NaiveDate) -> Option<v1::Date> {
@@ -74,7 +73,7 @@ fn project(i: usize) -> v1::Project {
     v1::Project {
         code: format!("P{i:06}"),
         name: format!("项目{i}"),
-        sector: SECTORS[i % 4] as i32,
+        sector: sector(i) as i32,
         region_code: REGIONS[i % 4].to_owned(),
         responsible_unit: format!("责任单位{}", i % 40),
         planned_total_investment_yuan: planned_total,
@@ -141,7 +140,7 @@ fn model(n: usize) -> CityModel {
     let mut seq = 0;
     for i in 0..n {
         let p = project(i);
-        let sector = SECTORS[i % 4];
+        let sector = sector(i);
         let planned_total = p.planned_total_investment_yuan;
         let started = p
             .events
@@ -180,7 +179,7 @@ fn formulas(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("overview_after_a_change", n), &m, |b, m| {
             b.iter(|| {
                 i = (i + 7919) % n;
-                sums.refresh(black_box(m), &settings, SECTORS[i % 4] as i32, &format!("P{i:06}"));
+                sums.refresh(black_box(m), &settings, sector(i) as i32, &format!("P{i:06}"));
                 overview::overview(m, &settings, &PERIOD, &feeds, 0, sums.by_sector())
             });
         });

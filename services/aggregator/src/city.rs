@@ -44,9 +44,6 @@ pub struct City;
 
 impl SectorSpec for City {
     const SECTOR: v1::Sector = v1::Sector::City;
-    const NAME: &'static str = "city";
-    const DEFAULT_PORT: u16 = 50060;
-    const AGENCY: &'static str = "市统计局";
     const CATALOG: &'static [IndicatorSpec] = CATALOG;
 
     /// The city's own registers: the responsible units, the revoked tokens.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use citydash_proto::v1;
+use citydash_proto::{sectors, v1};
 
 use citydash_runtime::layer::AuthLayer;
 use citydash_sector::domain::Regions;
@@ -39,18 +39,11 @@ pub struct AggregatorArgs {
     /// Listen address, database (city indicators and the read model), regions.
     #[command(flatten)]
     pub city: SectorArgs,
-    /// The agriculture service.
-    #[arg(long, env = "CITYDASH_AGRICULTURE_URL", default_value = "http://127.0.0.1:50061")]
-    pub agriculture_url: String,
-    /// The industry service.
-    #[arg(long, env = "CITYDASH_INDUSTRY_URL", default_value = "http://127.0.0.1:50062")]
-    pub industry_url: String,
-    /// The tourism service.
-    #[arg(long, env = "CITYDASH_TOURISM_URL", default_value = "http://127.0.0.1:50063")]
-    pub tourism_url: String,
-    /// The social-welfare service.
-    #[arg(long, env = "CITYDASH_WELFARE_URL", default_value = "http://127.0.0.1:50064")]
-    pub welfare_url: String,
+    /// Where a sector service listens, as NAME=URL (repeatable, or a comma
+    /// list in the environment). Every sector of `citydash_proto::sectors`
+    /// is followed, at 127.0.0.1 on its default port unless named here.
+    #[arg(long = "sector", env = "CITYDASH_SECTORS", value_delimiter = ',', value_parser = parse_sector_url)]
+    pub sectors: Vec<SectorUrl>,
     /// The CA of the sector services' TLS certificates (PEM), for https:// sector URLs.
     #[arg(long, env = "CITYDASH_FEED_TLS_CA")]
     pub feed_tls_ca: Option<std::path::PathBuf>,
@@ -73,6 +66,57 @@ pub struct AggregatorArgs {
     /// at most this many percentage points is a stretch; more is at risk.
     #[arg(long, env = "CITYDASH_OUTLOOK_STRETCH_PP", default_value_t = 5.0)]
     pub outlook_stretch_pp: f64,
+}
+
+/// A sector service's address, as `--sector NAME=URL` gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SectorUrl {
+    /// The sector.
+    pub sector: v1::Sector,
+    /// `http://host:port`, or `https://…`.
+    pub url: String,
+}
+
+/// Parses `NAME=URL` with NAME a sector of `citydash_proto::sectors`.
+fn parse_sector_url(text: &str) -> Result<SectorUrl, String> {
+    let names = || sectors::SECTORS.iter().map(|s| s.name).collect::<Vec<_>>().join(", ");
+    let (name, url) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?}: expected NAME=URL, NAME one of {}", names()))?;
+    let entry = sectors::SECTORS
+        .iter()
+        .find(|s| s.name == name.trim())
+        .ok_or_else(|| format!("{name:?} is not a sector: expected one of {}", names()))?;
+    let url = url.trim();
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(format!("{name}={url:?}: the URL must start with http:// or https://"));
+    }
+    Ok(SectorUrl {
+        sector: entry.sector,
+        url: url.to_owned(),
+    })
+}
+
+/// Each sector's URL: the one named on the command line, else its default.
+fn sector_urls(named: &[SectorUrl]) -> anyhow::Result<Vec<SectorUrl>> {
+    for (i, a) in named.iter().enumerate() {
+        if named[..i].iter().any(|b| b.sector == a.sector) {
+            anyhow::bail!("--sector names {} twice", sectors::entry(a.sector).name);
+        }
+    }
+    Ok(sectors::SECTORS
+        .iter()
+        .map(|entry| {
+            named
+                .iter()
+                .find(|n| n.sector == entry.sector)
+                .cloned()
+                .unwrap_or_else(|| SectorUrl {
+                    sector: entry.sector,
+                    url: format!("http://127.0.0.1:{}", entry.default_port),
+                })
+        })
+        .collect())
 }
 
 /// Creates or upgrades the aggregator's tables (city engine and read model).
@@ -179,15 +223,10 @@ async fn run_with<S: Store, R: ReadStore>(
         Ok(Arc::new(SectorLink::new(sector, url, token.clone(), tls.clone())?))
     };
     let links: SectorLinks = Arc::new(
-        [
-            link(v1::Sector::Agriculture, &args.agriculture_url)?,
-            link(v1::Sector::Industry, &args.industry_url)?,
-            link(v1::Sector::Tourism, &args.tourism_url)?,
-            link(v1::Sector::Welfare, &args.welfare_url)?,
-        ]
-        .into_iter()
-        .map(|l| (l.sector() as i32, l))
-        .collect(),
+        sector_urls(&args.sectors)?
+            .iter()
+            .map(|s| Ok((s.sector as i32, link(s.sector, &s.url)?)))
+            .collect::<anyhow::Result<_>>()?,
     );
     let mut sources: Vec<Arc<dyn FeedSource>> = links
         .values()
@@ -311,4 +350,25 @@ pub fn main() -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?
         .block_on(run(cli.args, None, citydash_runtime::shutdown_signal()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_sector_is_followed_at_its_default_unless_named() {
+        let named = vec![parse_sector_url("industry=http://10.0.0.2:7000").expect("parses")];
+        let urls = sector_urls(&named).expect("urls");
+        assert_eq!(urls.len(), sectors::SECTORS.len());
+        assert_eq!(urls[0].url, "http://127.0.0.1:50061");
+        assert_eq!(urls[1].url, "http://10.0.0.2:7000");
+        assert!(
+            sector_urls(&[named[0].clone(), named[0].clone()]).is_err(),
+            "named twice"
+        );
+        for bad in ["industry", "city=http://x:1", "mining=http://x:1", "tourism=x:1"] {
+            assert!(parse_sector_url(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -88,7 +88,7 @@ fn leading_enterprise(e: &LeadingEnterprise, item: &mut Item<'_>) {
 
 citydash_sector::sector_service! {
     /// The agriculture sector.
-    Agriculture: Agriculture, "agriculture", port 50061, agency "市农业农村局", catalog CATALOG;
+    Agriculture: Agriculture, catalog CATALOG;
     AgricultureService, AgricultureServiceServer, agriculture_service_server;
     Bases {
         upsert_production_bases(UpsertProductionBasesRequest) -> UpsertProductionBasesResponse { bases };

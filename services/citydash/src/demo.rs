@@ -38,8 +38,6 @@ pub struct DemoArgs {
     pub no_seed: bool,
 }
 
-const SECTORS: [&str; 4] = ["agriculture", "industry", "tourism", "welfare"];
-
 fn sqlite_url(dir: &std::path::Path, name: &str) -> String {
     format!("sqlite://{}/{name}.db?mode=rwc", dir.display())
 }
@@ -123,7 +121,8 @@ pub async fn run(
     let mut sector_addrs = Vec::new();
     let aggregator: SocketAddr = format!("{}:{}", args.host, args.grpc_port).parse()?;
     let units_url = format!("http://{aggregator}");
-    for (i, name) in SECTORS.iter().enumerate() {
+    for (i, program) in crate::programs::PROGRAMS.iter().enumerate() {
+        let name = program.entry().name;
         let addr: SocketAddr = format!("{}:{}", args.host, args.grpc_port + 1 + i as u16).parse()?;
         let listener = TcpListener::bind(addr)
             .await
@@ -139,28 +138,7 @@ pub async fn run(
         let sector_args = citydash_runtime::config::from_flags::<SectorArgs, _, _>(argv);
         let stopped = stop();
 
-        match *name {
-            "agriculture" => tasks.spawn(citydash_sector::launch::run::<citydash_agriculture::Agriculture>(
-                sector_args,
-                Some(listener),
-                stopped,
-            )),
-            "industry" => tasks.spawn(citydash_sector::launch::run::<citydash_industry::Industry>(
-                sector_args,
-                Some(listener),
-                stopped,
-            )),
-            "tourism" => tasks.spawn(citydash_sector::launch::run::<citydash_tourism::Tourism>(
-                sector_args,
-                Some(listener),
-                stopped,
-            )),
-            _ => tasks.spawn(citydash_sector::launch::run::<citydash_welfare::Welfare>(
-                sector_args,
-                Some(listener),
-                stopped,
-            )),
-        };
+        tasks.spawn(program.run(sector_args, Some(listener), Box::pin(stopped)));
         sector_addrs.push(addr);
     }
     let dashboard: SocketAddr = format!("{}:{}", args.host, args.http_port).parse()?;
@@ -175,9 +153,9 @@ pub async fn run(
         dashboard.to_string(),
     ];
     argv.extend(keys.service_flags());
-    for (name, addr) in SECTORS.iter().zip(&sector_addrs) {
-        argv.push(format!("--{name}-url"));
-        argv.push(format!("http://{addr}"));
+    for (entry, addr) in citydash_proto::sectors::SECTORS.iter().zip(&sector_addrs) {
+        argv.push("--sector".to_owned());
+        argv.push(format!("{}=http://{addr}", entry.name));
     }
     let aggregator_args = citydash_runtime::config::from_flags::<AggregatorArgs, _, _>(argv);
     tasks.spawn(citydash_aggregator::launch::run(
@@ -188,12 +166,13 @@ pub async fn run(
 
     let started = async {
         let mut channels = Vec::new();
-        for (addr, label) in sector_addrs.iter().chain([&aggregator; 4]).zip(SECTORS.iter().chain(&[
-            "statistics",
-            "finance",
-            "development_reform",
-            "admin",
-        ])) {
+        let sector_labels = citydash_proto::sectors::SECTORS.iter().map(|s| s.name);
+        let city_labels = ["statistics", "finance", "development_reform", "admin"];
+        for (addr, label) in sector_addrs
+            .iter()
+            .chain([&aggregator; 4])
+            .zip(sector_labels.chain(city_labels))
+        {
             let ch = channel(*addr).await?;
             channels.push(citydash_runtime::auth::authed(ch, Some(&token(label))).map_err(anyhow::Error::msg)?);
         }

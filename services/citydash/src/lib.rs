@@ -5,6 +5,7 @@ pub mod bench;
 pub mod demo;
 pub mod export;
 pub mod import;
+pub mod programs;
 pub mod push;
 pub mod seed;
 pub mod token;

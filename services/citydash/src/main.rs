@@ -2,9 +2,10 @@
 //! (one service, as the containers run it) and `push` (one record).
 
 use anyhow::Context as _;
+use citydash::programs::SectorProgram;
 use citydash_aggregator::launch::AggregatorArgs;
 use citydash_sector::launch::SectorArgs;
-use clap::{Parser, Subcommand};
+use clap::{Args as _, Parser, Subcommand};
 
 /// citydash: the city's economy at a glance.
 #[derive(Debug, Parser)]
@@ -83,19 +84,89 @@ enum TokenAction {
     Issue(citydash::token::IssueArgs),
 }
 
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Subcommand)]
+/// `citydash serve|migrate <service>`: a sector of `citydash::programs`, or
+/// the aggregator. The sectors' subcommands are made from that table.
 enum Service {
-    /// The agriculture sector service.
-    Agriculture(SectorArgs),
-    /// The industry sector service.
-    Industry(SectorArgs),
-    /// The tourism sector service.
-    Tourism(SectorArgs),
-    /// The social-welfare sector service.
-    Welfare(SectorArgs),
+    /// A sector service.
+    Sector(&'static dyn SectorProgram, SectorArgs),
     /// The aggregator with the dashboard.
     Aggregator(AggregatorArgs),
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Service::Sector(p, a) => f.debug_tuple(p.entry().name).field(a).finish(),
+            Service::Aggregator(a) => f.debug_tuple("aggregator").field(a).finish(),
+        }
+    }
+}
+
+impl Service {
+    /// The name it logs and reports telemetry under.
+    fn name(&self) -> &'static str {
+        match self {
+            Service::Sector(p, _) => p.entry().name,
+            Service::Aggregator(_) => "aggregator",
+        }
+    }
+
+    /// Its server settings.
+    fn server(&self) -> &citydash_runtime::config::ServerArgs {
+        match self {
+            Service::Sector(_, a) => &a.server,
+            Service::Aggregator(a) => &a.city.server,
+        }
+    }
+}
+
+impl clap::FromArgMatches for Service {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        match matches.subcommand() {
+            Some(("aggregator", sub)) => Ok(Service::Aggregator(AggregatorArgs::from_arg_matches(sub)?)),
+            Some((name, sub)) => match citydash::programs::named(name) {
+                Some(program) => Ok(Service::Sector(program, SectorArgs::from_arg_matches(sub)?)),
+                None => Err(clap::Error::raw(
+                    clap::error::ErrorKind::InvalidSubcommand,
+                    format!("no service named {name:?}"),
+                )),
+            },
+            None => Err(clap::Error::raw(
+                clap::error::ErrorKind::MissingSubcommand,
+                "name a service",
+            )),
+        }
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl clap::Subcommand for Service {
+    fn augment_subcommands(command: clap::Command) -> clap::Command {
+        let command = citydash::programs::PROGRAMS.iter().fold(command, |command, program| {
+            let entry = program.entry();
+            let about = format!(
+                "The {} sector service ({}).",
+                entry.name_en.to_lowercase(),
+                entry.name_zh
+            );
+            command.subcommand(SectorArgs::augment_args(clap::Command::new(entry.name)).about(about))
+        });
+        command.subcommand(
+            AggregatorArgs::augment_args(clap::Command::new("aggregator")).about("The aggregator with the dashboard."),
+        )
+    }
+
+    fn augment_subcommands_for_update(command: clap::Command) -> clap::Command {
+        Self::augment_subcommands(command)
+    }
+
+    fn has_subcommand(name: &str) -> bool {
+        name == "aggregator" || citydash::programs::named(name).is_some()
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -109,8 +180,8 @@ fn announce(a: &citydash::demo::Addresses) {
     println!("citydash demo is running:");
     println!("  dashboard     http://{}/?token={}", a.dashboard, a.token("viewer"));
     println!("  aggregator    {} (CityService, city indicators)", a.aggregator);
-    for (name, addr) in ["agriculture", "industry", "tourism", "welfare"].iter().zip(&a.sectors) {
-        println!("  {name:<13} {addr}");
+    for (entry, addr) in citydash_proto::sectors::SECTORS.iter().zip(&a.sectors) {
+        println!("  {:<13} {addr}", entry.name);
     }
     println!("Tokens (also in {}):", a.tokens_file.display());
     for (label, token) in &a.tokens {
@@ -153,13 +224,9 @@ async fn connect(url: &str, token: Option<&str>) -> anyhow::Result<citydash_runt
 }
 
 async fn serve(service: Service) -> anyhow::Result<()> {
-    use citydash_sector::launch::run;
     let stop = citydash_runtime::shutdown_signal;
     match service {
-        Service::Agriculture(a) => run::<citydash_agriculture::Agriculture>(a, None, stop()).await,
-        Service::Industry(a) => run::<citydash_industry::Industry>(a, None, stop()).await,
-        Service::Tourism(a) => run::<citydash_tourism::Tourism>(a, None, stop()).await,
-        Service::Welfare(a) => run::<citydash_welfare::Welfare>(a, None, stop()).await,
+        Service::Sector(program, a) => program.run(a, None, Box::pin(stop())).await,
         Service::Aggregator(a) => citydash_aggregator::launch::run(a, None, stop()).await,
     }
 }
@@ -170,17 +237,11 @@ fn main() -> anyhow::Result<()> {
         .command
         .unwrap_or_else(|| Command::Demo(citydash::demo::DemoArgs::parse_from(["demo"])));
     let (format, otlp, name) = match &command {
-        Command::Serve { service } => match service {
-            Service::Aggregator(a) => (
-                a.city.server.log_format,
-                a.city.server.otlp_endpoint.clone(),
-                "aggregator",
-            ),
-            Service::Agriculture(a) => (a.server.log_format, a.server.otlp_endpoint.clone(), "agriculture"),
-            Service::Industry(a) => (a.server.log_format, a.server.otlp_endpoint.clone(), "industry"),
-            Service::Tourism(a) => (a.server.log_format, a.server.otlp_endpoint.clone(), "tourism"),
-            Service::Welfare(a) => (a.server.log_format, a.server.otlp_endpoint.clone(), "welfare"),
-        },
+        Command::Serve { service } => (
+            service.server().log_format,
+            service.server().otlp_endpoint.clone(),
+            service.name(),
+        ),
         _ => (citydash_runtime::LogFormat::Text, None, "citydash"),
     };
     let _telemetry = citydash_runtime::telemetry::init(format, otlp.as_deref(), name);
@@ -236,7 +297,7 @@ fn main() -> anyhow::Result<()> {
                             .database(citydash_aggregator::launch::DEFAULT_DATABASE_URL)?;
                         citydash_aggregator::launch::migrate(&url).await?
                     }
-                    Service::Agriculture(a) | Service::Industry(a) | Service::Tourism(a) | Service::Welfare(a) => {
+                    Service::Sector(_, a) => {
                         anyhow::ensure!(a.server.database_url.is_some(), "--database-url is required");
                         citydash_sector::launch::migrate(&a.server.database("")?).await?
                     }

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use citydash_runtime::auth::{Claims, Role, SERVICES, SigningKey};
+use citydash_proto::sectors::SECTORS;
+use citydash_runtime::auth::{Claims, Role, SigningKey, services};
 
 /// `citydash token keygen`.
 #[derive(Debug, Clone, clap::Args)]
@@ -141,12 +142,13 @@ pub fn read_signing_key(path: &Path) -> anyhow::Result<SigningKey> {
 
 /// Signs the token `args` describe.
 pub fn issue(args: &IssueArgs) -> anyhow::Result<String> {
-    let sectors = &SERVICES[..4];
+    let sectors: Vec<&str> = SECTORS.iter().map(|s| s.name).collect();
     if let Some(bad) = args.sectors.iter().find(|s| !sectors.contains(&s.as_str())) {
         anyhow::bail!("--sector {bad:?}: expected one of {}", sectors.join(", "));
     }
-    if let Some(bad) = args.audience.iter().find(|s| !SERVICES.contains(&s.as_str())) {
-        anyhow::bail!("--audience {bad:?}: expected one of {}", SERVICES.join(", "));
+    let services = services();
+    if let Some(bad) = args.audience.iter().find(|s| !services.contains(&s.as_str())) {
+        anyhow::bail!("--audience {bad:?}: expected one of {}", services.join(", "));
     }
     if args.role == Role::Agency && args.sectors.is_empty() {
         anyhow::bail!("an agency token needs at least one --sector");
@@ -165,32 +167,28 @@ pub fn issue(args: &IssueArgs) -> anyhow::Result<String> {
     key.issue(&claims).map_err(anyhow::Error::msg)
 }
 
-/// Who the demo issues tokens to: (label, subject, role, sectors).
-pub const DEMO_PRINCIPALS: &[(&str, &str, Role, &[&str])] = &[
-    ("admin", "市政府办公室", Role::Admin, &[]),
-    ("viewer", "市长办公室大屏", Role::Viewer, &[]),
-    ("statistics", "市统计局", Role::Statistics, &[]),
-    ("finance", "市财政局", Role::Finance, &[]),
-    ("development_reform", "市发改委", Role::DevelopmentReform, &[]),
-    ("agriculture", "市农业农村局", Role::Agency, &["agriculture"]),
-    ("industry", "市工信局", Role::Agency, &["industry"]),
-    ("tourism", "市文旅局", Role::Agency, &["tourism"]),
-    ("welfare", "市乡村振兴局", Role::Agency, &["welfare"]),
+/// Who the demo issues tokens to besides the sector agencies (one each, from
+/// `citydash_proto::sectors`): (label, subject, role).
+pub const DEMO_PRINCIPALS: &[(&str, &str, Role)] = &[
+    ("admin", "市政府办公室", Role::Admin),
+    ("viewer", "市长办公室大屏", Role::Viewer),
+    ("statistics", "市统计局", Role::Statistics),
+    ("finance", "市财政局", Role::Finance),
+    ("development_reform", "市发改委", Role::DevelopmentReform),
 ];
 
 /// The demo's tokens, valid for a year, by label.
 pub fn demo_tokens(key: &SigningKey) -> anyhow::Result<Vec<(String, String)>> {
+    let agencies = SECTORS
+        .iter()
+        .map(|s| (s.name, s.agency_zh, Role::Agency, vec![s.name.to_owned()]));
     DEMO_PRINCIPALS
         .iter()
+        .map(|(label, subject, role)| (*label, *subject, *role, Vec::new()))
+        .chain(agencies)
         .map(|(label, subject, role, sectors)| {
-            let claims = Claims::new(
-                subject,
-                *role,
-                sectors.iter().map(|s| (*s).to_owned()).collect(),
-                Vec::new(),
-                Duration::from_secs(365 * 86_400),
-            );
-            Ok(((*label).to_owned(), key.issue(&claims).map_err(anyhow::Error::msg)?))
+            let claims = Claims::new(subject, role, sectors, Vec::new(), Duration::from_secs(365 * 86_400));
+            Ok((label.to_owned(), key.issue(&claims).map_err(anyhow::Error::msg)?))
         })
         .collect()
 }

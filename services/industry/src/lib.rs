@@ -85,7 +85,7 @@ fn enterprise_month(m: &EnterpriseMonth, item: &mut Item<'_>) {
 
 citydash_sector::sector_service! {
     /// The industry sector.
-    Industry: Industry, "industry", port 50062, agency "市工信局", catalog CATALOG;
+    Industry: Industry, catalog CATALOG;
     IndustryService, IndustryServiceServer, industry_service_server;
     Enterprises {
         upsert_enterprises(UpsertEnterprisesRequest) -> UpsertEnterprisesResponse { enterprises };

@@ -22,9 +22,11 @@ pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 /// The issuer every citydash token names.
 pub const ISSUER: &str = "citydash";
 
-/// The services a token can name in `aud`: the four sectors and the city
-/// (the aggregator).
-pub const SERVICES: [&str; 5] = ["agriculture", "industry", "tourism", "welfare", "city"];
+/// The services a token can name in `aud`: the sectors and the city (the
+/// aggregator), as `citydash_proto::sectors` lists them.
+pub fn services() -> Vec<&'static str> {
+    citydash_proto::sectors::service_names().collect()
+}
 
 pub use crate::principal::Role;
 
@@ -41,7 +43,7 @@ pub struct Claims {
     /// Regions it may write; empty for all.
     #[serde(default)]
     pub regions: Vec<String>,
-    /// The services (of [`SERVICES`]) that accept it.
+    /// The services (of [`services`]) that accept it.
     pub aud: Vec<String>,
     /// The token's id: what a revocation names.
     pub jti: String,
@@ -57,7 +59,7 @@ pub struct Claims {
 
 impl Claims {
     /// Claims for `sub` valid for `ttl` from now, with a fresh id, for every
-    /// service ([`SERVICES`]): a caller reads the whole city, and what it may
+    /// service ([`services`]): a caller reads the whole city, and what it may
     /// write is its role's and scope's to say, so a write outside them is
     /// PERMISSION_DENIED, not a token refused. A token narrowed to some
     /// services (`citydash token issue --audience`) is refused by the others.
@@ -66,7 +68,7 @@ impl Claims {
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_secs();
-        let aud = SERVICES.iter().map(|s| (*s).to_owned()).collect();
+        let aud = services().into_iter().map(str::to_owned).collect();
         Self {
             sub: sub.to_owned(),
             role,
@@ -246,7 +248,7 @@ pub struct Tokens {
 }
 
 impl Tokens {
-    /// Verifies tokens for `service` (one of [`SERVICES`]) with `key`,
+    /// Verifies tokens for `service` (one of [`services`]) with `key`,
     /// refusing those in `revoked`.
     pub fn new(key: VerifyingKey, service: &str, revoked: Revocations) -> Self {
         Self {
@@ -413,7 +415,7 @@ mod tests {
             vec![],
             Duration::from_secs(60),
         );
-        assert_eq!(claims.aud, SERVICES);
+        assert_eq!(claims.aud, services());
         let mut narrowed = claims.clone();
         narrowed.aud = vec!["agriculture".into()];
         let token = signing.issue(&narrowed).unwrap();

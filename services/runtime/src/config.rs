@@ -185,7 +185,7 @@ impl ServerArgs {
     }
 
     /// The authenticator these settings ask for `service` (one of
-    /// [`crate::auth::SERVICES`]): client certificates (mutual TLS) and/or
+    /// [`crate::auth::services`]): client certificates (mutual TLS) and/or
     /// tokens verified for it and checked against `revoked`; open
     /// (anonymous, with a warning) when neither is configured.
     pub fn authenticator(

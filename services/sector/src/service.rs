@@ -21,7 +21,8 @@ pub async fn list_rpc<E: SectorEntity, S: Store>(
 }
 
 /// Declares a whole sector service: the [`SectorSpec`](crate::spec::SectorSpec)
-/// marker type (sector, name, default port, catalog), and the sector's own
+/// marker type (its sector, whose row of `citydash_proto::sectors` gives its
+/// name, default port and agency, and its catalog), and the sector's own
 /// gRPC service over the engine with, for each entity, an upsert handler
 /// (`request_id`, `validate_only` and the item list) and a list handler (with
 /// a filter built from the request). A sector crate declares its RPCs; it
@@ -30,7 +31,7 @@ pub async fn list_rpc<E: SectorEntity, S: Store>(
 /// ```ignore
 /// citydash_sector::sector_service! {
 ///     /// The agriculture sector.
-///     Agriculture: Agriculture, "agriculture", port 50061, agency "市农业农村局", catalog CATALOG;
+///     Agriculture: Agriculture, catalog CATALOG;
 ///     AgricultureService, AgricultureServiceServer, agriculture_service_server;
 ///     Bases {
 ///         upsert_production_bases(UpsertProductionBasesRequest) -> UpsertProductionBasesResponse { bases };
@@ -43,7 +44,7 @@ pub async fn list_rpc<E: SectorEntity, S: Store>(
 macro_rules! sector_service {
     (
         $(#[$doc:meta])*
-        $spec:ident : $sector:ident, $name:literal, port $port:literal, agency $agency:literal, catalog $catalog:path;
+        $spec:ident : $sector:ident, catalog $catalog:path;
         $service:ident, $server:ident, $module:ident;
         $(
             $entity:ty {
@@ -58,9 +59,6 @@ macro_rules! sector_service {
 
         impl $crate::spec::SectorSpec for $spec {
             const SECTOR: $crate::proto::v1::Sector = $crate::proto::v1::Sector::$sector;
-            const NAME: &'static str = $name;
-            const DEFAULT_PORT: u16 = $port;
-            const AGENCY: &'static str = $agency;
             const CATALOG: &'static [$crate::spec::IndicatorSpec] = $catalog;
 
             fn entity_types() -> Vec<$crate::EntityType> {

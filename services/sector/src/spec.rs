@@ -17,12 +17,13 @@ use crate::store::Store;
 pub trait SectorSpec: Send + Sync + 'static {
     /// The sector.
     const SECTOR: v1::Sector;
-    /// Short name: the binary, the default database file, `citydash serve NAME`.
-    const NAME: &'static str;
+    /// Short name: the binary, the default database file, `citydash serve NAME`
+    /// (its row of `citydash_proto::sectors`).
+    const NAME: &'static str = citydash_proto::sectors::entry(Self::SECTOR).name;
     /// Default gRPC port.
-    const DEFAULT_PORT: u16;
+    const DEFAULT_PORT: u16 = citydash_proto::sectors::entry(Self::SECTOR).default_port;
     /// The agency that owns the sector (默认责任单位 of its indicators).
-    const AGENCY: &'static str;
+    const AGENCY: &'static str = citydash_proto::sectors::entry(Self::SECTOR).agency_zh;
     /// The sector's indicator catalog, as a constant table.
     const CATALOG: &'static [IndicatorSpec];
     /// The sector's own entity types.

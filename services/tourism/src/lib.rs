@@ -74,7 +74,7 @@ fn scenic_month(m: &ScenicMonth, item: &mut Item<'_>) {
 
 citydash_sector::sector_service! {
     /// The tourism sector.
-    Tourism: Tourism, "tourism", port 50063, agency "市文旅局", catalog CATALOG;
+    Tourism: Tourism, catalog CATALOG;
     TourismService, TourismServiceServer, tourism_service_server;
     Areas {
         upsert_scenic_areas(UpsertScenicAreasRequest) -> UpsertScenicAreasResponse { areas };

@@ -85,7 +85,7 @@ fn task(t: &WelfareTask, item: &mut Item<'_>) {
 
 citydash_sector::sector_service! {
     /// The social-welfare sector.
-    Welfare: Welfare, "welfare", port 50064, agency "市乡村振兴局", catalog CATALOG;
+    Welfare: Welfare, catalog CATALOG;
     WelfareService, WelfareServiceServer, welfare_service_server;
     Tasks {
         upsert_tasks(UpsertTasksRequest) -> UpsertTasksResponse { tasks };

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use citydash_proto::v1::{self, AlertColor, Verdict};
 
 use super::format::{amount_en, amount_zh, money_en, money_zh, percent};
-use super::{SECTORS, Settings, alerts, as_of, overview, projects, ranking, sector_en, sector_zh, whatif};
+use super::{Settings, alerts, as_of, overview, projects, ranking, sector_en, sector_zh, sectors, whatif};
 use crate::model::CityModel;
 
 /// The brief language.
@@ -348,7 +348,7 @@ pub fn brief(model: &CityModel, settings: &Settings, period: &v1::Period, langua
     }
 
     let mut sector_lines = Vec::new();
-    for s in SECTORS.iter().map(|s| *s as i32).chain([v1::Sector::City as i32]) {
+    for s in sectors().map(|s| s as i32).chain([v1::Sector::City as i32]) {
         let red: Vec<&v1::Alert> = open
             .iter()
             .filter(|a| a.sector == s && a.color == AlertColor::Red as i32)

@@ -125,7 +125,7 @@ pub fn of_sector(
 /// year (its plan coverage).
 pub fn outlooks(model: &CityModel, settings: &Settings, period: &v1::Period) -> Vec<v1::IndicatorStatus> {
     let city = settings.city_region();
-    let sectors = std::iter::once(v1::Sector::City as i32).chain(super::SECTORS.iter().map(|s| *s as i32));
+    let sectors = std::iter::once(v1::Sector::City as i32).chain(super::sectors().map(|s| s as i32));
     sectors
         .flat_map(|s| of_sector(model, settings, s, city, period))
         .filter_map(|mut status| {

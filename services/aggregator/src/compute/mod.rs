@@ -95,36 +95,19 @@ pub fn as_of(period: &v1::Period) -> NaiveDate {
     domain::period_end(period)
 }
 
-/// The sectors in display order.
-pub const SECTORS: [v1::Sector; 4] = [
-    v1::Sector::Agriculture,
-    v1::Sector::Industry,
-    v1::Sector::Tourism,
-    v1::Sector::Welfare,
-];
+/// The sectors in display order (`citydash_proto::sectors`).
+pub fn sectors() -> impl Iterator<Item = v1::Sector> {
+    citydash_proto::sectors::SECTORS.iter().map(|s| s.sector)
+}
 
 /// Chinese name of a sector.
 pub fn sector_zh(sector: i32) -> &'static str {
-    match v1::Sector::try_from(sector).unwrap_or(v1::Sector::Unspecified) {
-        v1::Sector::Agriculture => "农业",
-        v1::Sector::Industry => "工业",
-        v1::Sector::Tourism => "旅游",
-        v1::Sector::Welfare => "民生",
-        v1::Sector::City => "全市",
-        v1::Sector::Unspecified => "未知",
-    }
+    citydash_proto::sectors::of(sector).map_or("未知", |s| s.name_zh)
 }
 
 /// English name of a sector.
 pub fn sector_en(sector: i32) -> &'static str {
-    match v1::Sector::try_from(sector).unwrap_or(v1::Sector::Unspecified) {
-        v1::Sector::Agriculture => "Agriculture",
-        v1::Sector::Industry => "Industry",
-        v1::Sector::Tourism => "Tourism",
-        v1::Sector::Welfare => "Social welfare",
-        v1::Sector::City => "City",
-        v1::Sector::Unspecified => "Unknown",
-    }
+    citydash_proto::sectors::of(sector).map_or("Unknown", |s| s.name_en)
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use citydash_proto::v1::{self, AlertColor, ScaleStatus, ScenicLevel, TaskKind, T
 use citydash_sector::domain;
 
 use super::projects::Contribution;
-use super::{SECTORS, Settings, alerts, as_of, indicators, total};
+use super::{Settings, alerts, as_of, indicators, sectors, total};
 use crate::model::CityModel;
 
 /// The overview of `period`, with the feeds' current state. `projects` are
@@ -32,10 +32,9 @@ pub fn overview(
     for c in projects.values() {
         all += c;
     }
-    let sectors: Vec<v1::SectorSummary> = SECTORS
-        .iter()
+    let sectors: Vec<v1::SectorSummary> = sectors()
         .map(|s| {
-            let s = *s as i32;
+            let s = s as i32;
             let sums = of(s);
             v1::SectorSummary {
                 sector: s,

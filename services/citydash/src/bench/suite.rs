@@ -8,6 +8,7 @@
 //! freshness under half the maximum ingest, fan-out CPU per delivery,
 //! catch-up of an empty aggregator, and every service's peak memory.
 
+use citydash_proto::sectors::SECTORS;
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -228,8 +229,6 @@ async fn channel(addr: std::net::SocketAddr, token: &str) -> anyhow::Result<Auth
     authed(ch, Some(token)).map_err(anyhow::Error::msg)
 }
 
-const SECTORS: [&str; 4] = ["agriculture", "industry", "tourism", "welfare"];
-
 async fn start_aggregator(
     dbs: &mut Databases,
     keys: &crate::token::KeyFiles,
@@ -247,9 +246,9 @@ async fn start_aggregator(
         free_addr()?.to_string(),
     ];
     args.extend(unlimited(keys));
-    for (s, p) in SECTORS.iter().zip(sectors) {
-        args.push(format!("--{s}-url"));
-        args.push(format!("http://{}", p.addr));
+    for (entry, p) in SECTORS.iter().zip(sectors) {
+        args.push("--sector".to_owned());
+        args.push(format!("{}=http://{}", entry.name, p.addr));
     }
     Proc::start(name, &args, cpus).await
 }
@@ -260,19 +259,16 @@ impl City {
         let keys = crate::token::KeyFiles::in_dir(key_dir.path(), 2)?;
         let key = &keys.signing;
         let mut sectors = Vec::new();
-        for s in SECTORS {
+        for s in SECTORS.iter().map(|e| e.name) {
             let url = dbs.create(s).await?;
             let mut args = vec!["serve".to_owned(), s.to_owned(), "--database-url".to_owned(), url];
             args.extend(unlimited(&keys));
             sectors.push(Proc::start(s, &args, cpus).await?);
         }
         let aggregator = start_aggregator(dbs, &keys, &sectors, cpus, "aggregator").await?;
-        let agriculture = channel(
-            sectors[0].addr,
-            &sign(key, "市农业农村局", Role::Agency, &["agriculture"])?,
-        )
-        .await?;
-        let industry = channel(sectors[1].addr, &sign(key, "市工信局", Role::Agency, &["industry"])?).await?;
+        let agency = |i: usize| sign(key, SECTORS[i].agency_zh, Role::Agency, &[SECTORS[i].name]);
+        let agriculture = channel(sectors[0].addr, &agency(0)?).await?;
+        let industry = channel(sectors[1].addr, &agency(1)?).await?;
         let reader = sign(key, "市政府办公室", Role::Viewer, &[])?;
         Ok(City {
             sectors,
