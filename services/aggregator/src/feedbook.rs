@@ -17,7 +17,7 @@
 //! tested with paused time, and the wall-clock `since` is only for display.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use citydash_proto::v1;
 use tokio::time::Instant;
@@ -222,7 +222,7 @@ impl FeedBook {
                     sector: *sector,
                     connected,
                     stale: stale_since.is_some(),
-                    stale_since: stale_since.map(timestamp),
+                    stale_since: stale_since.map(prost_types::Timestamp::from),
                     last_change_time: f.last_change_time,
                     last_sequence: f.shown,
                 };
@@ -250,15 +250,6 @@ impl Feed {
         {
             self.link = Link::Current;
         }
-    }
-}
-
-/// The proto form of a wall-clock time.
-pub fn timestamp(t: SystemTime) -> prost_types::Timestamp {
-    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    prost_types::Timestamp {
-        seconds: d.as_secs() as i64,
-        nanos: d.subsec_nanos() as i32,
     }
 }
 
@@ -339,7 +330,7 @@ mod tests {
         assert_eq!(b.check_silence(t0 + Duration::from_secs(7), wall(7), silence), vec![B]);
         let s = &b.statuses()[&B];
         assert!(s.connected && s.stale);
-        assert_eq!(s.stale_since, Some(timestamp(wall(7))));
+        assert_eq!(s.stale_since, Some(prost_types::Timestamp::from(wall(7))));
         assert_eq!(
             b.check_silence(t0 + Duration::from_secs(12), wall(12), silence),
             vec![A]

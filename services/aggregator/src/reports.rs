@@ -12,7 +12,6 @@ use citydash_runtime::Error;
 use citydash_sector::domain;
 
 use crate::compute::{self, supervision};
-use crate::feedbook::timestamp;
 use crate::readstore::ReadStore;
 use crate::view::View;
 
@@ -83,7 +82,7 @@ impl<R: ReadStore> Reports<R> {
             return Ok(report);
         }
         let mut report = self.compute(date).await?;
-        report.taken_time = Some(timestamp(std::time::SystemTime::now()));
+        report.taken_time = Some(std::time::SystemTime::now().into());
         Ok(self.view.store().save_report(&key, &report).await?)
     }
 

@@ -268,6 +268,13 @@ impl<R: ReadStore> View<R> {
         lock(&self.feeds).statuses()
     }
 
+    /// Every feed's status and the data version, read together. Taken under
+    /// the model's lock: the writer moves both with the data.
+    fn feed_positions(&self) -> (BTreeMap<i32, v1::FeedStatus>, i64) {
+        let book = lock(&self.feeds);
+        (book.statuses(), book.version())
+    }
+
     /// The current period (DOMAIN.md, Settled points).
     pub fn current_period(&self) -> v1::Period {
         current_period_of(&read(&self.model), &self.clock)
@@ -317,10 +324,7 @@ impl<R: ReadStore> View<R> {
         self.compute(move |model, settings| {
             // Feed statuses read under the model's lock: the writer moves
             // both together, so the view's positions are those of its data.
-            let (feeds, version) = {
-                let book = lock(&view.feeds);
-                (book.statuses(), book.version())
-            };
+            let (feeds, version) = view.feed_positions();
             let projects = compute::projects::contributions(model, settings, &period);
             Arc::new(compute::overview::overview(
                 model, settings, &period, &feeds, version, &projects,
@@ -395,10 +399,7 @@ impl<R: ReadStore> Writer<R> {
     fn overview(&mut self) -> v1::Overview {
         let view = Arc::clone(&self.view);
         let model = read(&view.model);
-        let (feeds, version) = {
-            let book = lock(&view.feeds);
-            (book.statuses(), book.version())
-        };
+        let (feeds, version) = view.feed_positions();
         let period = current_period_of(&model, &view.clock);
         let settings = &view.settings;
         let sums = match &mut self.sums {

@@ -30,3 +30,29 @@ pub fn saturate(value: i128) -> i64 {
 pub fn total(values: impl IntoIterator<Item = i64>) -> i64 {
     saturate(values.into_iter().map(i128::from).sum())
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn a_zero_denominator_is_not_applicable() {
+        assert_eq!(rate(5, 0).value, None);
+        assert_eq!(rate(0, 0).value, None);
+        assert_eq!(rate(1, 4).value, Some(0.25));
+    }
+
+    proptest! {
+        /// A rate is a finite number exactly when its denominator is not 0.
+        #[test]
+        fn rates_are_never_nan_or_infinite(n in any::<i64>(), d in any::<i64>()) {
+            let r = rate(n, d);
+            prop_assert_eq!(r.value.is_some(), d != 0);
+            if let Some(v) = r.value {
+                prop_assert!(v.is_finite());
+            }
+        }
+    }
+}
