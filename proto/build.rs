@@ -14,6 +14,7 @@ const FILES: &[&str] = &[
     "citydash/v1/tourism.proto",
     "citydash/v1/welfare.proto",
     "citydash/v1/city.proto",
+    "citydash/v1/orders.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

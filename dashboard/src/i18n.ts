@@ -54,6 +54,16 @@ const zh = {
   targetMet: "已完成全年目标",
   monthlyNeeded: "需月均",
   outlookVerdict: { 1: "可完成", 2: "需加压", 3: "难完成", 4: "—" } as Record<number, string>,
+  orders: "督办单",
+  ordersOpen: "未销号",
+  orderColours: { 1: "正常", 2: "黄", 3: "红（逾期）" } as Record<number, string>,
+  orderStates: { 1: "待整改", 2: "整改中", 3: "已报告待核验", 4: "已销号" } as Record<number, string>,
+  due: "办结期限",
+  subject: "督办事项",
+  state: "状态",
+  redList: "红榜",
+  blackList: "黑榜",
+  none: "无",
 };
 
 const en: typeof zh = {
@@ -109,6 +119,16 @@ const en: typeof zh = {
   targetMet: "annual target met",
   monthlyNeeded: "needs a month",
   outlookVerdict: { 1: "on track", 2: "stretch", 3: "at risk", 4: "—" },
+  orders: "Supervision orders",
+  ordersOpen: "open",
+  orderColours: { 1: "normal", 2: "yellow", 3: "red (overdue)" },
+  orderStates: { 1: "open", 2: "planned", 3: "reported, unverified", 4: "closed" },
+  due: "Due",
+  subject: "Subject",
+  state: "State",
+  redList: "Red list",
+  blackList: "Black list",
+  none: "none",
   months: (m: number) => (m === 1 ? "January" : `Jan–${["", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][m]}`),
 };
 

@@ -22,6 +22,13 @@ import {
   type SectorSummary,
   type SupervisionReport,
 } from "./gen/citydash/v1/city_pb";
+import {
+  OrderColor,
+  OrderState,
+  OrdersService,
+  type GetUnitStandingsResponse,
+  type SupervisionOrder,
+} from "./gen/citydash/v1/orders_pb";
 import { amount, percent } from "./format";
 import { labels, type Lang } from "./i18n";
 
@@ -45,10 +52,10 @@ const bearer: Interceptor = (next) => async (req) => {
   req.header.set("traceparent", `00-${hex(16)}-${hex(8)}-01`);
   return next(req);
 };
-const client = createClient(
-  CityService,
-  createGrpcWebTransport({ baseUrl: window.location.origin, interceptors: [bearer] }),
-);
+const transport = createGrpcWebTransport({ baseUrl: window.location.origin, interceptors: [bearer] });
+const client = createClient(CityService, transport);
+// The supervision orders: read-only here, as for any viewer.
+const ordersClient = createClient(OrdersService, transport);
 
 let lang: Lang = (params.get("lang") as Lang) === "en" ? "en" : "zh";
 let overview: Overview | undefined;
@@ -60,7 +67,10 @@ let extras: {
   brief: string;
   trends: GetTrendResponse[];
   whatIf?: GetStatisticsWhatIfResponse;
+  orders: SupervisionOrder[];
+  standings?: GetUnitStandingsResponse;
 } = {
+  orders: [],
   alerts: [],
   funnel: [],
   ranking: [],
@@ -353,6 +363,34 @@ function reportTable(): string {
     <table><tr><th>#</th><th>${esc(t().unit)}</th><th>${esc(t().open)}</th><th>${esc(t().red)}</th><th>${esc(t().newSince)}</th><th>${esc(t().cleared)}</th></tr>${rows}</table>`;
 }
 
+function dateText(d: { year: number; month: number; day: number } | undefined): string {
+  return d ? `${d.year}-${String(d.month).padStart(2, "0")}-${String(d.day).padStart(2, "0")}` : "";
+}
+
+// The supervision orders: open ones by colour, overdue first (as
+// ListOrders orders them), and the month's red and black lists.
+function ordersPanel(): string {
+  const open = extras.orders.filter((o) => o.state !== OrderState.CLOSED);
+  const count = (c: OrderColor) => open.filter((o) => o.color === c).length;
+  const colour = (c: OrderColor) => (c === OrderColor.RED ? "red" : c === OrderColor.YELLOW ? "yellow" : "normal");
+  const rows = open
+    .map(
+      (o) => `<tr data-order="${esc(o.code)}" data-state="${o.state}" class="${colour(o.color)}">
+        <td>${esc(o.responsibleUnit)}</td><td>${esc(o.subjectName || o.subjectCode)}</td>
+        <td>${esc(dateText(o.due))}</td><td>${esc(t().orderStates[o.state] ?? "")}</td></tr>`,
+    )
+    .join("");
+  const list = (names: string[] | undefined) => esc(names && names.length ? names.join("、") : t().none);
+  const s = extras.standings;
+  return `<div class="sub" id="orders-counts" data-open="${open.length}">${esc(t().ordersOpen)} <b>${open.length}</b> ·
+      <span class="red">${esc(t().orderColours[3])} ${count(OrderColor.RED)}</span> ·
+      <span class="yellow">${esc(t().orderColours[2])} ${count(OrderColor.YELLOW)}</span> ·
+      ${esc(t().orderColours[1])} ${count(OrderColor.NORMAL)}</div>
+    <div class="scroll"><table><tr><th>${esc(t().unit)}</th><th>${esc(t().subject)}</th><th>${esc(t().due)}</th><th>${esc(t().state)}</th></tr>${rows}</table></div>
+    <div class="sub" id="red-list">${esc(t().redList)}：${list(s?.redList)}</div>
+    <div class="sub" id="black-list">${esc(t().blackList)}：${list(s?.blackList)}</div>`;
+}
+
 function render() {
   const o = overview;
   const app = document.getElementById("app");
@@ -390,6 +428,7 @@ function render() {
       <section class="card" id="alerts"><h2>${esc(t().alerts)} <span class="red">${o.redAlerts}</span> / <span class="yellow">${o.yellowAlerts}</span></h2>
         <ul class="alerts">${alertList()}</ul><div id="drill"></div></section>
       <section class="card" id="supervision"><h2>${esc(t().supervision)}</h2>${reportTable()}</section>
+      <section class="card" id="orders"><h2>${esc(t().orders)}</h2>${ordersPanel()}</section>
     </div>
     <section class="card" id="brief"><h2>${esc(t().brief)}</h2><pre>${esc(extras.brief)}</pre></section>`;
   document.getElementById("lang")?.addEventListener("click", () => {
@@ -409,7 +448,7 @@ function render() {
 async function refreshExtras() {
   const period = overview?.period;
   const codes = (overview?.cityIndicators ?? []).map((s) => s.definition?.code ?? "").filter(Boolean);
-  const [alerts, funnel, ranking, report, brief, trends, whatIf] = await Promise.all([
+  const [alerts, funnel, ranking, report, brief, trends, whatIf, orders, standings] = await Promise.all([
     client.listAlerts({ period }),
     client.getFunnel({ period }),
     client.getRegionRanking({ period }),
@@ -418,6 +457,8 @@ async function refreshExtras() {
     client.getBrief({ period, language: lang }),
     Promise.all(codes.map((indicatorCode) => client.getTrend({ indicatorCode, period }).catch(() => undefined))),
     client.getStatisticsWhatIf({ period }).catch(() => undefined),
+    ordersClient.listOrders({ pageSize: 200 }).catch(() => undefined),
+    ordersClient.getUnitStandings({ period }).catch(() => undefined),
   ]);
   extras = {
     alerts: alerts.alerts,
@@ -427,6 +468,8 @@ async function refreshExtras() {
     brief: brief.text,
     trends: trends.filter((x): x is GetTrendResponse => x !== undefined),
     whatIf,
+    orders: orders?.orders ?? [],
+    standings,
   };
 }
 

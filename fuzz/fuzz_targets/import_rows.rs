@@ -2,7 +2,8 @@
 //! CSV file of one of the import kinds, row by row through the same reader
 //! `citydash import` uses, then each cell's text through every value reader.
 //! Reading must never panic; a refused row must say which line and which
-//! column, and why; an item read from a row must survive its own encoding.
+//! column, and why; an item read from a row must survive its own encoding
+//! (the same bytes after a decode).
 
 #![no_main]
 
@@ -53,7 +54,10 @@ fuzz_target!(|data: &[u8]| {
                 let bytes = item.encode_to_vec();
                 let back = prost_reflect::DynamicMessage::decode(item.descriptor(), bytes.as_slice())
                     .expect("an item read from a row decodes");
-                assert_eq!(back, item, "an item survives its encoding");
+                // A cell of 0 sets a proto3 field to its default, which is
+                // not on the wire: the item and its decoding are the same
+                // message when they encode to the same bytes.
+                assert_eq!(back.encode_to_vec(), bytes, "an item survives its encoding");
             }
             Some(Read::Refused(refusals)) => {
                 assert!(!refusals.is_empty(), "a refused row says why");

@@ -67,7 +67,11 @@ macro_rules! write_requests {
 pub const FEED_METHODS: &[&str] = &["/citydash.v1.SectorService/WatchChanges"];
 
 /// Full names of the admin requests that change state without records.
-pub const ADMIN_REQUESTS: &[&str] = &["citydash.v1.LockPeriodRequest", "citydash.v1.UnlockPeriodRequest"];
+pub const ADMIN_REQUESTS: &[&str] = &[
+    "citydash.v1.LockPeriodRequest",
+    "citydash.v1.UnlockPeriodRequest",
+    "citydash.v1.TakeSnapshotRequest",
+];
 
 /// The paths (`/citydash.v1.SectorService/UpsertProjects`) of every method
 /// that changes state: batch writes and admin requests. Every call to one is
@@ -140,4 +144,25 @@ write_requests!(
     UpsertTasksRequest,
     RegisterUnitsRequest,
     RevokeTokensRequest,
+    FilePlanRequest,
+    ReportOrderRequest,
+    OpenOrderRequest,
+    CloseOrderRequest,
 );
+
+/// The write a snapshot makes on the supervision orders: the aggregator's
+/// own, not an RPC, so not among [`WRITE_REQUESTS`].
+impl WriteRequest for v1::SnapshotOrdersRequest {
+    fn request_id(&self) -> &str {
+        &self.request_id
+    }
+    fn validate_only(&self) -> bool {
+        false
+    }
+    fn correction_reason(&self) -> &str {
+        ""
+    }
+    fn update_mask(&self) -> Option<&prost_types::FieldMask> {
+        None
+    }
+}

@@ -119,7 +119,7 @@ def stub_what_if(stubs, demo):
 def test_the_demo_dashboard_renders_follows_pushes_and_restarts_with_the_same_numbers(stubs):
     from playwright.sync_api import sync_playwright
 
-    city_pb2, city_pb2_grpc, _ = stubs
+    city_pb2, city_pb2_grpc, common_pb2 = stubs
     with tempfile.TemporaryDirectory() as data:
         base = free_port_run(5)
         demo = Demo(data, base, free_port())
@@ -180,6 +180,64 @@ def test_the_demo_dashboard_renders_follows_pushes_and_restarts_with_the_same_nu
                 page.wait_for_selector("#drill table", timeout=15_000)
                 assert code in page.locator("#drill").inner_text()
                 page.evaluate("window.__sameDocument = true")
+
+                # The supervision orders: the demo's open ones, overdue first, and the
+                # red and black lists. An order closed by data leaves the panel without a reload.
+                from citydash.v1 import orders_pb2, orders_pb2_grpc, sector_pb2, sector_pb2_grpc
+
+                office = orders_pb2_grpc.OrdersServiceStub(demo.channel())
+                listed = office.ListOrders(
+                    orders_pb2.ListOrdersRequest(page_size=200), metadata=demo.metadata("supervision"), timeout=10
+                ).orders
+                open_orders = [x for x in listed if x.state != orders_pb2.ORDER_STATE_CLOSED]
+                assert {x.state for x in listed} >= {
+                    orders_pb2.ORDER_STATE_OPEN,
+                    orders_pb2.ORDER_STATE_PLANNED,
+                    orders_pb2.ORDER_STATE_REPORTED,
+                    orders_pb2.ORDER_STATE_CLOSED,
+                }, "the demo has orders in every state"
+                assert page.locator("#orders").is_visible()
+                assert page.locator("#orders tr[data-order]").count() == len(open_orders)
+                assert page.locator("#orders-counts").get_attribute("data-open") == str(len(open_orders))
+                # A funded project not started: its start clears the alert.
+                unstarted = next(x for x in open_orders if x.alert_code == city_pb2.ALERT_CODE_FUNDED_NOT_STARTED)
+                sector = sector_pb2_grpc.SectorServiceStub(grpc.insecure_channel(f"127.0.0.1:{base + unstarted.sector}"))
+                agency = {1: "agriculture", 2: "industry", 3: "tourism", 4: "welfare"}[unstarted.sector]
+                sector.UpsertProjects(
+                    sector_pb2.UpsertProjectsRequest(
+                        request_id="dashboard-test-start",
+                        projects=[
+                            common_pb2.Project(
+                                code=unstarted.subject_code,
+                                stage=common_pb2.PROJECT_STAGE_STARTED,
+                                stage_date=common_pb2.Date(year=2026, month=7, day=5),
+                            )
+                        ],
+                    ),
+                    metadata=demo.metadata(agency),
+                    timeout=10,
+                )
+                # The snapshot is of the data the aggregator holds: let it catch up first.
+                overview_when_settled(stubs, demo)
+                deadline = time.time() + 30
+                while True:
+                    try:
+                        taken = office.TakeSnapshot(
+                            orders_pb2.TakeSnapshotRequest(date=common_pb2.Date(year=2026, month=7, day=15)),
+                            metadata=demo.metadata("supervision"),
+                            timeout=10,
+                        )
+                        break
+                    except grpc.RpcError as e:
+                        if e.code() != grpc.StatusCode.UNAVAILABLE or time.time() > deadline:
+                            raise
+                        time.sleep(0.2)
+                assert unstarted.code in taken.closed
+                page.wait_for_function(
+                    "code => !document.querySelector(`#orders tr[data-order='${code}']`)",
+                    arg=unstarted.code,
+                    timeout=30_000,
+                )
 
                 # A pushed revision of June's progress reaches the page without a reload:
                 # AG-2026-01 is in the statistics database, so the counted amount grows.

@@ -46,9 +46,14 @@ impl SectorSpec for City {
     const SECTOR: v1::Sector = v1::Sector::City;
     const CATALOG: &'static [IndicatorSpec] = CATALOG;
 
-    /// The city's own registers: the responsible units, the revoked tokens.
+    /// The city's own registers: the responsible units, the revoked tokens,
+    /// the supervision orders.
     fn entity_types() -> Vec<EntityType> {
-        vec![EntityType::of::<UnitRecords>(), EntityType::of::<RevokedRecords>()]
+        vec![
+            EntityType::of::<UnitRecords>(),
+            EntityType::of::<RevokedRecords>(),
+            EntityType::of::<crate::orders::OrderRecords>(),
+        ]
     }
 
     /// The unit registry (`UnitsService`) and the revocation list

@@ -24,10 +24,12 @@ use tokio::net::TcpListener;
 
 use crate::api::fastpath::FastPath;
 use crate::api::grpc::CityGrpc;
+use crate::api::orders::OrdersGrpc;
 use crate::city::City;
 use crate::clock::Clock;
 use crate::compute::{Bands, Settings};
 use crate::feeds::{FeedSource, GrpcSource, LocalSource, follow};
+use crate::orders::Orders;
 use crate::readstore::{PgReadStore, ReadStore, SqliteReadStore};
 use crate::reports::Reports;
 use crate::sources::{SectorLink, SectorLinks};
@@ -238,10 +240,19 @@ async fn run_with<S: Store, R: ReadStore>(
         .await
         .context("loading the read model")?;
     let reports = Reports::new(Arc::clone(&view));
+    let orders = Orders::new(engine.clone(), Arc::clone(&view), Arc::clone(&reports));
+    let on_snapshot = Arc::clone(&orders);
 
     let mut tasks = vec![
         tokio::spawn(writer.run()),
-        tokio::spawn(Arc::clone(&reports).run_schedule()),
+        tokio::spawn(Arc::clone(&reports).run_schedule(move |report| {
+            let orders = Arc::clone(&on_snapshot);
+            async move {
+                if let Err(err) = orders.apply(&report).await {
+                    tracing::warn!(error = %err, "applying the snapshot to the supervision orders failed");
+                }
+            }
+        })),
         tokio::spawn(crate::feeds::run_silence_check(
             Arc::clone(&view),
             crate::feeds::HEARTBEAT * 3,
@@ -281,10 +292,16 @@ async fn run_with<S: Store, R: ReadStore>(
     let (mut routes, health, _) = citydash_sector::launch::routes::<City, S>(engine.clone(), limits);
     let city = CityGrpc::new(Arc::clone(&view), reports, links);
     routes.add_service(FastPath::new(city.clone(), limits.max_message_bytes));
+    routes.add_service(
+        v1::orders_service_server::OrdersServiceServer::new(OrdersGrpc(Arc::clone(&orders)))
+            .max_decoding_message_size(limits.max_message_bytes)
+            .max_encoding_message_size(limits.max_message_bytes),
+    );
     let names = vec![
         "",
         v1::sector_service_server::SERVICE_NAME,
         v1::city_service_server::SERVICE_NAME,
+        v1::orders_service_server::SERVICE_NAME,
     ];
     tasks.push(tokio::spawn(watch_health(engine.store().clone(), health, names)));
     let web = match args.http_listen.as_str() {
@@ -297,6 +314,7 @@ async fn run_with<S: Store, R: ReadStore>(
             let closed = view.closed();
             Some(tokio::spawn(crate::api::web::serve(
                 city,
+                orders,
                 limits.max_message_bytes,
                 auth.clone(),
                 http,
@@ -316,6 +334,7 @@ async fn run_with<S: Store, R: ReadStore>(
         v1::city_service_server::SERVICE_NAME,
         v1::units_service_server::SERVICE_NAME,
         v1::tokens_service_server::SERVICE_NAME,
+        v1::orders_service_server::SERVICE_NAME,
     ];
     let result = citydash_runtime::serve(routes.routes(), &services, limits, auth, tls, listener, shutdown).await;
     if let Some(web) = web {

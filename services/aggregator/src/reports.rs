@@ -73,9 +73,10 @@ impl<R: ReadStore> Reports<R> {
             .await
     }
 
-    /// Takes and stores the report of `date` once (another replica or an
-    /// earlier tick may have taken it).
-    async fn take(&self, date: NaiveDate) -> Result<v1::SupervisionReport, Error> {
+    /// Takes and stores the report of `date` (a report day, checked by the
+    /// caller) once: another replica or an earlier tick may have taken it,
+    /// and then that one is the answer.
+    pub async fn take(&self, date: NaiveDate) -> Result<v1::SupervisionReport, Error> {
         let key = date.to_string();
         let _guard = self.taking.lock().await;
         if let Some(report) = self.view.store().report(&key).await? {
@@ -99,12 +100,18 @@ impl<R: ReadStore> Reports<R> {
             .collect())
     }
 
-    /// Takes each report on its day, looking every [`SCHEDULE_TICK`]. It
-    /// waits until every feed is current: an aggregator started (or a
-    /// sector reconnected) on a report day does not snapshot a view that is
-    /// still catching up. A report day that passes without that is not
-    /// stored: asked for, it is computed as of its day.
-    pub async fn run_schedule(self: Arc<Self>) {
+    /// Takes each report on its day, looking every [`SCHEDULE_TICK`], and
+    /// hands it to `then` (the supervision orders), every tick of the day:
+    /// what `then` does must be idempotent. It waits until every feed is
+    /// current: an aggregator started (or a sector reconnected) on a report
+    /// day does not snapshot a view that is still catching up. A report day
+    /// that passes without that is not stored: asked for, it is computed as
+    /// of its day.
+    pub async fn run_schedule<F, Fut>(self: Arc<Self>, then: F)
+    where
+        F: Fn(v1::SupervisionReport) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
         let mut waiting_since: Option<NaiveDate> = None;
         loop {
             let today = self.view.clock().today();
@@ -114,8 +121,11 @@ impl<R: ReadStore> Reports<R> {
                         waiting_since = Some(today);
                         tracing::info!(%today, "the supervision report waits for every feed to catch up");
                     }
-                } else if let Err(err) = self.take(today).await {
-                    tracing::warn!(error = %err, "taking the supervision report failed");
+                } else {
+                    match self.take(today).await {
+                        Ok(report) => then(report).await,
+                        Err(err) => tracing::warn!(error = %err, "taking the supervision report failed"),
+                    }
                 }
             }
             tokio::time::sleep(SCHEDULE_TICK).await;
@@ -147,7 +157,12 @@ mod tests {
         .await
         .expect("load");
         let reports = Reports::new(Arc::clone(&view));
-        tokio::spawn(Arc::clone(&reports).run_schedule());
+        let handed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = Arc::clone(&handed);
+        tokio::spawn(Arc::clone(&reports).run_schedule(move |_| {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            std::future::ready(())
+        }));
 
         // The 15th comes while the feed is still catching up: nothing is stored.
         tokio::time::sleep(SCHEDULE_TICK * 3).await;
@@ -159,6 +174,11 @@ mod tests {
         let asked = reports.report(view.clock().today()).await.expect("computed on demand");
         assert!(asked.taken_time.is_none(), "an answer computed for a read");
         assert!(reports.dates().await.expect("dates").is_empty(), "reads never store");
+        assert_eq!(
+            handed.load(std::sync::atomic::Ordering::SeqCst),
+            0,
+            "nothing taken, nothing handed on"
+        );
 
         view.feed_connected(A);
         view.feed_heartbeat(A, 0);
@@ -173,6 +193,10 @@ mod tests {
             reports.report(view.clock().today()).await.expect("stored"),
             taken,
             "taken once"
+        );
+        assert!(
+            handed.load(std::sync::atomic::Ordering::SeqCst) >= 2,
+            "handed on every tick of the day"
         );
 
         // Not a report day, and not a day after today.

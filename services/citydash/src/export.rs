@@ -1,12 +1,15 @@
-//! `citydash export`: the overview, the alerts, the supervision report and
-//! project lists as XLSX or CSV for the meeting papers (Chinese headers,
+//! `citydash export`: the overview, the alerts, the supervision report, the
+//! supervision orders and project lists as XLSX or CSV for the meeting papers (Chinese headers,
 //! amounts in 万元), and the brief as Markdown. Everything is read through the
 //! public API with the caller's token.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use citydash_proto::v1::{self, city_service_client::CityServiceClient, sector_service_client::SectorServiceClient};
+use citydash_proto::v1::{
+    self, city_service_client::CityServiceClient, orders_service_client::OrdersServiceClient,
+    sector_service_client::SectorServiceClient,
+};
 use citydash_runtime::auth::AuthedChannel;
 
 use crate::import::values;
@@ -14,7 +17,8 @@ use crate::import::values;
 /// `citydash export`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ExportArgs {
-    /// What: overview, alerts, supervision, whatif (入库推演), projects, brief.
+    /// What: overview, alerts, supervision, orders (督办单; with --period,
+    /// those due that month), whatif (入库推演), projects, brief.
     pub what: String,
     /// Where: .xlsx or .csv (.md for the brief).
     pub out: PathBuf,
@@ -318,6 +322,87 @@ pub fn supervision_table(r: &v1::SupervisionReport) -> Table {
     }
 }
 
+/// The Chinese name of an order's state.
+fn order_state_zh(o: &v1::SupervisionOrder) -> &'static str {
+    match v1::OrderState::try_from(o.state).unwrap_or(v1::OrderState::Unspecified) {
+        v1::OrderState::Open => "待整改",
+        v1::OrderState::Planned => "整改中",
+        v1::OrderState::Reported => "已报告待核验",
+        v1::OrderState::Closed => {
+            match v1::OrderClosing::try_from(o.closing).unwrap_or(v1::OrderClosing::Unspecified) {
+                v1::OrderClosing::ByData => "数据核验销号",
+                v1::OrderClosing::ClearedByData => "数据自动销号",
+                v1::OrderClosing::ByHand => "人工销号",
+                v1::OrderClosing::Unspecified => "已销号",
+            }
+        }
+        v1::OrderState::Unspecified => "",
+    }
+}
+
+/// The Chinese name of an order's colour today.
+fn order_colour_zh(c: i32) -> &'static str {
+    match v1::OrderColor::try_from(c).unwrap_or(v1::OrderColor::Unspecified) {
+        v1::OrderColor::Red => "红",
+        v1::OrderColor::Yellow => "黄",
+        v1::OrderColor::Normal => "正常",
+        v1::OrderColor::Unspecified => "",
+    }
+}
+
+/// Supervision orders as a table, as `ListOrders` orders them (past due first).
+pub fn orders_table(orders: &[v1::SupervisionOrder]) -> Table {
+    let rows = orders
+        .iter()
+        .map(|o| {
+            let rule = crate::import::kinds::alert_code_zh(o.alert_code);
+            vec![
+                Out::Text(o.code.clone()),
+                Out::Text(order_colour_zh(o.color).to_owned()),
+                Out::Text(order_state_zh(o).to_owned()),
+                Out::Text(o.responsible_unit.clone()),
+                Out::Text(rule.to_owned()),
+                Out::Text(format!("{} {}", o.subject_code, o.subject_name)),
+                Out::Text(date_text(o.opened.as_ref())),
+                Out::Text(date_text(o.plan_due.as_ref())),
+                Out::Text(date_text(o.due.as_ref())),
+                Out::Text(o.plan.clone()),
+                Out::Text(date_text(o.closed.as_ref())),
+                Out::Text(if o.closed.is_none() {
+                    String::new()
+                } else if o.closed_on_time {
+                    "是".to_owned()
+                } else {
+                    "否".to_owned()
+                }),
+                Out::Text(o.close_reason.clone()),
+            ]
+        })
+        .collect();
+    Table {
+        name: "督办单".to_owned(),
+        headers: [
+            "编号",
+            "颜色",
+            "状态",
+            "责任单位",
+            "预警类型",
+            "督办事项",
+            "开具日期",
+            "方案报送期限",
+            "办结期限",
+            "整改方案",
+            "销号日期",
+            "按期销号",
+            "人工销号理由",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+        rows,
+        header_notes: Vec::new(),
+    }
+}
+
 /// Projects as a table.
 pub fn projects_table(projects: &[v1::Project], units: &citydash_sector::units::Units) -> Table {
     let rows = projects
@@ -471,6 +556,28 @@ pub async fn run(args: &ExportArgs, channel: AuthedChannel) -> anyhow::Result<()
                 .unwrap_or_default();
             write(&supervision_table(&report), &args.out)
         }
+        "orders" => {
+            let mut orders = OrdersServiceClient::new(channel);
+            let mut all = Vec::new();
+            let mut page_token = String::new();
+            loop {
+                let page = orders
+                    .list_orders(v1::ListOrdersRequest {
+                        period,
+                        page_size: 1000,
+                        page_token,
+                        ..Default::default()
+                    })
+                    .await?
+                    .into_inner();
+                all.extend(page.orders);
+                if page.next_page_token.is_empty() {
+                    break;
+                }
+                page_token = page.next_page_token;
+            }
+            write(&orders_table(&all), &args.out)
+        }
         "projects" => {
             let mut sector = SectorServiceClient::new(channel);
             let mut all = Vec::new();
@@ -510,6 +617,8 @@ pub async fn run(args: &ExportArgs, channel: AuthedChannel) -> anyhow::Result<()
             std::fs::write(&args.out, format!("{title}{}\n", brief.text))
                 .with_context(|| format!("writing {}", args.out.display()))
         }
-        other => anyhow::bail!("unknown export {other:?}: overview, alerts, supervision, whatif, projects or brief"),
+        other => {
+            anyhow::bail!("unknown export {other:?}: overview, alerts, supervision, orders, whatif, projects or brief")
+        }
     }
 }

@@ -38,6 +38,10 @@ pub struct IssueArgs {
     /// A region it may write (repeatable); all when omitted.
     #[arg(long = "region")]
     pub regions: Vec<String>,
+    /// A responsible unit (registered code) an agency answers for on
+    /// supervision orders (repeatable); every unit of its sectors when omitted.
+    #[arg(long = "unit")]
+    pub units: Vec<String>,
     /// A service that accepts it (repeatable: agriculture, industry, tourism,
     /// welfare, city); every service when omitted. The others refuse it.
     #[arg(long = "audience")]
@@ -161,6 +165,7 @@ pub fn issue(args: &IssueArgs) -> anyhow::Result<String> {
         args.regions.clone(),
         Duration::from_secs(args.days * 86_400),
     );
+    claims.units = args.units.clone();
     if !args.audience.is_empty() {
         claims.aud = args.audience.clone();
     }
@@ -172,6 +177,7 @@ pub fn issue(args: &IssueArgs) -> anyhow::Result<String> {
 pub const DEMO_PRINCIPALS: &[(&str, &str, Role)] = &[
     ("admin", "市政府办公室", Role::Admin),
     ("viewer", "市长办公室大屏", Role::Viewer),
+    ("supervision", "两办督查室", Role::Supervision),
     ("statistics", "市统计局", Role::Statistics),
     ("finance", "市财政局", Role::Finance),
     ("development_reform", "市发改委", Role::DevelopmentReform),

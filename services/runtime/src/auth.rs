@@ -43,6 +43,10 @@ pub struct Claims {
     /// Regions it may write; empty for all.
     #[serde(default)]
     pub regions: Vec<String>,
+    /// Responsible units (codes) an agency answers for on supervision
+    /// orders; empty (and absent) for every unit of its sectors.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub units: Vec<String>,
     /// The services (of [`services`]) that accept it.
     pub aud: Vec<String>,
     /// The token's id: what a revocation names.
@@ -74,6 +78,7 @@ impl Claims {
             role,
             sectors,
             regions,
+            units: Vec::new(),
             aud,
             jti: random_id(),
             iat: now,
@@ -310,12 +315,15 @@ impl Tokens {
             role: claims.role,
             sectors: claims.sectors,
             regions: claims.regions,
+            units: claims.units,
         })
     }
 }
 
 /// The URI SAN prefix naming a sector a certificate may write.
 pub const SAN_SECTOR: &str = "urn:citydash:sector:";
+/// The URI SAN prefix naming a responsible unit a certificate answers for.
+pub const SAN_UNIT: &str = "urn:citydash:unit:";
 /// The URI SAN prefix naming a region a certificate may write.
 pub const SAN_REGION: &str = "urn:citydash:region:";
 
@@ -338,7 +346,7 @@ pub fn principal_of_certificate(der: &[u8]) -> Result<Principal, String> {
         .ok_or_else(|| "客户端证书没有写明角色（OU）".to_owned())?;
     let role = <Role as clap::ValueEnum>::from_str(unit, true)
         .map_err(|_| format!("客户端证书的角色「{unit}」不是 citydash 的角色"))?;
-    let (mut sectors, mut regions) = (Vec::new(), Vec::new());
+    let (mut sectors, mut regions, mut units) = (Vec::new(), Vec::new(), Vec::new());
     if let Ok(Some(san)) = cert.subject_alternative_name() {
         for general in &san.value.general_names {
             if let GeneralName::URI(uri) = general {
@@ -346,6 +354,8 @@ pub fn principal_of_certificate(der: &[u8]) -> Result<Principal, String> {
                     sectors.push(s.to_owned());
                 } else if let Some(r) = uri.strip_prefix(SAN_REGION) {
                     regions.push(r.to_owned());
+                } else if let Some(u) = uri.strip_prefix(SAN_UNIT) {
+                    units.push(u.to_owned());
                 }
             }
         }
@@ -355,6 +365,7 @@ pub fn principal_of_certificate(der: &[u8]) -> Result<Principal, String> {
         role,
         sectors,
         regions,
+        units,
     })
 }
 

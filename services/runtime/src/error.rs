@@ -26,6 +26,9 @@ pub mod reason {
     pub const PLAUSIBILITY_UNCONFIRMED: &str = "PLAUSIBILITY_UNCONFIRMED";
     /// The period is locked: its statistics are published.
     pub const PERIOD_LOCKED: &str = "PERIOD_LOCKED";
+    /// A supervision order's state forbids the action (it is closed, or
+    /// its alert already has an open order).
+    pub const ORDER_STATE: &str = "ORDER_STATE";
     /// The named thing does not exist.
     pub const NOT_FOUND: &str = "NOT_FOUND";
     /// No valid credentials.

@@ -20,6 +20,10 @@ pub enum Role {
     DevelopmentReform,
     /// Reads only (the mayor's office, a wall screen).
     Viewer,
+    /// The supervision office (两办督查室): opens supervision orders by
+    /// hand, closes them by hand with a reason, takes snapshots, reads
+    /// everything; writes no sector data.
+    Supervision,
     /// Locks periods, corrects locked data, reads the audit trail.
     Admin,
 }
@@ -33,6 +37,7 @@ impl Role {
             Role::Finance => "finance",
             Role::DevelopmentReform => "development_reform",
             Role::Viewer => "viewer",
+            Role::Supervision => "supervision",
             Role::Admin => "admin",
         }
     }
@@ -49,6 +54,9 @@ pub struct Principal {
     pub sectors: Vec<String>,
     /// Regions it may write; empty for all.
     pub regions: Vec<String>,
+    /// Responsible units (by code) it answers for on supervision orders;
+    /// empty for every unit of its sectors.
+    pub units: Vec<String>,
 }
 
 impl Principal {
@@ -60,6 +68,7 @@ impl Principal {
             role: Role::Admin,
             sectors: vec!["*".to_owned()],
             regions: Vec::new(),
+            units: Vec::new(),
         }
     }
 
@@ -70,7 +79,7 @@ impl Principal {
             Role::Admin => true,
             Role::Agency => self.sectors.iter().any(|s| s == sector || s == "*"),
             Role::Statistics | Role::Finance | Role::DevelopmentReform => sector == "city",
-            Role::Viewer => false,
+            Role::Viewer | Role::Supervision => false,
         }
     }
 
@@ -90,6 +99,24 @@ impl Principal {
     /// Whether it may write records of `region`.
     pub fn may_write_region(&self, region: &str) -> bool {
         self.regions.is_empty() || self.regions.iter().any(|r| r == region)
+    }
+
+    /// Whether it answers for the supervision orders of `unit` in `sector`:
+    /// an agency of the sector, for every unit unless its token names some.
+    pub fn answers_for(&self, sector: &str, unit: &str) -> bool {
+        match self.role {
+            Role::Admin => true,
+            Role::Agency => {
+                self.sectors.iter().any(|s| s == sector || s == "*")
+                    && (self.units.is_empty() || self.units.iter().any(|u| u == unit))
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether it supervises: opens and closes orders by hand, takes snapshots.
+    pub fn supervises(&self) -> bool {
+        matches!(self.role, Role::Supervision | Role::Admin)
     }
 
     /// Whether it is an admin.
@@ -160,6 +187,7 @@ mod tests {
             role,
             sectors: sectors.iter().map(|s| s.to_string()).collect(),
             regions: regions.iter().map(|s| s.to_string()).collect(),
+            units: Vec::new(),
         }
     }
 
@@ -178,5 +206,21 @@ mod tests {
         assert!(!p(Role::Statistics, &[], &[]).may_write_sector("agriculture"));
         assert!(!p(Role::Viewer, &["agriculture"], &[]).may_write_sector("agriculture"));
         assert!(p(Role::Admin, &[], &[]).may_write_sector("tourism"));
+        assert!(!p(Role::Supervision, &[], &[]).may_write_sector("city"));
+    }
+
+    #[test]
+    fn an_agency_answers_for_its_own_units_orders() {
+        let agri = p(Role::Agency, &["agriculture"], &[]);
+        assert!(agri.answers_for("agriculture", "nyncj") && agri.answers_for("agriculture", "slj"));
+        assert!(!agri.answers_for("industry", "gxj"));
+        let one = Principal {
+            units: vec!["nyncj".into()],
+            ..agri
+        };
+        assert!(one.answers_for("agriculture", "nyncj") && !one.answers_for("agriculture", "slj"));
+        let office = p(Role::Supervision, &[], &[]);
+        assert!(!office.answers_for("agriculture", "nyncj") && office.supervises());
+        assert!(!p(Role::Viewer, &[], &[]).supervises() && p(Role::Admin, &[], &[]).supervises());
     }
 }

@@ -1,6 +1,6 @@
 //! The web dashboard's port: the built dashboard (embedded in the binary, so
-//! `cargo run` needs no npm) and CityService over grpc-web, on one HTTP port,
-//! so the page reads the same contract as any other front end.
+//! `cargo run` needs no npm), CityService and OrdersService over grpc-web, on
+//! one HTTP port, so the page reads the same contracts as any other front end.
 
 use std::future::Future;
 
@@ -14,7 +14,12 @@ use tonic::service::Routes;
 use citydash_runtime::layer::AuthLayer;
 
 use super::grpc::CityGrpc;
+use super::orders::OrdersGrpc;
+use crate::orders::Orders;
 use crate::readstore::ReadStore;
+use citydash_proto::v1::orders_service_server::OrdersServiceServer;
+use citydash_sector::store::Store;
+use std::sync::Arc;
 
 const INDEX_HTML: &str = include_str!("../../../../dashboard/dist/index.html");
 const APP_JS: &str = include_str!("../../../../dashboard/dist/app.js");
@@ -31,13 +36,22 @@ fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
 }
 
 /// The dashboard and grpc-web router.
-pub fn router<R: ReadStore>(city: CityGrpc<R>, max_message_bytes: usize, auth: AuthLayer) -> axum::Router {
+pub fn router<S: Store, R: ReadStore>(
+    city: CityGrpc<R>,
+    orders: Arc<Orders<S, R>>,
+    max_message_bytes: usize,
+    auth: AuthLayer,
+) -> axum::Router {
     let city = FastPath::new(city, max_message_bytes);
+    let orders = OrdersServiceServer::new(OrdersGrpc(orders))
+        .max_decoding_message_size(max_message_bytes)
+        .max_encoding_message_size(max_message_bytes);
     // The page and its assets are public; the data behind them needs a token
     // (the page sends the one in its URL), exactly as on the gRPC port.
     // grpc-web outermost, so that refusals at the door (no token, shed load)
     // reach the browser in grpc-web framing too.
     Routes::new(city)
+        .add_service(orders)
         .into_axum_router()
         .layer(auth)
         .layer(tonic_web::GrpcWebLayer::new())
@@ -63,8 +77,9 @@ pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_s
 /// open connections finish (up to 10 s). Each connection gets TCP_NODELAY
 /// (small grpc-web answers must not wait for the browser's delayed ACK),
 /// the header read timeout, and its peer address for the door's limits.
-pub async fn serve<R: ReadStore>(
+pub async fn serve<S: Store, R: ReadStore>(
     city: CityGrpc<R>,
+    orders: Arc<Orders<S, R>>,
     max_message_bytes: usize,
     auth: AuthLayer,
     listener: TcpListener,
@@ -74,7 +89,7 @@ pub async fn serve<R: ReadStore>(
     use tower::ServiceExt as _;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "dashboard listening");
-    let app = router(city, max_message_bytes, auth);
+    let app = router(city, orders, max_message_bytes, auth);
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     builder
         .http1()

@@ -4,13 +4,14 @@
 //! funded but not started, started but not in the statistics, behind their
 //! monthly plan — investment-promotion contracts, specialty bases (青稞,
 //! 中药材, 藏香猪), scenic areas under creation and campaign tasks with
-//! deadlines. Everything goes through the public push APIs with fixed
+//! deadlines, and the supervision orders of its red alerts. Everything goes through the public push APIs with fixed
 //! request ids, so seeding twice changes nothing.
 
 mod agriculture;
 mod city;
 mod common;
 mod industry;
+mod orders;
 mod tourism;
 mod welfare;
 
@@ -75,5 +76,6 @@ pub async fn seed(e: &Endpoints) -> anyhow::Result<()> {
     tourism::seed(&e.tourism).await?;
     welfare::seed(&e.welfare).await?;
     city::seed(e).await?;
+    orders::seed(&e.admin).await?;
     Ok(())
 }

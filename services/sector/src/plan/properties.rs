@@ -16,6 +16,8 @@ use super::*;
 
 static CHECKLISTS: std::sync::LazyLock<crate::readiness::Checklists> =
     std::sync::LazyLock::new(crate::readiness::Checklists::default);
+static WRITER: std::sync::LazyLock<citydash_runtime::Principal> =
+    std::sync::LazyLock::new(citydash_runtime::Principal::anonymous);
 
 fn ctx(regions: &Regions) -> Context<'_> {
     Context {
@@ -26,6 +28,7 @@ fn ctx(regions: &Regions) -> Context<'_> {
         today: NaiveDate::from_ymd_opt(2026, 7, 1).expect("date"),
         units: Default::default(),
         checklists: &CHECKLISTS,
+        principal: &WRITER,
     }
 }
 

@@ -31,6 +31,8 @@ pub struct Context<'a> {
     pub units: std::sync::Arc<crate::units::Units>,
     /// The readiness checklists of the sector's projects.
     pub checklists: &'a crate::readiness::Checklists,
+    /// Who writes: a planner that [`Planner::authorizes`] checks it.
+    pub principal: &'a citydash_runtime::Principal,
 }
 
 /// `given` laid over the latest content of the record, if there is one
@@ -76,7 +78,8 @@ impl Snapshot {
         self
     }
 
-    pub(super) fn get(&self, kind: &str, key: &str) -> Option<&StoredRecord> {
+    /// The stored record of `kind` and `key`, if the plan asked for it and it exists.
+    pub fn get(&self, kind: &str, key: &str) -> Option<&StoredRecord> {
         self.records.get(&(kind.to_owned(), key.to_owned()))
     }
 
@@ -115,6 +118,13 @@ pub trait Planner: Send + Sync {
     }
     /// Whether items name responsible units (the registry is read first).
     fn names_units(&self) -> bool {
+        false
+    }
+    /// Whether the plan authorizes the caller itself, from the records it
+    /// reads (a supervision order is answered by its own unit, whatever
+    /// service hosts it): the engine then skips its sector check, and the
+    /// planner's PERMISSION_DENIED is audited like every refusal.
+    fn authorizes(&self) -> bool {
         false
     }
     /// Validates and plans against `snapshot`.
