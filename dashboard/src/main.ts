@@ -356,11 +356,11 @@ function reportTable(): string {
   const rows = r.units
     .map(
       (u) => `<tr data-unit="${esc(u.responsibleUnit)}"><td>${u.rank}</td><td>${esc(u.responsibleUnit)}</td>
-        <td class="num">${u.open}</td><td class="num red">${u.red}</td><td class="num">${u.newSinceLast}</td><td class="num">${u.clearedSinceLast}</td></tr>`,
+        <td class="num">${u.open}</td><td class="num red">${u.red}</td><td class="num">${u.newSinceLast}</td><td class="num">${u.clearedSinceLast}</td><td class="num red">${u.ordersOverdue}</td></tr>`,
     )
     .join("");
   return `<div class="sub">${d ? `${d.year}-${String(d.month).padStart(2, "0")}-${String(d.day).padStart(2, "0")}` : ""}</div>
-    <table><tr><th>#</th><th>${esc(t().unit)}</th><th>${esc(t().open)}</th><th>${esc(t().red)}</th><th>${esc(t().newSince)}</th><th>${esc(t().cleared)}</th></tr>${rows}</table>`;
+    <table><tr><th>#</th><th>${esc(t().unit)}</th><th>${esc(t().open)}</th><th>${esc(t().red)}</th><th>${esc(t().newSince)}</th><th>${esc(t().cleared)}</th><th>${esc(t().ordersOverdue)}</th></tr>${rows}</table>`;
 }
 
 function dateText(d: { year: number; month: number; day: number } | undefined): string {

@@ -9,8 +9,9 @@ use std::time::Duration;
 use citydash_e2e::fixtures::{date, project};
 use citydash_e2e::{Running, Sectors, TestDb, request_id, spawn_aggregator, synced, test_signing_key, token};
 use citydash_proto::v1::{
-    self, OrderClosing, OrderColor, OrderState, orders_service_client::OrdersServiceClient,
-    sector_service_client::SectorServiceClient, units_service_client::UnitsServiceClient,
+    self, OrderClosing, OrderColor, OrderState, city_service_client::CityServiceClient,
+    orders_service_client::OrdersServiceClient, sector_service_client::SectorServiceClient,
+    units_service_client::UnitsServiceClient,
 };
 use citydash_runtime::auth::{Claims, Role};
 use tonic::Code;
@@ -240,6 +241,27 @@ async fn a_red_alert_opens_an_order_that_only_data_closes_on_time() {
     assert_eq!((rate.numerator, rate.denominator, rate.value), (1, 1, Some(1.0)));
     assert_eq!(july.red_list, ["市农业农村局"]);
     assert!(july.black_list.is_empty());
+    // The supervision report counts it, the brief names the red list.
+    let mut city_api = CityServiceClient::new(city.agg.channel().await);
+    let report = city_api
+        .get_supervision_report(v1::GetSupervisionReportRequest {
+            date: date(2026, 7, 31),
+        })
+        .await
+        .expect("report")
+        .into_inner()
+        .report
+        .expect("report");
+    let row = report
+        .units
+        .iter()
+        .find(|u| u.responsible_unit == "市农业农村局")
+        .expect("the unit's row");
+    assert_eq!(
+        (row.orders_opened, row.orders_closed_on_time, row.orders_overdue),
+        (0, 1, 0)
+    );
+    assert!(brief_of_july(&city).await.contains("红榜：市农业农村局"));
 
     // Every version is kept: opened, planned, reported, closed.
     let history = city
@@ -287,6 +309,21 @@ async fn a_late_start_closes_the_order_late_and_blacklists_the_unit() {
     assert_eq!((rate.numerator, rate.denominator, rate.value), (0, 1, Some(0.0)));
     assert_eq!(july.black_list, ["市农业农村局"]);
     assert!(july.red_list.is_empty());
+    let brief = brief_of_july(&city).await;
+    assert!(brief.contains("市农业农村局督办单逾期未办结1件（黑榜）"), "{brief}");
+}
+
+/// The brief of January–July.
+async fn brief_of_july(city: &City) -> String {
+    CityServiceClient::new(city.agg.channel().await)
+        .get_brief(v1::GetBriefRequest {
+            period: Some(v1::Period { year: 2026, month: 7 }),
+            language: String::new(),
+        })
+        .await
+        .expect("brief")
+        .into_inner()
+        .text
 }
 
 /// A returning alert within two snapshots reopens the order: a project

@@ -35,7 +35,8 @@ impl<R: ReadStore> Reports<R> {
     }
 
     /// The report of `date` (a report day, not after today): the stored
-    /// one, else computed for this answer and not stored.
+    /// one, else computed for this answer and not stored; with the
+    /// supervision orders of its window counted as they are now.
     pub async fn report(&self, date: NaiveDate) -> Result<v1::SupervisionReport, Error> {
         if !supervision::is_report_day(date) {
             return Err(Error::invalid(
@@ -46,10 +47,15 @@ impl<R: ReadStore> Reports<R> {
         if date > self.view.clock().today() {
             return Err(Error::invalid("date", format!("{date} 晚于今天")));
         }
-        match self.view.store().report(&date.to_string()).await? {
-            Some(report) => Ok(report),
-            None => self.compute(date).await,
-        }
+        let mut report = match self.view.store().report(&date.to_string()).await? {
+            Some(report) => report,
+            None => self.compute(date).await?,
+        };
+        // The orders as they are now: a stored report is taken before its
+        // own snapshot opens orders.
+        let orders = self.view.read(|m| m.entities_of::<v1::SupervisionOrder>());
+        compute::orders::add_to_report(&mut report, &orders);
+        Ok(report)
     }
 
     /// The latest report day on or before today.

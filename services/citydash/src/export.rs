@@ -309,14 +309,27 @@ pub fn supervision_table(r: &v1::SupervisionReport) -> Table {
                 Out::Int(i64::from(u.red)),
                 Out::Int(i64::from(u.new_since_last)),
                 Out::Int(i64::from(u.cleared_since_last)),
+                Out::Int(i64::from(u.orders_opened)),
+                Out::Int(i64::from(u.orders_closed_on_time)),
+                Out::Int(i64::from(u.orders_overdue)),
             ]
         })
         .collect();
     Table {
         name: format!("督查通报{}", date_text(r.date.as_ref())),
-        headers: ["排名", "责任单位", "未销号预警", "其中红色", "新增", "销号"]
-            .map(str::to_owned)
-            .to_vec(),
+        headers: [
+            "排名",
+            "责任单位",
+            "未销号预警",
+            "其中红色",
+            "新增",
+            "销号",
+            "新开督办单",
+            "督办单按期销号",
+            "督办单逾期",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
         rows,
         header_notes: Vec::new(),
     }

@@ -269,9 +269,10 @@ impl<R: ReadStore> CityService for CityGrpc<R> {
             other => return Err(Error::invalid("language", format!("「{other}」：请用 zh 或 en")).into()),
         };
         let brief_period = period;
+        let today = self.view.clock().today();
         let text = self
             .view
-            .compute(move |m, settings| compute::brief::brief(m, settings, &brief_period, language))
+            .compute(move |m, settings| compute::brief::brief(m, settings, &brief_period, language, today))
             .await?;
         Ok(Response::new(v1::GetBriefResponse {
             period: Some(period),

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use chrono::NaiveDate;
 use citydash_proto::v1::{self, AlertColor, Verdict};
 
 use super::format::{amount_en, amount_zh, money_en, money_zh, percent};
@@ -261,8 +262,61 @@ fn what_if_line(model: &CityModel, settings: &Settings, period: &v1::Period, zh:
     })
 }
 
-/// The brief of `period` in `language`.
-pub fn brief(model: &CityModel, settings: &Settings, period: &v1::Period, language: Language) -> String {
+/// The follow-through (督办落实): a line per unit on the month's black list
+/// (an order past due and still open), then the red list; none when the
+/// city has no supervision orders.
+fn orders_line(model: &CityModel, period: &v1::Period, on: NaiveDate, open: &[v1::Alert], zh: bool) -> Option<String> {
+    let orders = model.entities_of::<v1::SupervisionOrder>();
+    if orders.is_empty() {
+        return None;
+    }
+    let red: Vec<(String, String)> = open
+        .iter()
+        .filter(|a| a.color == AlertColor::Red as i32)
+        .map(|a| (a.responsible_unit_code.clone(), a.responsible_unit.clone()))
+        .collect();
+    let s = super::orders::standings(period, on, &orders, &red);
+    let black: Vec<String> = s
+        .units
+        .iter()
+        .filter(|u| u.black_list)
+        .map(|u| {
+            if zh {
+                format!("{}督办单逾期未办结{}件（黑榜）", u.responsible_unit, u.overdue)
+            } else {
+                format!(
+                    "{}: {} supervision orders overdue (black list)",
+                    u.responsible_unit, u.overdue
+                )
+            }
+        })
+        .collect();
+    let mut line = match (zh, black.is_empty()) {
+        (true, true) => "督办落实：无逾期未办结的督办单".to_owned(),
+        (true, false) => format!("督办落实：{}", black.join("；")),
+        (false, true) => "Follow-through: no supervision order is overdue".to_owned(),
+        (false, false) => format!("Follow-through: {}", black.join("; ")),
+    };
+    if !s.red_list.is_empty() {
+        line += &if zh {
+            format!("；红榜：{}", s.red_list.join("、"))
+        } else {
+            format!("; red list: {}", s.red_list.join(", "))
+        };
+    }
+    line.push(if zh { '。' } else { '.' });
+    Some(line)
+}
+
+/// The brief of `period` in `language`, written on `today` (the orders of a
+/// month that has not ended are judged as of today).
+pub fn brief(
+    model: &CityModel,
+    settings: &Settings,
+    period: &v1::Period,
+    language: Language,
+    today: NaiveDate,
+) -> String {
     let view = overview::overview(
         model,
         settings,
@@ -381,6 +435,10 @@ pub fn brief(model: &CityModel, settings: &Settings, period: &v1::Period, langua
     } else {
         format!("3. By sector: {}.", sector_lines.join("; "))
     });
+
+    if let Some(line) = orders_line(model, period, super::orders::standings_day(period, today), &open, zh) {
+        paragraphs.push(line);
+    }
 
     let city = settings.city_region();
     let mut rank_lines = Vec::new();

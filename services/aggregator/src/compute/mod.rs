@@ -9,6 +9,7 @@ pub mod facts;
 pub mod format;
 pub mod indicators;
 pub mod numbers;
+pub mod orders;
 pub mod outlook;
 pub mod overview;
 pub mod projects;

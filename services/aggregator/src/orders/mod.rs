@@ -3,12 +3,11 @@
 //! closes, by data, the orders whose alert no longer holds; the unit files a
 //! plan and reports; only the supervision office closes one by hand. Orders
 //! are records of the city engine (versions, audit, idempotency, the change
-//! feed); [`rules`] holds every rule as a pure function, [`plan`] the writes,
+//! feed); [`crate::compute::orders`] holds every rule as a pure function, [`plan`] the writes,
 //! and this file what the API calls.
 
 pub mod plan;
 pub mod records;
-pub mod rules;
 
 use std::sync::Arc;
 
@@ -21,6 +20,7 @@ use citydash_runtime::{Error, Identity, Principal};
 use citydash_sector::store::{Index, Store};
 use citydash_sector::{Engine, domain};
 
+use crate::compute::orders as rules;
 use crate::compute::{alerts, supervision};
 use crate::readstore::ReadStore;
 use crate::reports::Reports;
@@ -286,10 +286,11 @@ impl<S: Store, R: ReadStore> Orders<S, R> {
                 "还有部门的数据正在追赶，快照须在全部数据到齐后记录；请稍后重试".to_owned(),
             ));
         }
-        let report = self.reports.take(date).await?;
+        let mut report = self.reports.take(date).await?;
         self.apply(&report).await?;
         let day = Some(domain::from_date(date));
         let orders = self.all().await?;
+        rules::add_to_report(&mut report, &orders);
         let by_snapshot = |when: &Option<v1::Date>, by: &str| *when == day && by == rules::SNAPSHOT;
         Ok(v1::TakeSnapshotResponse {
             opened: orders

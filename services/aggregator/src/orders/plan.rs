@@ -16,7 +16,7 @@ use citydash_sector::store::{Index, RecordWrite};
 use prost::Message;
 
 use super::records::{KIND, decode};
-use super::rules::{self, SnapshotChanges};
+use crate::compute::orders::{self as rules, SnapshotChanges};
 
 /// What one write does to one order.
 pub enum Act {

@@ -10,8 +10,8 @@ use citydash_proto::v1::{self, AlertColor, OrderClosing, OrderColor, OrderState}
 use citydash_sector::domain::{self, add_months, month_end};
 use sha2::{Digest, Sha256};
 
-use crate::compute::numbers::rate;
-use crate::compute::supervision::{is_report_day, previous_report_day};
+use super::numbers::rate;
+use super::supervision::{is_report_day, previous_report_day};
 
 /// Who a snapshot's writes are by, in the orders and the audit trail.
 pub const SNAPSHOT: &str = "snapshot";
@@ -235,6 +235,42 @@ fn returns_within(o: &v1::SupervisionOrder, date: NaiveDate) -> bool {
     false
 }
 
+/// Adds the orders to a supervision report of `date` (after `previous`):
+/// per unit the orders opened and closed on time in (previous, date] and
+/// those overdue on `date`. A unit with orders and no open alert gets a row.
+pub fn add_to_report(report: &mut v1::SupervisionReport, orders: &[v1::SupervisionOrder]) {
+    let Some(date) = day(&report.date) else {
+        return;
+    };
+    let after = day(&report.previous_date).unwrap_or(NaiveDate::MIN);
+    let within = |d: &Option<v1::Date>| day(d).is_some_and(|d| d > after && d <= date);
+    let mut rows: HashMap<String, usize> = report
+        .units
+        .iter()
+        .enumerate()
+        .map(|(i, u)| (u.responsible_unit.clone(), i))
+        .collect();
+    for o in orders {
+        let opened = within(&o.opened);
+        let on_time = is_closed(o) && o.closed_on_time && within(&o.closed);
+        let overdue = is_overdue(o, date);
+        if !(opened || on_time || overdue) {
+            continue;
+        }
+        let i = *rows.entry(o.responsible_unit.clone()).or_insert_with(|| {
+            report.units.push(v1::UnitStanding {
+                responsible_unit: o.responsible_unit.clone(),
+                ..Default::default()
+            });
+            report.units.len() - 1
+        });
+        let u = &mut report.units[i];
+        u.orders_opened += i32::from(opened);
+        u.orders_closed_on_time += i32::from(on_time);
+        u.orders_overdue += i32::from(overdue);
+    }
+}
+
 /// A unit's on-time rate for ordering: one with nothing due after every rate.
 fn on_time(u: &v1::UnitOrderStanding) -> f64 {
     u.on_time_rate.as_ref().and_then(|r| r.value).unwrap_or(f64::INFINITY)
@@ -421,6 +457,33 @@ mod tests {
         assert_eq!(colour(&o, d(2026, 8, 1)), OrderColor::Red);
         close(&mut o, d(2026, 8, 15), OrderClosing::ByData, SNAPSHOT, "");
         assert_eq!(colour(&o, d(2026, 8, 20)), OrderColor::Unspecified);
+    }
+
+    #[test]
+    fn a_report_counts_the_orders_of_its_window() {
+        let mut opened = open(&alert("AG-1", AlertColor::Red), d(2026, 6, 30), SNAPSHOT);
+        let mut earlier = open(&alert("AG-2", AlertColor::Red), d(2026, 5, 31), SNAPSHOT);
+        close(&mut earlier, d(2026, 6, 15), OrderClosing::ClearedByData, SNAPSHOT, "");
+        let mut report = v1::SupervisionReport {
+            date: Some(domain::from_date(d(2026, 6, 30))),
+            previous_date: Some(domain::from_date(d(2026, 6, 15))),
+            ..Default::default()
+        };
+        add_to_report(&mut report, &[opened.clone(), earlier.clone()]);
+        assert_eq!(report.units.len(), 1);
+        let u = &report.units[0];
+        assert_eq!((u.orders_opened, u.orders_closed_on_time, u.orders_overdue), (1, 0, 0));
+        // A month later, opened 06-30 and due 07-31: overdue on 08-15.
+        opened.responsible_unit = "市水利局".into();
+        let mut later = v1::SupervisionReport {
+            date: Some(domain::from_date(d(2026, 8, 15))),
+            previous_date: Some(domain::from_date(d(2026, 7, 31))),
+            ..Default::default()
+        };
+        add_to_report(&mut later, &[opened, earlier]);
+        assert_eq!(later.units.len(), 1);
+        assert_eq!(later.units[0].responsible_unit, "市水利局");
+        assert_eq!(later.units[0].orders_overdue, 1);
     }
 
     #[test]
