@@ -303,7 +303,7 @@ async fn run_with<S: Store, R: ReadStore>(
         v1::city_service_server::SERVICE_NAME,
         v1::orders_service_server::SERVICE_NAME,
     ];
-    tasks.push(tokio::spawn(watch_health(engine.store().clone(), health, names)));
+    tasks.push(watch_health(engine.store().clone(), health, names).await);
     let web = match args.http_listen.as_str() {
         "off" | "" => None,
         addr => {

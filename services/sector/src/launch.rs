@@ -196,7 +196,7 @@ async fn run_with<Spec: SectorSpec, S: Store>(
     let tls = args.server.tls()?;
     let (routes, health, own) = routes::<Spec, S>(engine.clone(), limits);
     let names = vec!["", citydash_proto::v1::sector_service_server::SERVICE_NAME, own];
-    let monitor = tokio::spawn(watch_health(engine.store().clone(), health, names));
+    let monitor = watch_health(engine.store().clone(), health, names).await;
     let closing = engine.clone();
     let shutdown = async move {
         shutdown.await;
@@ -275,28 +275,49 @@ pub fn main<Spec: SectorSpec>() -> anyhow::Result<()> {
         .block_on(run::<Spec>(cli.args, None, citydash_runtime::shutdown_signal()))
 }
 
-/// Reports SERVING while the database answers and NOT_SERVING while it does not.
-pub async fn watch_health<S: Store>(store: S, health: HealthReporter, names: Vec<&'static str>) {
-    let mut last = None;
-    loop {
-        let status = match tokio::time::timeout(Duration::from_secs(3), store.ping()).await {
-            Ok(Ok(())) => ServingStatus::Serving,
-            Ok(Err(err)) => {
-                tracing::warn!(error = %err, "database check failed");
-                ServingStatus::NotServing
-            }
-            Err(_) => {
-                tracing::warn!("database check timed out");
-                ServingStatus::NotServing
-            }
-        };
-        if last != Some(status) {
-            tracing::info!(?status, "health status");
-            for name in &names {
-                health.set_service_status(*name, status).await;
-            }
-            last = Some(status);
+/// Reports SERVING while the database answers and NOT_SERVING while it does
+/// not: the first check before it returns, then every 2 s on the task whose
+/// handle it returns.
+pub async fn watch_health<S: Store>(
+    store: S,
+    health: HealthReporter,
+    names: Vec<&'static str>,
+) -> tokio::task::JoinHandle<()> {
+    // The first check before the port answers: a caller never finds a
+    // service it serves "not registered".
+    let first = check_health(&store, &health, &names, None).await;
+    tokio::spawn(async move {
+        let mut last = first;
+        loop {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            last = check_health(&store, &health, &names, Some(last)).await;
         }
-        tokio::time::sleep(Duration::from_secs(2)).await;
+    })
+}
+
+/// One database check: sets the status of `names` when it differs from `last`.
+async fn check_health<S: Store>(
+    store: &S,
+    health: &HealthReporter,
+    names: &[&'static str],
+    last: Option<ServingStatus>,
+) -> ServingStatus {
+    let status = match tokio::time::timeout(Duration::from_secs(3), store.ping()).await {
+        Ok(Ok(())) => ServingStatus::Serving,
+        Ok(Err(err)) => {
+            tracing::warn!(error = %err, "database check failed");
+            ServingStatus::NotServing
+        }
+        Err(_) => {
+            tracing::warn!("database check timed out");
+            ServingStatus::NotServing
+        }
+    };
+    if last != Some(status) {
+        tracing::info!(?status, "health status");
+        for name in names {
+            health.set_service_status(*name, status).await;
+        }
     }
+    status
 }
