@@ -92,6 +92,7 @@ fuzz_target!(|data: &[u8]| {
     let regions = Regions::default();
     let catalog = Agriculture::catalog();
     let checklists = citydash_sector::readiness::Checklists::default();
+    let writer = citydash_runtime::Principal::anonymous();
     let ctx = Context {
         sector: v1::Sector::Agriculture,
         regions: &regions,
@@ -100,6 +101,7 @@ fuzz_target!(|data: &[u8]| {
         today: citydash_sector::domain::city_today(),
         units: Default::default(),
         checklists: &checklists,
+        principal: &writer,
     };
     // Two projects the reports can refer to.
     let known = [project("AG-1"), project("AG-2")];
