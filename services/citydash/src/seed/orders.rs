@@ -45,7 +45,7 @@ pub async fn seed(office: &Channel) -> anyhow::Result<()> {
         .orders;
     let mut codes: Vec<String> = all
         .into_iter()
-        .filter(|o| o.opened_by == "snapshot")
+        .filter(|o| o.opened_by == citydash_aggregator::compute::orders::SNAPSHOT)
         .map(|o| o.code)
         .collect();
     codes.sort();
