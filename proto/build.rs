@@ -15,6 +15,7 @@ const FILES: &[&str] = &[
     "citydash/v1/welfare.proto",
     "citydash/v1/city.proto",
     "citydash/v1/orders.proto",
+    "citydash/v1/notifications.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -65,6 +65,17 @@ const zh = {
   redList: "红榜",
   blackList: "黑榜",
   none: "无",
+  notifyFailing: "通知发送失败：",
+  destinationKinds: { 1: "钉钉", 2: "企业微信", 3: "webhook" } as Record<number, string>,
+  reporting: "上报情况",
+  sector: "行业",
+  reportingShort: "上报",
+  completeness: "完整率",
+  timeliness: "及时率",
+  missing: "缺报",
+  overdueAgencies: "逾期未报",
+  reportingMonth: (m: number) => `${m}月份数据`,
+  reportingStates: { 1: "按时报送", 2: "未到期", 3: "逾期补报", 4: "逾期未报" } as Record<number, string>,
 };
 
 const en: typeof zh = {
@@ -131,6 +142,17 @@ const en: typeof zh = {
   redList: "Red list",
   blackList: "Black list",
   none: "none",
+  notifyFailing: "Notifications failing:",
+  destinationKinds: { 1: "DingTalk", 2: "WeCom", 3: "webhook" } as Record<number, string>,
+  reporting: "Reporting",
+  sector: "Sector",
+  reportingShort: "Reporting",
+  completeness: "completeness",
+  timeliness: "timeliness",
+  missing: "missing",
+  overdueAgencies: "overdue",
+  reportingMonth: (m: number) => `month ${m}`,
+  reportingStates: { 1: "on time", 2: "not yet due", 3: "late", 4: "overdue" } as Record<number, string>,
   months: (m: number) => (m === 1 ? "January" : `Jan–${["", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][m]}`),
 };
 

@@ -15,10 +15,13 @@ import {
   type Alert,
   type FunnelRow,
   type GetStatisticsWhatIfResponse,
+  type GetReportingResponse,
   type GetTrendResponse,
   type IndicatorRanking,
   type IndicatorStatus,
   type Overview,
+  type ReportingFigures,
+  ReportingStatus,
   type SectorSummary,
   type SupervisionReport,
 } from "./gen/citydash/v1/city_pb";
@@ -29,6 +32,7 @@ import {
   type GetUnitStandingsResponse,
   type SupervisionOrder,
 } from "./gen/citydash/v1/orders_pb";
+import { NotificationsService, type GetNotificationHealthResponse } from "./gen/citydash/v1/notifications_pb";
 import { amount, percent } from "./format";
 import { labels, type Lang } from "./i18n";
 
@@ -56,6 +60,8 @@ const transport = createGrpcWebTransport({ baseUrl: window.location.origin, inte
 const client = createClient(CityService, transport);
 // The supervision orders: read-only here, as for any viewer.
 const ordersClient = createClient(OrdersService, transport);
+// Whether the units are being told: the destinations that keep failing.
+const notificationsClient = createClient(NotificationsService, transport);
 
 let lang: Lang = (params.get("lang") as Lang) === "en" ? "en" : "zh";
 let overview: Overview | undefined;
@@ -69,6 +75,8 @@ let extras: {
   whatIf?: GetStatisticsWhatIfResponse;
   orders: SupervisionOrder[];
   standings?: GetUnitStandingsResponse;
+  reporting?: GetReportingResponse;
+  notify?: GetNotificationHealthResponse;
 } = {
   orders: [],
   alerts: [],
@@ -256,7 +264,40 @@ function sectorPanel(s: SectorSummary): string {
       <ul class="figures">${figures}</ul>
       <div class="sub">${esc(t().counted)} ${esc(amount(inv?.countedYuan ?? 0n, "yuan", "元", lang === "en"))}
         · ${esc(t().startRate)} ${percent(rateValue(inv?.startRate))}</div>
+      <div class="sub" data-reporting="${s.reporting?.missing ?? 0}">${reportingFigures(s.reporting)}</div>
     </section>`;
+}
+
+// One sector's (or the city's) reporting in a line: the two rates and what is missing.
+function reportingFigures(f: ReportingFigures | undefined): string {
+  if (!f) return "";
+  return `${esc(t().reportingShort)} ${esc(t().completeness)} ${percent(rateValue(f.completeness))}
+    · ${esc(t().timeliness)} ${percent(rateValue(f.timeliness))}
+    · ${esc(t().missing)} <b class="${f.missing ? "red" : ""}">${f.missing}</b>`;
+}
+
+// Who has not reported: every agency of the month, the overdue (逾期未报) first,
+// as GetReporting orders them.
+function reportingPanel(): string {
+  const r = extras.reporting;
+  if (!r) return "";
+  const total = r.total;
+  const rows = r.agencies
+    .map((a) => {
+      const f = a.figures;
+      const cls = a.status === ReportingStatus.OVERDUE ? "red" : a.status === ReportingStatus.LATE ? "yellow" : "normal";
+      return `<tr data-agency="${esc(a.unitCode)}" data-status="${a.status}" class="${cls}">
+        <td>${esc(a.unitNameZh)}</td><td>${esc(t().sectors[a.sector] ?? "")}</td>
+        <td class="num">${percent(rateValue(f?.completeness))}</td><td class="num">${percent(rateValue(f?.timeliness))}</td>
+        <td class="num">${f?.missing ?? 0}</td><td>${esc(t().reportingStates[a.status] ?? "")}</td></tr>`;
+    })
+    .join("");
+  return `<div class="sub" id="reporting-counts" data-overdue="${r.overdueAgencies}">${esc(t().reportingMonth(r.period?.month ?? 0))}
+      · ${esc(t().completeness)} <b>${percent(rateValue(total?.completeness))}</b>
+      · ${esc(t().timeliness)} <b>${percent(rateValue(total?.timeliness))}</b>
+      · <span class="red">${esc(t().overdueAgencies)} ${r.overdueAgencies}</span></div>
+    <div class="scroll"><table><tr><th>${esc(t().unit)}</th><th>${esc(t().sector)}</th><th>${esc(t().completeness)}</th>
+      <th>${esc(t().timeliness)}</th><th>${esc(t().missing)}</th><th>${esc(t().state)}</th></tr>${rows}</table></div>`;
 }
 
 function funnelTotals(rows: FunnelRow[]): number[] {
@@ -391,6 +432,13 @@ function ordersPanel(): string {
     <div class="sub" id="black-list">${esc(t().blackList)}：${list(s?.blackList)}</div>`;
 }
 
+// The health line's notification part: shown only when a destination keeps failing.
+function notifyLine(): string {
+  const failing = extras.notify?.failing ?? [];
+  const names = failing.map((d) => `${d.unitCode}（${t().destinationKinds[d.kind] ?? ""}）`);
+  return `<div id="notify" data-failing="${failing.length}" class="stale"${failing.length ? "" : " hidden"}>${esc(t().notifyFailing)} ${esc(names.join("、"))}</div>`;
+}
+
 function render() {
   const o = overview;
   const app = document.getElementById("app");
@@ -406,6 +454,7 @@ function render() {
         <div class="bar"><div style="width:${(o.timeProgress * 100).toFixed(1)}%"></div></div></div>
       <div id="live" class="${stale.length ? "stale" : "live"}">${stale.length ? esc(`${stale.join("、")} ${t().stale}`) : esc(t().live)}
         <span id="data-version">${o.dataVersion}</span></div>
+      ${notifyLine()}
       <button id="lang">${esc(t().lang)}</button>
     </header>
     <div class="row headlines">${o.cityIndicators.map(headline).join("")}</div>
@@ -429,6 +478,7 @@ function render() {
         <ul class="alerts">${alertList()}</ul><div id="drill"></div></section>
       <section class="card" id="supervision"><h2>${esc(t().supervision)}</h2>${reportTable()}</section>
       <section class="card" id="orders"><h2>${esc(t().orders)}</h2>${ordersPanel()}</section>
+      <section class="card" id="reporting"><h2>${esc(t().reporting)}</h2>${reportingPanel()}</section>
     </div>
     <section class="card" id="brief"><h2>${esc(t().brief)}</h2><pre>${esc(extras.brief)}</pre></section>`;
   document.getElementById("lang")?.addEventListener("click", () => {
@@ -448,7 +498,7 @@ function render() {
 async function refreshExtras() {
   const period = overview?.period;
   const codes = (overview?.cityIndicators ?? []).map((s) => s.definition?.code ?? "").filter(Boolean);
-  const [alerts, funnel, ranking, report, brief, trends, whatIf, orders, standings] = await Promise.all([
+  const [alerts, funnel, ranking, report, brief, trends, whatIf, orders, standings, reporting, notify] = await Promise.all([
     client.listAlerts({ period }),
     client.getFunnel({ period }),
     client.getRegionRanking({ period }),
@@ -459,6 +509,8 @@ async function refreshExtras() {
     client.getStatisticsWhatIf({ period }).catch(() => undefined),
     ordersClient.listOrders({ pageSize: 200 }).catch(() => undefined),
     ordersClient.getUnitStandings({ period }).catch(() => undefined),
+    client.getReporting({ period }).catch(() => undefined),
+    notificationsClient.getNotificationHealth({}).catch(() => undefined),
   ]);
   extras = {
     alerts: alerts.alerts,
@@ -470,6 +522,8 @@ async function refreshExtras() {
     whatIf,
     orders: orders?.orders ?? [],
     standings,
+    reporting,
+    notify,
   };
 }
 

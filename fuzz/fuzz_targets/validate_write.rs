@@ -31,6 +31,7 @@ fn apply(base: &[StoredRecord], writes: &[RecordWrite]) -> Vec<StoredRecord> {
             request_id: String::new(),
             updated_at: 0,
             note: String::new(),
+            created_at: 0,
         });
     }
     records

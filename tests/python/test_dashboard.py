@@ -181,6 +181,21 @@ def test_the_demo_dashboard_renders_follows_pushes_and_restarts_with_the_same_nu
                 assert code in page.locator("#drill").inner_text()
                 page.evaluate("window.__sameDocument = true")
 
+                # Who has not reported: every agency of the month, the overdue first, as
+                # GetReporting answers; the brief says it too.
+                reporting = city_pb2_grpc.CityServiceStub(demo.channel()).GetReporting(
+                    city_pb2.GetReportingRequest(period=o.period), metadata=demo.metadata("viewer"), timeout=10
+                )
+                assert reporting.agencies, "the demo owes reports"
+                assert page.locator("#reporting").is_visible()
+                rows = page.locator("#reporting tr[data-agency]")
+                assert rows.count() == len(reporting.agencies)
+                assert rows.first.get_attribute("data-agency") == reporting.agencies[0].unit_code
+                assert page.locator("#reporting-counts").get_attribute("data-overdue") == str(reporting.overdue_agencies)
+                assert "报送情况" in page.locator("#brief").inner_text()
+                # The health line's notification part: no destination is failing in the demo.
+                assert page.locator("#notify").get_attribute("data-failing") == "0"
+
                 # The supervision orders: the demo's open ones, overdue first, and the
                 # red and black lists. An order closed by data leaves the panel without a reload.
                 from citydash.v1 import orders_pb2, orders_pb2_grpc, sector_pb2, sector_pb2_grpc

@@ -645,6 +645,28 @@ pub async fn synced(
     }
 }
 
+/// Registers responsible units (code, name) on the aggregator `agg`, as
+/// the city's administrator does.
+pub async fn register_units(agg: &Running, units: &[(&str, &str)]) {
+    use citydash_proto::v1;
+    let admin = token("市政府办公室", Role::Admin, &[], &[]);
+    v1::units_service_client::UnitsServiceClient::new(agg.channel_as(&admin).await)
+        .register_units(v1::RegisterUnitsRequest {
+            request_id: request_id(),
+            units: units
+                .iter()
+                .map(|(code, name)| v1::ResponsibleUnit {
+                    code: (*code).into(),
+                    name_zh: (*name).into(),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        })
+        .await
+        .expect("units registered");
+}
+
 /// A fresh request id.
 pub fn request_id() -> String {
     uuid::Uuid::new_v4().to_string()

@@ -7,11 +7,12 @@
 use std::time::Duration;
 
 use citydash_e2e::fixtures::{date, project};
-use citydash_e2e::{Running, Sectors, TestDb, request_id, spawn_aggregator, synced, test_signing_key, token};
+use citydash_e2e::{
+    Running, Sectors, TestDb, register_units, request_id, spawn_aggregator, synced, test_signing_key, token,
+};
 use citydash_proto::v1::{
     self, OrderClosing, OrderColor, OrderState, city_service_client::CityServiceClient,
     orders_service_client::OrdersServiceClient, sector_service_client::SectorServiceClient,
-    units_service_client::UnitsServiceClient,
 };
 use citydash_runtime::auth::{Claims, Role};
 use tonic::Code;
@@ -46,20 +47,7 @@ impl City {
         let sectors = Sectors::start().await;
         let db = TestDb::new().await;
         let agg = spawn_aggregator(&db, &sectors).await;
-        let admin = token(ADMIN, Role::Admin, &[], &[]);
-        let unit = |code: &str, name: &str| v1::ResponsibleUnit {
-            code: code.into(),
-            name_zh: name.into(),
-            ..Default::default()
-        };
-        UnitsServiceClient::new(agg.channel_as(&admin).await)
-            .register_units(v1::RegisterUnitsRequest {
-                request_id: request_id(),
-                units: vec![unit("nyncj", "市农业农村局"), unit("slj", "市水利局")],
-                ..Default::default()
-            })
-            .await
-            .expect("units");
+        register_units(&agg, &[("nyncj", "市农业农村局"), ("slj", "市水利局")]).await;
         let city = Self { agg, sectors, db };
         city.push(funded("AG-1", "nyncj")).await;
         city

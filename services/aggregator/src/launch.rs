@@ -24,11 +24,15 @@ use tokio::net::TcpListener;
 
 use crate::api::fastpath::FastPath;
 use crate::api::grpc::CityGrpc;
+use crate::api::notifications::NotificationsGrpc;
 use crate::api::orders::OrdersGrpc;
 use crate::city::City;
 use crate::clock::Clock;
+use crate::compute::reporting::Calendar;
 use crate::compute::{Bands, Settings};
 use crate::feeds::{FeedSource, GrpcSource, LocalSource, follow};
+use crate::notify::outbox::Outbox;
+use crate::notify::{Notifier, NotifyOptions};
 use crate::orders::Orders;
 use crate::readstore::{PgReadStore, ReadStore, SqliteReadStore};
 use crate::reports::Reports;
@@ -68,6 +72,27 @@ pub struct AggregatorArgs {
     /// at most this many percentage points is a stretch; more is at risk.
     #[arg(long, env = "CITYDASH_OUTLOOK_STRETCH_PP", default_value_t = 5.0)]
     pub outlook_stretch_pp: f64,
+    /// Each sector's reporting due day, in days after the end of the month
+    /// reported, as `sector=days` entries (`industry=15,city=20`); a sector
+    /// not named is due on the 10th of the next month.
+    #[arg(long, env = "CITYDASH_REPORTING_DUE", default_value = "")]
+    pub reporting_due: String,
+    /// The regions whose indicator values every agency owes each month,
+    /// comma-separated; empty: the city itself (the regions of kind city).
+    #[arg(long, env = "CITYDASH_REPORTING_REGIONS", default_value = "")]
+    pub reporting_regions: String,
+    /// How often notifications are derived from the data and queued, in ms.
+    #[arg(long, env = "CITYDASH_NOTIFY_SCAN_MS", default_value_t = 5000)]
+    pub notify_scan_ms: u64,
+    /// How long one notification request may take, in ms.
+    #[arg(long, env = "CITYDASH_NOTIFY_TIMEOUT_MS", default_value_t = 5000)]
+    pub notify_timeout_ms: u64,
+    /// The wait after a first failed delivery, in ms; it doubles after each failure.
+    #[arg(long, env = "CITYDASH_NOTIFY_RETRY_MS", default_value_t = 2000)]
+    pub notify_retry_ms: u64,
+    /// The longest wait between two delivery attempts, in ms.
+    #[arg(long, env = "CITYDASH_NOTIFY_RETRY_CAP_MS", default_value_t = 600_000)]
+    pub notify_retry_cap_ms: u64,
 }
 
 /// A sector service's address, as `--sector NAME=URL` gives it.
@@ -171,7 +196,7 @@ pub async fn run(
     }
 }
 
-async fn run_with<S: Store, R: ReadStore>(
+async fn run_with<S: Store, R: ReadStore + Outbox>(
     store: S,
     read: R,
     args: AggregatorArgs,
@@ -209,6 +234,8 @@ async fn run_with<S: Store, R: ReadStore>(
         outlook: crate::compute::outlook::OutlookBand {
             stretch_pp: args.outlook_stretch_pp,
         },
+        reporting: Calendar::parse(&args.reporting_due, &args.reporting_regions, &regions)
+            .map_err(anyhow::Error::msg)?,
         regions,
     };
     // The aggregator shows its service token to the sectors; with a client
@@ -242,6 +269,18 @@ async fn run_with<S: Store, R: ReadStore>(
     let reports = Reports::new(Arc::clone(&view));
     let orders = Orders::new(engine.clone(), Arc::clone(&view), Arc::clone(&reports));
     let on_snapshot = Arc::clone(&orders);
+    let notifier = Arc::new(Notifier::new(
+        engine.clone(),
+        Arc::clone(&view),
+        NotifyOptions {
+            scan: Duration::from_millis(args.notify_scan_ms.max(10)),
+            poll: Duration::from_millis(200),
+            timeout: Duration::from_millis(args.notify_timeout_ms.max(10)),
+            retry_base: Duration::from_millis(args.notify_retry_ms.max(1)),
+            retry_cap: Duration::from_millis(args.notify_retry_cap_ms.max(args.notify_retry_ms)),
+            ..NotifyOptions::default()
+        },
+    )?);
 
     let mut tasks = vec![
         tokio::spawn(writer.run()),
@@ -259,6 +298,7 @@ async fn run_with<S: Store, R: ReadStore>(
         )),
     ];
     tasks.extend(sources.into_iter().map(|s| tokio::spawn(follow(Arc::clone(&view), s))));
+    tasks.push(tokio::spawn(Arc::clone(&notifier).run()));
 
     let limits = args.city.server.limits();
     let listener = match listener {
@@ -297,11 +337,17 @@ async fn run_with<S: Store, R: ReadStore>(
             .max_decoding_message_size(limits.max_message_bytes)
             .max_encoding_message_size(limits.max_message_bytes),
     );
+    routes.add_service(
+        v1::notifications_service_server::NotificationsServiceServer::new(NotificationsGrpc(Arc::clone(&notifier)))
+            .max_decoding_message_size(limits.max_message_bytes)
+            .max_encoding_message_size(limits.max_message_bytes),
+    );
     let names = vec![
         "",
         v1::sector_service_server::SERVICE_NAME,
         v1::city_service_server::SERVICE_NAME,
         v1::orders_service_server::SERVICE_NAME,
+        v1::notifications_service_server::SERVICE_NAME,
     ];
     tasks.push(watch_health(engine.store().clone(), health, names).await);
     let web = match args.http_listen.as_str() {
@@ -315,6 +361,7 @@ async fn run_with<S: Store, R: ReadStore>(
             Some(tokio::spawn(crate::api::web::serve(
                 city,
                 orders,
+                notifier,
                 limits.max_message_bytes,
                 auth.clone(),
                 http,
@@ -335,6 +382,7 @@ async fn run_with<S: Store, R: ReadStore>(
         v1::units_service_server::SERVICE_NAME,
         v1::tokens_service_server::SERVICE_NAME,
         v1::orders_service_server::SERVICE_NAME,
+        v1::notifications_service_server::SERVICE_NAME,
     ];
     let result = citydash_runtime::serve(routes.routes(), &services, limits, auth, tls, listener, shutdown).await;
     if let Some(web) = web {

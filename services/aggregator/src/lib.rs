@@ -16,6 +16,7 @@ pub mod launch;
 #[cfg(test)]
 mod memstore;
 pub mod model;
+pub mod notify;
 pub mod orders;
 pub mod readstore;
 pub mod reports;

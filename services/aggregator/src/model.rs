@@ -19,6 +19,18 @@ pub struct MonthProgress {
     pub invested_yuan: i64,
     /// Funds that arrived in the month, yuan.
     pub funds_arrived_yuan: i64,
+    /// When the report's first version was pushed, unix seconds: its
+    /// timeliness (及时率) is judged by it.
+    pub first_pushed: i64,
+}
+
+/// When a record's first version was pushed, unix seconds, from its meta:
+/// the create time, or for a record stored before create times were kept,
+/// the time of the version at hand (a later correction can only make it
+/// later, never on time when it was not). 0 without meta.
+pub fn first_pushed(meta: Option<&v1::RecordMeta>) -> i64 {
+    meta.and_then(|m| m.create_time.filter(|t| t.seconds > 0).or(m.update_time))
+        .map_or(0, |t| t.seconds)
 }
 
 /// Every record the aggregator has applied, indexed for the formulas.
@@ -82,6 +94,7 @@ impl CityModel {
                     month: p.month,
                     invested_yuan: r.investment_completed_yuan,
                     funds_arrived_yuan: r.funds_arrived_yuan,
+                    first_pushed: first_pushed(r.meta.as_ref()),
                 };
                 let months = self
                     .progress
@@ -169,13 +182,22 @@ impl CityModel {
         self.catalogs.get(&sector).map_or("", |c| c.agency_zh.as_str())
     }
 
+    /// The agency of a sector as a unit code (its name where it is not
+    /// registered): who owes the sector's reports.
+    pub fn agency_unit(&self, sector: i32) -> String {
+        let agency = self.agency(sector);
+        self.units
+            .find(agency)
+            .map_or_else(|| agency.to_owned(), |u| u.code.clone())
+    }
+
     /// The value of an indicator for a region and month.
     pub fn value(&self, code: &str, region: &str, year: i32, month: i32) -> Option<&v1::IndicatorValue> {
         self.values.get(&(code.to_owned(), region.to_owned(), year, month))
     }
 
     /// The months reported for a project, in period order.
-    fn months(&self, sector: i32, code: &str) -> &[MonthProgress] {
+    pub fn months(&self, sector: i32, code: &str) -> &[MonthProgress] {
         self.progress
             .get(&sector)
             .and_then(|p| p.get(code))

@@ -57,7 +57,7 @@ fn decode<M: Message + Default>(bytes: &[u8]) -> Result<M, StoreError> {
     M::decode(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-async fn begin_pg(pool: &sqlx::PgPool) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+pub(crate) async fn begin_pg(pool: &sqlx::PgPool) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
     pool.begin().await
 }
 
@@ -66,7 +66,7 @@ macro_rules! read_store {
         /// The read model in this backend.
         #[derive(Debug, Clone)]
         pub struct $store {
-            pool: $pool,
+            pub(crate) pool: $pool,
         }
 
         impl $store {

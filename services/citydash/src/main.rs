@@ -86,6 +86,9 @@ enum TokenAction {
 
 /// `citydash serve|migrate <service>`: a sector of `citydash::programs`, or
 /// the aggregator. The sectors' subcommands are made from that table.
+// Parsed once per process and moved into the service: the variants' sizes
+// cost nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 enum Service {
     /// A sector service.
     Sector(&'static dyn SectorProgram, SectorArgs),

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod layer;
+pub mod paging;
 pub mod principal;
 pub mod ratelimit;
 pub mod server;

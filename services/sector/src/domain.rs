@@ -55,6 +55,29 @@ pub fn period_end(p: &v1::Period) -> NaiveDate {
     month_end(p.year, p.month.clamp(1, 12) as u32)
 }
 
+/// The month a day falls in.
+pub fn period_of(d: NaiveDate) -> v1::Period {
+    v1::Period {
+        year: d.year(),
+        month: d.month() as i32,
+    }
+}
+
+/// The month before `p`.
+pub fn previous_period(p: &v1::Period) -> v1::Period {
+    if p.month <= 1 {
+        v1::Period {
+            year: p.year - 1,
+            month: 12,
+        }
+    } else {
+        v1::Period {
+            year: p.year,
+            month: p.month - 1,
+        }
+    }
+}
+
 /// "N months after date D": the same day of the month N months later, clamped
 /// to that month's last day (DOMAIN.md).
 pub fn add_months(d: NaiveDate, n: u32) -> NaiveDate {

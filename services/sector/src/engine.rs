@@ -7,10 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use citydash_proto::WriteRequest;
 use citydash_proto::v1;
+use citydash_runtime::paging;
 use citydash_runtime::{Error, Identity, Principal};
 use prost::Message;
 use sha2::{Digest, Sha256};
@@ -24,10 +23,6 @@ use crate::store::{AuditRow, Commit, CommitBatch, Index, ListQuery, PeriodLock, 
 use crate::units::UnitDirectory;
 use crate::validate;
 
-/// Default page size of list calls.
-pub const DEFAULT_PAGE_SIZE: i32 = 100;
-/// Largest page size of list calls.
-pub const MAX_PAGE_SIZE: i32 = 1000;
 /// Changes read from the store per round trip of a change-feed stream.
 const FEED_BATCH: i64 = 500;
 /// The door's refusals of calls no handler saw (requests that do not
@@ -188,22 +183,10 @@ fn fingerprint(method: &str, request: &impl Message) -> Vec<u8> {
     h.finalize().to_vec()
 }
 
+/// The limit and the key to continue after that a list call asks for.
 fn page_bounds(page_size: i32, page_token: &str) -> Result<(i64, String), Error> {
-    let size = match page_size {
-        n if n < 0 => return Err(Error::invalid("page_size", "不能为负数")),
-        0 => DEFAULT_PAGE_SIZE,
-        n => n.min(MAX_PAGE_SIZE),
-    };
-    let after = if page_token.is_empty() {
-        String::new()
-    } else {
-        URL_SAFE_NO_PAD
-            .decode(page_token)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .ok_or_else(|| Error::invalid("page_token", "不是本服务签发的分页令牌"))?
-    };
-    Ok((size as i64, after))
+    let page = paging::Page::parse(page_size, page_token)?;
+    Ok((page.size as i64, page.cursor))
 }
 
 impl<S: Store> Engine<S> {
@@ -633,6 +616,7 @@ impl<S: Store> Engine<S> {
                 request_id: row.request_id.clone(),
                 updated_at: row.at,
                 note: String::new(),
+                created_at: row.at,
             };
             self.to_record(&stored).ok()
         };
@@ -701,7 +685,7 @@ impl<S: Store> Engine<S> {
             entries.push(entry);
         }
         let next = match entries.last() {
-            Some(last) if more => URL_SAFE_NO_PAD.encode(last.id.to_string()),
+            Some(last) if more => paging::token(&last.id.to_string()),
             _ => String::new(),
         };
         Ok((entries, next))
@@ -760,9 +744,7 @@ impl<S: Store> Engine<S> {
             .await?;
         let next_page_token = if rows.len() as i64 > limit {
             rows.truncate(limit as usize);
-            rows.last()
-                .map(|r| URL_SAFE_NO_PAD.encode(r.key.as_bytes()))
-                .unwrap_or_default()
+            rows.last().map(|r| paging::token(&r.key)).unwrap_or_default()
         } else {
             String::new()
         };

@@ -47,6 +47,7 @@ pub fn meta(stored: &StoredRecord) -> v1::RecordMeta {
         request_id: stored.request_id.clone(),
         sequence: stored.seq,
         correction_reason: stored.note.clone(),
+        create_time: Some(timestamp(stored.created_at)),
     }
 }
 

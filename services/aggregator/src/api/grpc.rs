@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use citydash_proto::v1::{self, city_service_server::CityService};
 use citydash_runtime::Error;
+use citydash_runtime::paging::Page;
 use citydash_sector::domain;
 use futures::Stream;
 use tonic::{Request, Response, Status};
@@ -258,6 +259,38 @@ impl<R: ReadStore> CityService for CityGrpc<R> {
             })
             .await??;
         Ok(Response::new(trend))
+    }
+
+    async fn get_reporting(
+        &self,
+        request: Request<v1::GetReportingRequest>,
+    ) -> Result<Response<v1::GetReportingResponse>, Status> {
+        let req = request.into_inner();
+        let period = self.period(req.period)?;
+        let sector = sector_filter(req.sector)?;
+        let page = Page::parse(req.page_size, &req.page_token)?;
+        let today = self.view.clock().today();
+        let unit = req.unit;
+        let answer = self
+            .view
+            .compute(move |m, settings| {
+                // A unit named by code, registered name or alias; an agency
+                // that is not registered by the name its catalog gives.
+                let unit = (!unit.is_empty()).then(|| m.units.find(&unit).map_or(unit, |u| u.code.clone()));
+                compute::reporting::reporting(m, settings, &period, today, unit.as_deref(), sector)
+            })
+            .await?;
+        let (missing, next_page_token) = page.slice("reporting", answer.missing)?;
+        Ok(Response::new(v1::GetReportingResponse {
+            period: Some(period),
+            as_of: Some(domain::from_date(today)),
+            agencies: answer.agencies,
+            sectors: answer.sectors,
+            total: Some(answer.total),
+            overdue_agencies: answer.overdue,
+            missing,
+            next_page_token,
+        }))
     }
 
     async fn get_brief(&self, request: Request<v1::GetBriefRequest>) -> Result<Response<v1::GetBriefResponse>, Status> {

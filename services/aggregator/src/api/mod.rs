@@ -1,11 +1,12 @@
 //! What front ends call: `CityService` over gRPC (`grpc`, with the current
 //! overview served from bytes encoded once by `fastpath`) and the dashboard
-//! with grpc-web on one HTTP port (`web`), and the supervision orders
-//! (`orders`). Everything here reads the view, the orders,
+//! with grpc-web on one HTTP port (`web`), the supervision orders
+//! (`orders`) and the notifications (`notifications`). Everything here reads the view, the orders,
 //! the supervision reports and, for a drill-down, the sector services; nothing
 //! else in the aggregator points here.
 
 pub mod fastpath;
 pub mod grpc;
+pub mod notifications;
 pub mod orders;
 pub mod web;

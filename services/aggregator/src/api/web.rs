@@ -1,5 +1,6 @@
 //! The web dashboard's port: the built dashboard (embedded in the binary, so
-//! `cargo run` needs no npm), CityService and OrdersService over grpc-web, on
+//! `cargo run` needs no npm), CityService, OrdersService and
+//! NotificationsService over grpc-web, on
 //! one HTTP port, so the page reads the same contracts as any other front end.
 
 use std::future::Future;
@@ -14,9 +15,13 @@ use tonic::service::Routes;
 use citydash_runtime::layer::AuthLayer;
 
 use super::grpc::CityGrpc;
+use super::notifications::NotificationsGrpc;
 use super::orders::OrdersGrpc;
+use crate::notify::Notifier;
+use crate::notify::outbox::Outbox;
 use crate::orders::Orders;
 use crate::readstore::ReadStore;
+use citydash_proto::v1::notifications_service_server::NotificationsServiceServer;
 use citydash_proto::v1::orders_service_server::OrdersServiceServer;
 use citydash_sector::store::Store;
 use std::sync::Arc;
@@ -36,14 +41,18 @@ fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
 }
 
 /// The dashboard and grpc-web router.
-pub fn router<S: Store, R: ReadStore>(
+pub fn router<S: Store, R: ReadStore + Outbox>(
     city: CityGrpc<R>,
     orders: Arc<Orders<S, R>>,
+    notifier: Arc<Notifier<S, R>>,
     max_message_bytes: usize,
     auth: AuthLayer,
 ) -> axum::Router {
     let city = FastPath::new(city, max_message_bytes);
     let orders = OrdersServiceServer::new(OrdersGrpc(orders))
+        .max_decoding_message_size(max_message_bytes)
+        .max_encoding_message_size(max_message_bytes);
+    let notifications = NotificationsServiceServer::new(NotificationsGrpc(notifier))
         .max_decoding_message_size(max_message_bytes)
         .max_encoding_message_size(max_message_bytes);
     // The page and its assets are public; the data behind them needs a token
@@ -52,6 +61,7 @@ pub fn router<S: Store, R: ReadStore>(
     // reach the browser in grpc-web framing too.
     Routes::new(city)
         .add_service(orders)
+        .add_service(notifications)
         .into_axum_router()
         .layer(auth)
         .layer(tonic_web::GrpcWebLayer::new())
@@ -77,9 +87,10 @@ pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_s
 /// open connections finish (up to 10 s). Each connection gets TCP_NODELAY
 /// (small grpc-web answers must not wait for the browser's delayed ACK),
 /// the header read timeout, and its peer address for the door's limits.
-pub async fn serve<S: Store, R: ReadStore>(
+pub async fn serve<S: Store, R: ReadStore + Outbox>(
     city: CityGrpc<R>,
     orders: Arc<Orders<S, R>>,
+    notifier: Arc<Notifier<S, R>>,
     max_message_bytes: usize,
     auth: AuthLayer,
     listener: TcpListener,
@@ -89,7 +100,7 @@ pub async fn serve<S: Store, R: ReadStore>(
     use tower::ServiceExt as _;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "dashboard listening");
-    let app = router(city, orders, max_message_bytes, auth);
+    let app = router(city, orders, notifier, max_message_bytes, auth);
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     builder
         .http1()

@@ -40,22 +40,11 @@ pub fn code_en(code: AlertCode) -> &'static str {
 
 /// The latest period whose last day is on or before `on`.
 pub fn period_ended_by(on: NaiveDate) -> v1::Period {
-    let this = v1::Period {
-        year: chrono::Datelike::year(&on),
-        month: chrono::Datelike::month(&on) as i32,
-    };
+    let this = domain::period_of(on);
     if domain::period_end(&this) == on {
         this
-    } else if this.month == 1 {
-        v1::Period {
-            year: this.year - 1,
-            month: 12,
-        }
     } else {
-        v1::Period {
-            year: this.year,
-            month: this.month - 1,
-        }
+        domain::previous_period(&this)
     }
 }
 

@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use citydash_proto::v1::{self, AlertColor, Verdict};
 
 use super::format::{amount_en, amount_zh, money_en, money_zh, percent};
-use super::{Settings, alerts, as_of, overview, projects, ranking, sector_en, sector_zh, sectors, whatif};
+use super::{Settings, alerts, as_of, overview, projects, ranking, reporting, sector_en, sector_zh, sectors, whatif};
 use crate::model::CityModel;
 
 /// The brief language.
@@ -308,6 +308,72 @@ fn orders_line(model: &CityModel, period: &v1::Period, on: NaiveDate, open: &[v1
     Some(line)
 }
 
+/// Who has reported (报送情况): the brief's month, or the latest month whose
+/// due days have passed when the brief's have not, judged on `today` — the
+/// figures owed and received, the rates, and each agency overdue (逾期未报)
+/// with its missing count. None when nothing is owed.
+fn reporting_line(
+    model: &CityModel,
+    settings: &Settings,
+    period: &v1::Period,
+    today: NaiveDate,
+    zh: bool,
+) -> Option<String> {
+    use chrono::Datelike as _;
+    let settled = settings.reporting.settled_month(model.catalogs.keys().copied(), today);
+    let month = if (period.year, period.month) <= (settled.year, settled.month) {
+        *period
+    } else {
+        settled
+    };
+    let r = reporting::reporting(model, settings, &month, today, None, None);
+    if r.total.expected == 0 {
+        return None;
+    }
+    let overdue: Vec<String> = r
+        .agencies
+        .iter()
+        .filter(|a| a.status == v1::ReportingStatus::Overdue as i32)
+        .map(|a| {
+            let missing = a.figures.as_ref().map_or(0, |f| f.missing);
+            if zh {
+                format!("{}（缺{}项）", a.unit_name_zh, missing)
+            } else {
+                format!("{} ({} missing)", a.unit_name_zh, missing)
+            }
+        })
+        .collect();
+    let t = &r.total;
+    let (day, mon) = (today.day(), today.month());
+    let mut line = if zh {
+        format!(
+            "报送情况：截至{mon}月{day}日，{}月份数据应报{}项、已报{}项，完整率{}、及时率{}",
+            month.month,
+            t.expected,
+            t.received,
+            rate_zh(t.completeness.as_ref()),
+            rate_zh(t.timeliness.as_ref())
+        )
+    } else {
+        format!(
+            "Reporting: as of {day} {}, {} figures: {} due, {} received, completeness {}, timeliness {}",
+            month_name(mon as i32),
+            month_name(month.month),
+            t.expected,
+            t.received,
+            rate_en(t.completeness.as_ref()),
+            rate_en(t.timeliness.as_ref())
+        )
+    };
+    line += &match (zh, overdue.is_empty()) {
+        (true, true) => "；无逾期未报的单位。".to_owned(),
+        (true, false) => format!("；{}个单位未按时报送：{}。", overdue.len(), overdue.join("、")),
+        (false, true) => "; no agency is overdue.".to_owned(),
+        (false, false) => format!("; {} agencies overdue: {}.", overdue.len(), overdue.join(", ")),
+    };
+    Some(line)
+}
+
 /// The brief of `period` in `language`, written on `today` (the orders of a
 /// month that has not ended are judged as of today).
 pub fn brief(
@@ -437,6 +503,9 @@ pub fn brief(
     });
 
     if let Some(line) = orders_line(model, period, super::orders::standings_day(period, today), &open, zh) {
+        paragraphs.push(line);
+    }
+    if let Some(line) = reporting_line(model, settings, period, today, zh) {
         paragraphs.push(line);
     }
 

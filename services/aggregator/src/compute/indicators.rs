@@ -8,6 +8,18 @@ use citydash_proto::v1::{self, Accumulation};
 use super::{Settings, outlook, rate};
 use crate::model::CityModel;
 
+/// The responsible unit of an indicator for a region and year (DOMAIN.md,
+/// Settled points): the one its annual target names, else the owning
+/// sector's agency (its unit code when registered, its name when not).
+pub fn responsible_unit_code(model: &CityModel, sector: i32, code: &str, region: &str, year: i32) -> String {
+    model
+        .targets
+        .get(&(code.to_owned(), region.to_owned(), year))
+        .map(|t| t.responsible_unit.clone())
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| model.agency_unit(sector))
+}
+
 /// The status of indicator `def` (owned by `sector`) for `region` in `period`.
 pub fn status(
     model: &CityModel,
@@ -50,17 +62,7 @@ pub fn status(
         _ => rate(0, 0),
     };
     let verdict = settings.bands.verdict(gap_pp);
-    // The target's unit, else the owning sector's agency (as registered, when it is).
-    let responsible_unit_code = target_record
-        .map(|t| t.responsible_unit.clone())
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| {
-            let agency = model.agency(sector);
-            model
-                .units
-                .find(agency)
-                .map_or_else(|| agency.to_owned(), |u| u.code.clone())
-        });
+    let responsible_unit_code = responsible_unit_code(model, sector, &def.code, region, y);
     let responsible_unit = model.units.name(&responsible_unit_code).to_owned();
     let outlook = match (actual, target) {
         (Some(actual), Some(target)) if cumulative => Some(outlook::outlook(

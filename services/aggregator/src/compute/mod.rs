@@ -5,15 +5,18 @@
 
 pub mod alerts;
 pub mod brief;
+pub mod calendar;
 pub mod facts;
 pub mod format;
 pub mod indicators;
+pub mod notices;
 pub mod numbers;
 pub mod orders;
 pub mod outlook;
 pub mod overview;
 pub mod projects;
 pub mod ranking;
+pub mod reporting;
 pub mod supervision;
 #[cfg(test)]
 mod testdata;
@@ -68,6 +71,8 @@ pub struct Settings {
     pub outlook: outlook::OutlookBand,
     /// The deployment's regions (the city, its districts, peer counties).
     pub regions: Regions,
+    /// The reporting calendar: due days and the regions whose values are owed.
+    pub reporting: calendar::Calendar,
 }
 
 impl Settings {
@@ -99,6 +104,14 @@ pub fn as_of(period: &v1::Period) -> NaiveDate {
 /// The sectors in display order (`citydash_proto::sectors`).
 pub fn sectors() -> impl Iterator<Item = v1::Sector> {
     citydash_proto::sectors::SECTORS.iter().map(|s| s.sector)
+}
+
+/// A sector's place in display order: the sectors, then the city level.
+pub fn sector_rank(sector: i32) -> usize {
+    citydash_proto::sectors::SECTORS
+        .iter()
+        .position(|s| s.sector as i32 == sector)
+        .unwrap_or(citydash_proto::sectors::SECTORS.len())
 }
 
 /// Chinese name of a sector.

@@ -9,7 +9,7 @@ use citydash_proto::v1::{self, AlertColor, ScaleStatus, ScenicLevel, TaskKind, T
 use citydash_sector::domain;
 
 use super::projects::Contribution;
-use super::{Settings, alerts, as_of, indicators, sectors, total};
+use super::{Settings, alerts, as_of, indicators, reporting, sectors, total};
 use crate::model::CityModel;
 
 /// The overview of `period`, with the feeds' current state. `projects` are
@@ -46,6 +46,7 @@ pub fn overview(
                 yellow_alerts: sums.yellow_alerts as i32 + registers.get(Some(s), AlertColor::Yellow),
                 figures: figures(model, s, period, end),
                 projects: sums.projects as i32,
+                reporting: Some(sector_reporting(model, settings, s, period, &sums)),
             }
         })
         .collect();
@@ -63,7 +64,28 @@ pub fn overview(
         yellow_alerts: all.yellow_alerts as i32 + registers.get(None, AlertColor::Yellow),
         stale_feeds: feeds.values().filter(|f| f.stale).cloned().collect(),
         data_version,
+        city_reporting: Some(sector_reporting(
+            model,
+            settings,
+            v1::Sector::City as i32,
+            period,
+            &of(v1::Sector::City as i32),
+        )),
     }
+}
+
+/// A sector's reporting figures: its projects' progress reports (kept per
+/// project in `sums`) and its indicator values.
+fn sector_reporting(
+    model: &CityModel,
+    settings: &Settings,
+    sector: i32,
+    period: &v1::Period,
+    sums: &Contribution,
+) -> v1::ReportingFigures {
+    let mut tally = sums.reports();
+    tally.add(&reporting::values_tally(model, settings, sector, period));
+    tally.figures(Some(settings.reporting.due_date(sector, period)))
 }
 
 fn figure(code: &str, zh: &str, en: &str, value: i64, unit: &str, unit_zh: &str) -> v1::Figure {

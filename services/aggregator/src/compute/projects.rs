@@ -9,7 +9,7 @@ use chrono::{Datelike, NaiveDate};
 use citydash_proto::v1::{self, ProjectStage};
 use citydash_sector::domain::{self, in_statistics_on, is_started, stage_on};
 
-use super::{Settings, alerts, as_of, rate, saturate, wide_rate};
+use super::{Settings, alerts, as_of, rate, reporting, saturate, wide_rate};
 use crate::model::CityModel;
 
 pub use super::facts::{FIXED_ASSET_INVESTMENT, QUALIFYING_YUAN, planned_after, projects_of, qualifies, started_on};
@@ -54,6 +54,12 @@ pub struct Contribution {
     pub red_alerts: i64,
     /// Open yellow alerts of the project.
     pub yellow_alerts: i64,
+    /// Progress reports owed for the period (the project is started at its end).
+    pub reports_owed: i64,
+    /// Of those, received.
+    pub reports_received: i64,
+    /// Of those, first pushed by the due day.
+    pub reports_on_time: i64,
 }
 
 impl Contribution {
@@ -116,7 +122,21 @@ impl Contribution {
         let (red, yellow) = alerts::project_colours(model, settings, sector, p, end);
         c.red_alerts = red;
         c.yellow_alerts = yellow;
+        if let Some(first) = reporting::progress_owed(model, sector, p, period) {
+            let mut t = reporting::Tally::default();
+            t.count(first, settings.reporting.deadline(sector, period));
+            (c.reports_owed, c.reports_received, c.reports_on_time) = (t.expected, t.received, t.on_time);
+        }
         c
+    }
+
+    /// The progress reports summed here, as a reporting tally.
+    pub fn reports(&self) -> reporting::Tally {
+        reporting::Tally {
+            expected: self.reports_owed,
+            received: self.reports_received,
+            on_time: self.reports_on_time,
+        }
     }
 
     /// Applies `count` to each count and `amount` to each amount of `self`
@@ -139,6 +159,9 @@ impl Contribution {
             fulfilled,
             red_alerts,
             yellow_alerts,
+            reports_owed,
+            reports_received,
+            reports_on_time,
         } = self;
         for (mine, theirs) in [
             (projects, other.projects),
@@ -153,6 +176,9 @@ impl Contribution {
             (fulfilled, other.fulfilled),
             (red_alerts, other.red_alerts),
             (yellow_alerts, other.yellow_alerts),
+            (reports_owed, other.reports_owed),
+            (reports_received, other.reports_received),
+            (reports_on_time, other.reports_on_time),
         ] {
             count(mine, theirs);
         }

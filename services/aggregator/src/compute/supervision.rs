@@ -8,7 +8,7 @@ use chrono::{Datelike, NaiveDate};
 use citydash_proto::v1::{self, AlertColor};
 use citydash_sector::domain::{self, month_end};
 
-use super::{Settings, alerts};
+use super::{Settings, alerts, reporting};
 use crate::model::CityModel;
 
 /// Whether a report is taken on `d` (the 15th or a month's last day).
@@ -82,12 +82,15 @@ pub fn report(
     for u in &mut units {
         u.rank = counts.iter().filter(|c| **c > u.open).count() as i32 + 1;
     }
+    let reporting_period = settings.reporting.settled_month(model.catalogs.keys().copied(), date);
     v1::SupervisionReport {
         date: Some(domain::from_date(date)),
         previous_date: previous.map(|(d, _)| domain::from_date(d)),
         units,
         alerts: open,
         taken_time: None,
+        reporting_period: Some(reporting_period),
+        reporting: reporting::reporting(model, settings, &reporting_period, date, None, None).agencies,
     }
 }
 

@@ -11,11 +11,10 @@ pub mod records;
 
 use std::sync::Arc;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::NaiveDate;
 use citydash_proto::{WriteRequest, v1};
 use citydash_runtime::auth::Role;
+use citydash_runtime::paging::{MAX_PAGE_SIZE, Page};
 use citydash_runtime::{Error, Identity, Principal};
 use citydash_sector::store::{Index, Store};
 use citydash_sector::{Engine, domain};
@@ -27,10 +26,6 @@ use crate::reports::Reports;
 use crate::view::View;
 use plan::{Act, OnOrder, OnSnapshot};
 pub use records::{KIND, OrderRecords, decode};
-
-/// Orders per page when the caller names no size, and at most.
-const DEFAULT_PAGE: usize = 100;
-const MAX_PAGE: usize = 1000;
 
 /// The answer to a write on one order: its result and the order after it
 /// (each RPC sends them in its own response message).
@@ -79,7 +74,7 @@ impl<S: Store, R: ReadStore> Orders<S, R> {
         loop {
             let page = self
                 .engine
-                .list_entities::<OrderRecords>(Index::default(), MAX_PAGE as i32, &token)
+                .list_entities::<OrderRecords>(Index::default(), MAX_PAGE_SIZE as i32, &token)
                 .await?;
             out.extend(page.items);
             if page.next_page_token.is_empty() {
@@ -96,21 +91,7 @@ impl<S: Store, R: ReadStore> Orders<S, R> {
 
     /// `ListOrders`: filtered, past due first, then by due day and code.
     pub async fn list(&self, r: v1::ListOrdersRequest) -> Result<v1::ListOrdersResponse, Error> {
-        let size = match r.page_size {
-            n if n < 0 => return Err(Error::invalid("page_size", "不能为负数")),
-            0 => DEFAULT_PAGE,
-            n => (n as usize).min(MAX_PAGE),
-        };
-        let offset = if r.page_token.is_empty() {
-            0
-        } else {
-            URL_SAFE_NO_PAD
-                .decode(&r.page_token)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .and_then(|t| t.strip_prefix("orders:").and_then(|n| n.parse::<usize>().ok()))
-                .ok_or_else(|| Error::invalid("page_token", "不是本服务签发的分页令牌"))?
-        };
+        let page = Page::parse(r.page_size, &r.page_token)?;
         if let Some(p) = &r.period
             && !domain::period_is_valid(p)
         {
@@ -138,17 +119,12 @@ impl<S: Store, R: ReadStore> Orders<S, R> {
                 .then_with(|| date_key(&a.due).cmp(&date_key(&b.due)))
                 .then_with(|| a.code.cmp(&b.code))
         });
-        let total = orders.len();
-        let page: Vec<v1::SupervisionOrder> = orders.into_iter().skip(offset).take(size).collect();
-        let next = offset + page.len();
+        let total = orders.len() as i32;
+        let (orders, next_page_token) = page.slice("orders", orders)?;
         Ok(v1::ListOrdersResponse {
-            orders: page,
-            next_page_token: if next < total {
-                URL_SAFE_NO_PAD.encode(format!("orders:{next}"))
-            } else {
-                String::new()
-            },
-            total: total as i32,
+            orders,
+            next_page_token,
+            total,
         })
     }
 

@@ -135,6 +135,7 @@ fn write_of(
         payload,
         expected_version: stored.map_or(0, |r| r.version),
         before: stored.map(|r| r.payload.clone()),
+        created_at: stored.map(|r| r.created_at),
     });
     (write, result)
 }

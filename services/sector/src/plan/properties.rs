@@ -156,6 +156,7 @@ fn planned(item: v1::Project, mask: Option<&prost_types::FieldMask>) -> v1::Proj
         request_id: String::new(),
         updated_at: 0,
         note: String::new(),
+        created_at: 0,
     }]);
     let ctx = Context { mask, ..ctx(&regions) };
     let planned = UpsertProjects(&[item]).plan(&ctx, &snapshot).expect("a valid update");

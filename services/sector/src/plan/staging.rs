@@ -240,6 +240,7 @@ impl<'s> Staging<'s> {
                     payload,
                     expected_version: original.map_or(0, |r| r.version),
                     before: original.map(|r| r.payload.clone()),
+                    created_at: original.map(|r| r.created_at),
                 })
             })
             .collect();

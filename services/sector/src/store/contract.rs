@@ -87,6 +87,8 @@ pub struct StoredRecord {
     pub updated_at: i64,
     /// An admin's correction reason, when this version corrected a locked period.
     pub note: String,
+    /// When the record's first version was written, unix microseconds.
+    pub created_at: i64,
 }
 
 /// One record to write in a commit.
@@ -105,6 +107,9 @@ pub struct RecordWrite {
     pub expected_version: i64,
     /// The stored payload it replaces, for the audit trail.
     pub before: Option<Vec<u8>>,
+    /// When the record it replaces was first written (unix microseconds);
+    /// `None` for a new record, which takes the commit's time.
+    pub created_at: Option<i64>,
 }
 
 /// One row of the audit trail.

@@ -7,7 +7,8 @@
 pub(crate) const CHUNK: usize = 400;
 
 /// Columns of a current record, in the order `record_from_row` reads them.
-pub(crate) const RECORD_COLUMNS: &str = "kind, key, version, seq, payload, updated_by, request_id, updated_at, note";
+pub(crate) const RECORD_COLUMNS: &str =
+    "kind, key, version, seq, payload, updated_by, request_id, updated_at, note, created_at";
 
 /// The remembered answer to a request id of one principal, in the column
 /// order `request_from_row` reads.
@@ -34,6 +35,7 @@ macro_rules! sql_store {
                     request_id: row.try_get(6)?,
                     updated_at: row.try_get(7)?,
                     note: row.try_get(8)?,
+                    created_at: row.try_get(9)?,
                 })
             }
 
@@ -130,7 +132,7 @@ macro_rules! sql_store {
                 q: &$crate::store::ListQuery,
             ) -> Result<Vec<$crate::store::StoredRecord>, $crate::store::StoreError> {
                 let rows = sqlx::query(
-                    "SELECT kind, key, version, seq, payload, updated_by, request_id, updated_at, note \
+                    "SELECT kind, key, version, seq, payload, updated_by, request_id, updated_at, note, created_at \
                      FROM records WHERE kind = $1 \
                      AND ($2 = '' OR region = $2) AND ($3 = '' OR unit = $3) \
                      AND ($4 = '' OR stage = $4) AND ($5 = '' OR parent = $5) \
@@ -157,7 +159,7 @@ macro_rules! sql_store {
                 key: &str,
             ) -> Result<Vec<$crate::store::StoredRecord>, $crate::store::StoreError> {
                 let rows = sqlx::query(
-                    "SELECT kind, key, version, seq, payload, updated_by, request_id, updated_at, note \
+                    "SELECT kind, key, version, seq, payload, updated_by, request_id, updated_at, note, created_at \
                      FROM record_versions WHERE kind = $1 AND key = $2 ORDER BY version",
                 )
                 .bind(kind.to_owned())
@@ -174,7 +176,7 @@ macro_rules! sql_store {
                 limit: i64,
             ) -> Result<Vec<$crate::store::StoredRecord>, $crate::store::StoreError> {
                 let rows = sqlx::query(
-                    "SELECT kind, key, version, seq, payload, updated_by, request_id, updated_at, note \
+                    "SELECT kind, key, version, seq, payload, updated_by, request_id, updated_at, note, created_at \
                      FROM record_versions WHERE seq > $1 ORDER BY seq LIMIT $2",
                 )
                 .bind(after)
@@ -240,7 +242,7 @@ macro_rules! sql_store {
                     seq += chunk.len() as i64;
                     let mut qb = sqlx::QueryBuilder::<$db>::new(
                         "INSERT INTO records (kind, key, region, unit, stage, parent, year, \
-                         version, seq, payload, updated_by, request_id, updated_at, note) ",
+                         version, seq, payload, updated_by, request_id, updated_at, note, created_at) ",
                     );
                     qb.push_values(chunk.iter().enumerate(), |mut b, (i, w)| {
                         b.push_bind(w.kind.clone())
@@ -256,7 +258,8 @@ macro_rules! sql_store {
                             .push_bind(batch.updated_by.clone())
                             .push_bind(batch.request.request_id.clone())
                             .push_bind(batch.updated_at)
-                            .push_bind(batch.correction.clone());
+                            .push_bind(batch.correction.clone())
+                            .push_bind(w.created_at.unwrap_or(batch.updated_at));
                     });
                     qb.push(
                         " ON CONFLICT (kind, key) DO UPDATE SET region = excluded.region, \
@@ -273,7 +276,7 @@ macro_rules! sql_store {
                     }
                     let mut qb = sqlx::QueryBuilder::<$db>::new(
                         "INSERT INTO record_versions (seq, kind, key, version, payload, \
-                         updated_by, request_id, updated_at, note) ",
+                         updated_by, request_id, updated_at, note, created_at) ",
                     );
                     qb.push_values(chunk.iter().enumerate(), |mut b, (i, w)| {
                         b.push_bind(first + i as i64)
@@ -284,7 +287,8 @@ macro_rules! sql_store {
                             .push_bind(batch.updated_by.clone())
                             .push_bind(batch.request.request_id.clone())
                             .push_bind(batch.updated_at)
-                            .push_bind(batch.correction.clone());
+                            .push_bind(batch.correction.clone())
+                            .push_bind(w.created_at.unwrap_or(batch.updated_at));
                     });
                     qb.build().execute(&mut *tx).await?;
                 }
