@@ -25,7 +25,16 @@ export function percent(fraction: number | undefined): string {
   return fraction === undefined ? "—" : `${(fraction * 100).toFixed(1)}%`;
 }
 
+// A count as reports write it: 145.7万, 1.2亿, 42 (two decimals at most, no trailing zeros).
+export function countZh(value: bigint): string {
+  const abs = value < 0n ? -value : value;
+  const trim = (x: string) => x.replace(/\.?0+$/, "");
+  if (abs >= 100_000_000n) return `${trim(scaled(value, 8, 2))}亿`;
+  if (abs >= 10_000n) return `${trim(scaled(value, 4, 2))}万`;
+  return value.toString();
+}
+
 export function amount(value: bigint, unit: string, unitZh: string, en: boolean): string {
   if (unit === "yuan") return en ? moneyEn(value) : moneyZh(value);
-  return en ? `${value} ${unit.replace("_", "-")}` : `${value}${unitZh}`;
+  return en ? `${value.toLocaleString("en-US")} ${unit.replace("_", "-")}` : `${countZh(value)}${unitZh}`;
 }

@@ -33,6 +33,7 @@ import {
   type SupervisionOrder,
 } from "./gen/citydash/v1/orders_pb";
 import { NotificationsService, type GetNotificationHealthResponse } from "./gen/citydash/v1/notifications_pb";
+import { Sector, ValueStatus } from "./gen/citydash/v1/common_pb";
 import { amount, percent } from "./format";
 import { labels, type Lang } from "./i18n";
 
@@ -122,6 +123,13 @@ function indicatorAmount(s: IndicatorStatus): string {
   return amount(s.actual, d.unit, d.unitZh, lang === "en");
 }
 
+// A provisional figure (初步) says so beside its amount.
+function provisional(s: IndicatorStatus): string {
+  return s.actual !== undefined && s.status === ValueStatus.PROVISIONAL
+    ? `<span class="provisional" title="${esc(t().provisionalTitle)}">${esc(t().provisional)}</span>`
+    : "";
+}
+
 function growth(s: IndicatorStatus): string {
   if (s.officialYoyGrowth !== undefined) return `${t().yoy} ${percent(s.officialYoyGrowth)}（${t().official}）`;
   const g = rateValue(s.yoyGrowth);
@@ -162,7 +170,7 @@ function headline(s: IndicatorStatus): string {
   return `
     <section class="card headline" data-indicator="${esc(s.definition?.code ?? "")}" data-verdict="${s.verdict}">
       <h2>${esc(name(s.definition))}</h2>
-      <div class="amount">${esc(indicatorAmount(s))}</div>
+      <div class="amount-line"><span class="amount">${esc(indicatorAmount(s))}</span>${provisional(s)}</div>
       <div class="sub">${esc(growth(s))}</div>
       <div class="gauge" id="gauge-${esc(s.definition?.code ?? "")}"></div>
       <div class="sub"><span class="dot" style="background:${colour}"></span>
@@ -246,7 +254,7 @@ function sectorPanel(s: SectorSummary): string {
   const rows = s.indicators
     .map(
       (i) => `<tr data-indicator="${esc(i.definition?.code ?? "")}">
-        <td>${esc(name(i.definition))}</td><td class="num">${esc(indicatorAmount(i))}</td>
+        <td>${esc(name(i.definition))}</td><td class="num">${esc(indicatorAmount(i))}${provisional(i)}</td>
         <td class="num">${percent(rateValue(i.completion))}</td>
         <td><span class="dot" style="background:${VERDICT_COLOURS[i.verdict] ?? "#7f8c8d"}"></span></td></tr>`,
     )
@@ -439,6 +447,45 @@ function notifyLine(): string {
   return `<div id="notify" data-failing="${failing.length}" class="stale"${failing.length ? "" : " hidden"}>${esc(t().notifyFailing)} ${esc(names.join("、"))}</div>`;
 }
 
+// When the figures were last updated, and whether the page still hears the
+// aggregator: a wall screen must never show old numbers as live.
+let lastUpdate: Date | undefined;
+let connected = false;
+
+function clock(d: Date | undefined): string {
+  return d ? d.toLocaleTimeString("zh-CN", { hour12: false }) : "—";
+}
+
+function liveBadge(): string {
+  const o = overview;
+  const stale = (o?.staleFeeds ?? []).map((f) => t().sectors[f.sector] ?? "").filter(Boolean);
+  const state = !connected ? "disconnected" : stale.length ? "stale" : "live";
+  const text =
+    state === "disconnected" ? t().disconnected : state === "stale" ? `${stale.join("、")} ${t().stale}` : t().live;
+  return `<div id="live" class="${state}" data-state="${state}">${esc(text)}
+    <span id="updated">${esc(t().updatedAt)} ${esc(clock(lastUpdate))}</span>
+    <span id="data-version">${o?.dataVersion ?? ""}</span></div>`;
+}
+
+// The alerts no sector panel holds (the city's own indicators): counted in
+// the header, so shown here.
+function cityAlerts(): string {
+  const city = extras.alerts.filter((a) => a.sector === Sector.CITY);
+  const red = city.filter((a) => a.color === AlertColor.RED).length;
+  const items = city
+    .map((a) => `<li class="${a.color === AlertColor.RED ? "red" : "yellow"}">${esc(lang === "en" ? a.detailEn : a.detailZh)}</li>`)
+    .join("");
+  return `<section class="card" id="city-alerts" data-red="${red}" data-yellow="${city.length - red}">
+      <h2>${esc(t().cityAlerts)} <span class="red">${red}</span> / <span class="yellow">${city.length - red}</span></h2>
+      <ul class="city-alerts">${items || `<li>${esc(t().none)}</li>`}</ul></section>`;
+}
+
+// Redraws only the badge (the stream broke: the rest of the page keeps its last figures).
+function showLive() {
+  const el = document.getElementById("live");
+  if (el) el.outerHTML = liveBadge();
+}
+
 function render() {
   const o = overview;
   const app = document.getElementById("app");
@@ -452,12 +499,11 @@ function render() {
       <h1>${esc(t().title)} · ${o.period?.year ?? ""}年${esc(t().months(m))}</h1>
       <div class="progress"><span>${esc(t().timeProgress)} ${percent(o.timeProgress)}</span>
         <div class="bar"><div style="width:${(o.timeProgress * 100).toFixed(1)}%"></div></div></div>
-      <div id="live" class="${stale.length ? "stale" : "live"}">${stale.length ? esc(`${stale.join("、")} ${t().stale}`) : esc(t().live)}
-        <span id="data-version">${o.dataVersion}</span></div>
+      ${liveBadge()}
       ${notifyLine()}
       <button id="lang">${esc(t().lang)}</button>
     </header>
-    <div class="row headlines">${o.cityIndicators.map(headline).join("")}</div>
+    <div class="row headlines">${o.cityIndicators.map(headline).join("")}${cityAlerts()}</div>
     <div class="row">
       <section class="card"><h2>${esc(t().funnel)}</h2><div class="chart" id="funnel-chart"></div></section>
       <section class="card" id="investment"><h2>${esc(t().investment)}</h2>
@@ -533,6 +579,8 @@ async function follow() {
     try {
       for await (const res of client.watchOverview({})) {
         delay = 500;
+        connected = true;
+        lastUpdate = new Date();
         overview = res.overview;
         await refreshExtras();
         render();
@@ -545,6 +593,9 @@ async function follow() {
         if (app) app.innerHTML = `<p class="loading">需要有效的查看令牌：请使用 citydash demo 打印的地址（…/?token=…）。A valid viewer token is required.</p>`;
       }
     }
+    // Ended or broken: the figures on screen are the last ones heard.
+    connected = false;
+    showLive();
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 2, 10_000);
   }

@@ -195,6 +195,26 @@ def test_the_demo_dashboard_renders_follows_pushes_and_restarts_with_the_same_nu
                 assert "报送情况" in page.locator("#brief").inner_text()
                 # The health line's notification part: no destination is failing in the demo.
                 assert page.locator("#notify").get_attribute("data-failing") == "0"
+                # The city-level alerts, which no sector panel holds, have a place of their own.
+                alerts = city_pb2_grpc.CityServiceStub(demo.channel()).ListAlerts(
+                    city_pb2.ListAlertsRequest(period=o.period), metadata=demo.metadata("viewer"), timeout=10
+                ).alerts
+                city_alerts = [a for a in alerts if a.sector == common_pb2.SECTOR_CITY]
+                red = sum(1 for a in city_alerts if a.color == city_pb2.ALERT_COLOR_RED)
+                assert page.locator("#city-alerts").get_attribute("data-red") == str(red)
+                assert page.locator("#city-alerts").get_attribute("data-yellow") == str(len(city_alerts) - red)
+                # June's figures are provisional in the demo: each says 初步 beside its amount.
+                provisional = [s for s in o.city_indicators if s.status == common_pb2.VALUE_STATUS_PROVISIONAL]
+                assert provisional, "the demo's June figures are provisional"
+                for s in provisional:
+                    card = page.locator(f'.headline[data-indicator="{s.definition.code}"]')
+                    assert card.locator(".provisional").inner_text() == "初步", s.definition.code
+                # Counts as reports write them: no raw 1457000人次.
+                for text in page.locator(".sector td.num").all_inner_texts():
+                    digits = "".join(ch for ch in text if ch.isdigit())
+                    assert len(digits) < 7 or "元" in text, text
+                assert page.locator("#live").get_attribute("data-state") == "live"
+                assert "更新于" in page.locator("#live").inner_text()
 
                 # The supervision orders: the demo's open ones, overdue first, and the
                 # red and black lists. An order closed by data leaves the panel without a reload.
@@ -294,9 +314,14 @@ def test_the_demo_dashboard_renders_follows_pushes_and_restarts_with_the_same_nu
                 stranger.goto(f"http://127.0.0.1:{demo.http_port}/")
                 stranger.wait_for_selector("text=需要有效的查看令牌", timeout=15_000)
                 assert stranger.locator(".headline").count() == 0
+                after_push = overview_when_settled(stubs, demo)
+                assert after_push.investment.counted_yuan == counted_before + 5_000_000
+                # The server goes away: the screen says so and keeps the last figures' time.
+                demo.stop()
+                page.wait_for_selector('#live[data-state="disconnected"]', timeout=30_000)
+                assert "连接中断" in page.locator("#live").inner_text()
+                assert page.locator(".headline").count() == 3, "the last figures stay on screen"
                 browser.close()
-            after_push = overview_when_settled(stubs, demo)
-            assert after_push.investment.counted_yuan == counted_before + 5_000_000
         finally:
             demo.stop()
 

@@ -1,6 +1,7 @@
 //! Numbers as the meeting papers write them: money in 万元 or 亿元 from
-//! exact integer yuan (no float ever touches money), percentages with one
-//! decimal, and indicator amounts in their catalog unit.
+//! exact integer yuan (no float ever touches money), counts in 万 or 亿,
+//! percentages with one decimal, and indicator amounts in their catalog
+//! unit. `dashboard/src/format.ts` writes them the same way.
 
 /// `value / 10^scale` with `decimals` decimals, rounded half away from zero.
 fn scaled(value: i64, scale: u32, decimals: u32) -> String {
@@ -50,12 +51,30 @@ pub fn percent(fraction: f64) -> String {
     format!("{:.1}%", fraction * 100.0)
 }
 
-/// An indicator amount in its unit: money as [`money_zh`], else `value` and the unit.
+/// A count as reports write it: `1457000` → `145.7万`, `120000000` →
+/// `1.2亿`, `42` → `42` (two decimals at most, no trailing zeros).
+pub fn count_zh(value: i64) -> String {
+    let trim = |x: String| {
+        if x.contains('.') {
+            x.trim_end_matches('0').trim_end_matches('.').to_owned()
+        } else {
+            x
+        }
+    };
+    match value.unsigned_abs() {
+        n if n >= 100_000_000 => format!("{}亿", trim(yi(value))),
+        n if n >= 10_000 => format!("{}万", trim(wan(value))),
+        _ => value.to_string(),
+    }
+}
+
+/// An indicator amount in its unit: money as [`money_zh`], a count as
+/// [`count_zh`] with the unit.
 pub fn amount_zh(value: i64, unit: &str, unit_zh: &str) -> String {
     if unit == "yuan" {
         money_zh(value)
     } else {
-        format!("{value}{unit_zh}")
+        format!("{}{unit_zh}", count_zh(value))
     }
 }
 
@@ -89,6 +108,11 @@ mod tests {
     fn percentages_have_one_decimal() {
         assert_eq!(percent(0.474_807), "47.5%");
         assert_eq!(percent(-0.052), "-5.2%");
-        assert_eq!(amount_zh(42_000, "person_time", "人次"), "42000人次");
+        assert_eq!(amount_zh(1_457_000, "person_time", "人次"), "145.7万人次");
+        assert_eq!(amount_zh(42_000, "person_time", "人次"), "4.2万人次");
+        assert_eq!(amount_zh(40_000, "person_time", "人次"), "4万人次");
+        assert_eq!(amount_zh(9_999, "head", "头"), "9999头");
+        assert_eq!(amount_zh(123_456_789, "person", "人"), "1.23亿人");
+        assert_eq!(count_zh(-15_000), "-1.5万");
     }
 }

@@ -163,10 +163,14 @@ pub(super) fn cumulative(
         .collect()
 }
 
-/// A year of an indicator for the city: last year in full, this year to June.
+/// A year of an indicator for the city: last year in full, this year to
+/// June, June's figure still provisional (初步) as at a mid-year meeting.
 pub(super) fn two_years(code: &str, last_year: i64, this_year: i64, shares: &[i64]) -> Vec<v1::IndicatorValue> {
     let mut v = cumulative(code, "city", 2025, last_year, shares, 12);
     v.extend(cumulative(code, "city", 2026, this_year, shares, 6));
+    if let Some(june) = v.last_mut() {
+        june.status = v1::ValueStatus::Provisional as i32;
+    }
     v
 }
 
