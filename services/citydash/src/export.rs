@@ -542,14 +542,24 @@ pub async fn run(args: &ExportArgs, channel: AuthedChannel) -> anyhow::Result<()
             write(&overview_table(&o), &args.out)
         }
         "alerts" => {
-            let alerts = city
-                .list_alerts(v1::ListAlertsRequest {
-                    period,
-                    ..Default::default()
-                })
-                .await?
-                .into_inner()
-                .alerts;
+            // Every page: a large city's list is longer than one answer.
+            let mut alerts = Vec::new();
+            let mut page_token = String::new();
+            loop {
+                let page = city
+                    .list_alerts(v1::ListAlertsRequest {
+                        period,
+                        page_token,
+                        ..Default::default()
+                    })
+                    .await?
+                    .into_inner();
+                alerts.extend(page.alerts);
+                if page.next_page_token.is_empty() {
+                    break;
+                }
+                page_token = page.next_page_token;
+            }
             write(&alerts_table(&alerts), &args.out)
         }
         "whatif" => {

@@ -27,9 +27,15 @@ impl Page {
     /// The page `page_size` and `page_token` ask for, or `INVALID_ARGUMENT`
     /// naming the field.
     pub fn parse(page_size: i32, page_token: &str) -> Result<Self, Error> {
+        Self::parse_or(page_size, page_token, DEFAULT_PAGE_SIZE)
+    }
+
+    /// As [`Page::parse`], with `default` items when the caller names no
+    /// size (a list whose callers long read it whole pages by the maximum).
+    pub fn parse_or(page_size: i32, page_token: &str, default: usize) -> Result<Self, Error> {
         let size = match page_size {
             n if n < 0 => return Err(Error::invalid("page_size", "不能为负数")),
-            0 => DEFAULT_PAGE_SIZE,
+            0 => default.clamp(1, MAX_PAGE_SIZE),
             n => (n as usize).min(MAX_PAGE_SIZE),
         };
         let cursor = if page_token.is_empty() {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use citydash_proto::v1::{self, city_service_server::CityService};
 use citydash_runtime::Error;
-use citydash_runtime::paging::Page;
+use citydash_runtime::paging::{MAX_PAGE_SIZE, Page};
 use citydash_sector::domain;
 use futures::Stream;
 use tonic::{Request, Response, Status};
@@ -114,6 +114,7 @@ impl<R: ReadStore> CityService for CityGrpc<R> {
         let req = request.into_inner();
         let period = self.period(req.period)?;
         let sector = sector_filter(req.sector)?;
+        let page = Page::parse_or(req.page_size, &req.page_token, MAX_PAGE_SIZE)?;
         let filter = AlertFilter {
             sector,
             region_code: req.region_code,
@@ -125,7 +126,13 @@ impl<R: ReadStore> CityService for CityGrpc<R> {
             .view
             .compute(move |m, settings| compute::alerts::matching(m, settings, compute::as_of(&period), &filter))
             .await?;
-        Ok(Response::new(v1::ListAlertsResponse { alerts }))
+        let total = alerts.len() as i32;
+        let (alerts, next_page_token) = page.slice("alerts", alerts)?;
+        Ok(Response::new(v1::ListAlertsResponse {
+            alerts,
+            next_page_token,
+            total,
+        }))
     }
 
     async fn get_region_ranking(

@@ -267,14 +267,25 @@ pub fn matching(model: &CityModel, settings: &Settings, on: NaiveDate, filter: &
     for a in &mut alerts {
         a.responsible_unit = model.units.name(&a.responsible_unit_code).to_owned();
     }
+    // A total order (the region last: an indicator's alerts differ only by
+    // it), so that pages of one list never overlap.
     alerts.sort_by(|a, b| {
-        (b.color, a.sector, &a.responsible_unit, a.code, &a.subject_code).cmp(&(
-            a.color,
-            b.sector,
-            &b.responsible_unit,
-            b.code,
-            &b.subject_code,
-        ))
+        (
+            b.color,
+            a.sector,
+            &a.responsible_unit,
+            a.code,
+            &a.subject_code,
+            &a.region_code,
+        )
+            .cmp(&(
+                a.color,
+                b.sector,
+                &b.responsible_unit,
+                b.code,
+                &b.subject_code,
+                &b.region_code,
+            ))
     });
     alerts
 }
