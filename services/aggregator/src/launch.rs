@@ -28,7 +28,7 @@ use crate::api::notifications::NotificationsGrpc;
 use crate::api::orders::OrdersGrpc;
 use crate::city::City;
 use crate::clock::Clock;
-use crate::compute::reporting::Calendar;
+use crate::compute::calendar::Calendar;
 use crate::compute::{Bands, Settings};
 use crate::feeds::{FeedSource, GrpcSource, LocalSource, follow};
 use crate::notify::outbox::Outbox;

@@ -12,7 +12,7 @@ use citydash_proto::v1::{self, ProjectStage, ReportingStatus};
 use citydash_sector::domain::{self, stage_on};
 use citydash_sector::records;
 
-pub use super::calendar::{Calendar, DEFAULT_DUE_DAYS, MAX_DUE_DAYS, day_end};
+use super::calendar::day_end;
 use super::{Settings, as_of, facts, indicators, rate};
 use crate::model::{CityModel, first_pushed};
 
@@ -303,6 +303,7 @@ fn status_rank(status: i32) -> u8 {
 
 #[cfg(test)]
 mod tests {
+    use super::super::calendar::Calendar;
     use super::*;
     use citydash_proto::v1::{project_event::Event, record::Record};
     use citydash_sector::domain::{CITY_UTC_OFFSET_HOURS, Regions};
