@@ -309,6 +309,18 @@ def test_the_demo_dashboard_renders_follows_pushes_and_restarts_with_the_same_nu
                 assert page.evaluate("window.__sameDocument") is True, "the page was reloaded"
                 ARTIFACTS.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+                # The phone: one column, nothing wider than the screen, the header's
+                # badge on one line, column headers unbroken.
+                phone = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+                phone.goto(demo.url)
+                phone.wait_for_selector("body[data-rendered]", timeout=30_000)
+                assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+                live = phone.locator("#live").bounding_box()
+                assert live["height"] < 2 * 24 and live["width"] > 60, live
+                heights = phone.evaluate("[...document.querySelectorAll('th')].map(th => th.getBoundingClientRect().height)")
+                assert max(heights) < 30, max(heights)
+                phone.screenshot(path=str(ARTIFACTS / "dashboard-phone.png"), full_page=True)
+                phone.context.close()
                 # Without a token the page says what is missing instead of showing numbers.
                 stranger = browser.new_context().new_page()
                 stranger.goto(f"http://127.0.0.1:{demo.http_port}/")
