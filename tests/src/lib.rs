@@ -709,6 +709,19 @@ pub mod fixtures {
         }
     }
 
+    /// A project of `unit` whose higher-level funds were allocated on 1 March
+    /// 2026 and that has not started: red (资金已下达未开工) from 30 May. It
+    /// is planned to start in August, so that is its one red alert.
+    pub fn funded(code: &str, unit: &str) -> v1::Project {
+        v1::Project {
+            responsible_unit: unit.into(),
+            stage: v1::ProjectStage::Funded as i32,
+            stage_date: date(2026, 3, 1),
+            planned_start_date: date(2026, 8, 1),
+            ..project(code, "city", 8_000_000)
+        }
+    }
+
     /// `p`, started on 5 January 2026: investment may be reported for it from
     /// January on without a plausibility finding (investment_before_start).
     pub fn started(p: v1::Project) -> v1::Project {

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine as _;
-use citydash_e2e::fixtures::{date, project};
+use citydash_e2e::fixtures::funded;
 use citydash_e2e::{
     Running, Sectors, TestDb, aggregator_args, free_addr, register_units, request_id, statistics_token, synced, token,
     violated_fields,
@@ -163,17 +163,6 @@ fn destination(kind: DestinationKind, url: String, secret: &str) -> v1::Destinat
         url,
         secret: secret.into(),
         ..Default::default()
-    }
-}
-
-/// A project funded on 1 March and not started: red (资金已下达未开工) today.
-fn funded(code: &str, unit: &str) -> v1::Project {
-    v1::Project {
-        responsible_unit: unit.into(),
-        stage: v1::ProjectStage::Funded as i32,
-        stage_date: date(2026, 3, 1),
-        planned_start_date: date(2026, 8, 1),
-        ..project(code, "city", 8_000_000)
     }
 }
 

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use citydash_e2e::fixtures::{date, project};
+use citydash_e2e::fixtures::{date, funded};
 use citydash_e2e::{
     Running, Sectors, TestDb, register_units, request_id, spawn_aggregator, synced, test_signing_key, token,
 };
@@ -117,17 +117,6 @@ async fn take(agg: &Running, y: i32, m: i32, d: i32) -> v1::TakeSnapshotResponse
             }
             Err(e) => panic!("snapshot {y}-{m}-{d}: {e:?}"),
         }
-    }
-}
-
-fn funded(code: &str, unit: &str) -> v1::Project {
-    v1::Project {
-        responsible_unit: unit.into(),
-        stage: v1::ProjectStage::Funded as i32,
-        stage_date: date(2026, 3, 1),
-        // Planned to start in August: the one red alert is the funds'.
-        planned_start_date: date(2026, 8, 1),
-        ..project(code, "city", 8_000_000)
     }
 }
 
