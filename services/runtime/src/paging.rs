@@ -71,12 +71,18 @@ impl Page {
         let total = items.len();
         let page: Vec<T> = items.into_iter().skip(offset).take(self.size).collect();
         let next = offset + page.len();
-        let token = if next < total {
-            token(&format!("{list}:{next}"))
-        } else {
-            String::new()
-        };
+        let token = next_offset_token(list, next, next < total);
         Ok((page, token))
+    }
+}
+
+/// The token of the page of `list` that starts at offset `next`; empty when
+/// there is no `more` (the list's last page was answered).
+pub fn next_offset_token(list: &str, next: usize, more: bool) -> String {
+    if more {
+        token(&format!("{list}:{next}"))
+    } else {
+        String::new()
     }
 }
 

@@ -290,11 +290,8 @@ impl<S: Store, R: ReadStore + Outbox> Notifier<S, R> {
                     .collect(),
             })
             .collect::<Vec<_>>();
-        let next_page_token = if more {
-            citydash_runtime::paging::token(&format!("deliveries:{}", offset + deliveries.len()))
-        } else {
-            String::new()
-        };
+        let next_page_token =
+            citydash_runtime::paging::next_offset_token("deliveries", offset + deliveries.len(), more);
         Ok(v1::ListDeliveriesResponse {
             deliveries,
             next_page_token,
