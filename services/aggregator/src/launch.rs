@@ -328,7 +328,7 @@ async fn run_with<S: Store, R: ReadStore + Outbox>(
     ));
     let auth = AuthLayer::new(args.city.server.authenticator(City::NAME, revoked)?, &limits)
         .auditing(Arc::new(engine.clone()));
-    let tls = args.city.server.tls()?;
+    let edge = args.city.server.edge()?;
     let (mut routes, health, _) = citydash_sector::launch::routes::<City, S>(engine.clone(), limits);
     let city = CityGrpc::new(Arc::clone(&view), reports, links);
     routes.add_service(FastPath::new(city.clone(), limits.max_message_bytes));
@@ -358,15 +358,15 @@ async fn run_with<S: Store, R: ReadStore + Outbox>(
                 .await
                 .with_context(|| format!("binding {addr}"))?;
             let closed = view.closed();
-            Some(tokio::spawn(crate::api::web::serve(
+            let app = crate::api::web::router(
                 city,
                 orders,
                 notifier,
                 limits.max_message_bytes,
                 auth.clone(),
-                http,
-                closed,
-            )))
+                &edge.cors,
+            );
+            Some(tokio::spawn(crate::api::web::serve(app, http, closed)))
         }
     };
     let closing = engine.clone();
@@ -384,7 +384,7 @@ async fn run_with<S: Store, R: ReadStore + Outbox>(
         v1::orders_service_server::SERVICE_NAME,
         v1::notifications_service_server::SERVICE_NAME,
     ];
-    let result = citydash_runtime::serve(routes.routes(), &services, limits, auth, tls, listener, shutdown).await;
+    let result = citydash_runtime::serve(routes.routes(), &services, limits, auth, edge, listener, shutdown).await;
     if let Some(web) = web {
         match web.await {
             Ok(Err(err)) => tracing::error!(error = %err, "dashboard server failed"),

@@ -98,6 +98,20 @@ pub struct ServerArgs {
     /// scope (URI SANs `urn:citydash:sector:…`, `urn:citydash:region:…`).
     #[arg(long, env = "CITYDASH_TLS_CLIENT_CA", requires = "tls_cert")]
     pub tls_client_ca: Option<std::path::PathBuf>,
+    /// Browser origins allowed to call this service's ports (CORS), comma
+    /// separated (`https://bi.example.gov.cn`), `*` for any; none by default.
+    #[arg(long, env = "CITYDASH_CORS_ORIGINS", default_value = "")]
+    pub cors_origins: crate::connect::Cors,
+}
+
+/// How a port meets callers from outside the process: TLS, and the browser
+/// origins allowed to call it.
+#[derive(Debug, Clone, Default)]
+pub struct Edge {
+    /// The server's TLS, if it speaks TLS.
+    pub tls: Option<tonic::transport::ServerTlsConfig>,
+    /// Which browser origins may call.
+    pub cors: crate::connect::Cors,
 }
 
 /// A secret from the command line or the environment; `Debug` hides it.
@@ -204,6 +218,14 @@ impl ServerArgs {
             return Ok(std::sync::Arc::new(crate::principal::Anonymous));
         }
         Ok(std::sync::Arc::new(crate::auth::Credentials { tokens, certificates }))
+    }
+
+    /// The port's TLS and CORS, as configured.
+    pub fn edge(&self) -> anyhow::Result<Edge> {
+        Ok(Edge {
+            tls: self.tls()?,
+            cors: self.cors_origins.clone(),
+        })
     }
 
     /// The server's TLS configuration, when one is asked for.

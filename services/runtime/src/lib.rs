@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod connect;
 pub mod error;
 pub mod layer;
 pub mod paging;

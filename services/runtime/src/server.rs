@@ -12,7 +12,8 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::Routes;
 use tonic::transport::Server;
 
-use crate::config::ServerLimits;
+use crate::config::{Edge, ServerLimits};
+use crate::connect::ConnectLayer;
 use crate::layer::AuthLayer;
 
 pub use tonic_health::ServingStatus;
@@ -31,13 +32,15 @@ pub fn health() -> (
 pub const MAX_HEADER_LIST_BYTES: u32 = 256 * 1024;
 
 /// Serves `routes` (plus reflection) on `listener` behind `auth` until
-/// `shutdown` resolves, then lets in-flight requests finish.
+/// `shutdown` resolves, then lets in-flight requests finish. The port also
+/// answers Connect unary calls (HTTP/1.1 or 2, JSON or proto) to the same
+/// routes, and CORS preflights as `edge` allows.
 pub async fn serve(
     routes: Routes,
     services: &[&str],
     limits: ServerLimits,
     auth: AuthLayer,
-    tls: Option<tonic::transport::ServerTlsConfig>,
+    edge: Edge,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
@@ -69,9 +72,9 @@ pub async fn serve(
         }
     }));
     let addr = listener.local_addr().context("reading listener address")?;
-    tracing::info!(%addr, ?limits, tls = tls.is_some(), "gRPC server listening");
+    tracing::info!(%addr, ?limits, tls = edge.tls.is_some(), cors = ?edge.cors, "gRPC server listening");
     let mut builder = Server::builder();
-    if let Some(tls) = tls {
+    if let Some(tls) = edge.tls {
         builder = builder.tls_config(tls).context("configuring TLS")?;
     }
     // `Server::tcp_nodelay` only reaches sockets tonic accepts itself; these
@@ -90,6 +93,13 @@ pub async fn serve(
         // whole connection with GOAWAY): an oversized token is refused by
         // the door, UNAUTHENTICATED, and the connection serves on.
         .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
+        // HTTP/1.1 for Connect's JSON calls (curl, a BI tool); gRPC itself
+        // still needs HTTP/2.
+        .accept_http1(true)
+        // Outermost the browsers' preflight, then Connect turning its calls
+        // into gRPC ones, so the door below checks them like any other.
+        .layer(tower::util::option_layer(edge.cors.layer()))
+        .layer(ConnectLayer::new(limits.max_message_bytes))
         .layer(auth)
         .timeout(limits.request_timeout)
         .max_concurrent_streams(limits.max_concurrent_streams)

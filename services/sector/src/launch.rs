@@ -193,7 +193,7 @@ async fn run_with<Spec: SectorSpec, S: Store>(
         .transpose()?;
     let auth =
         AuthLayer::new(args.server.authenticator(Spec::NAME, revoked)?, &limits).auditing(Arc::new(engine.clone()));
-    let tls = args.server.tls()?;
+    let edge = args.server.edge()?;
     let (routes, health, own) = routes::<Spec, S>(engine.clone(), limits);
     let names = vec!["", citydash_proto::v1::sector_service_server::SERVICE_NAME, own];
     let monitor = watch_health(engine.store().clone(), health, names).await;
@@ -203,7 +203,7 @@ async fn run_with<Spec: SectorSpec, S: Store>(
         closing.close();
     };
     let services = [citydash_proto::v1::sector_service_server::SERVICE_NAME, own];
-    let result = citydash_runtime::serve(routes.routes(), &services, limits, auth, tls, listener, shutdown).await;
+    let result = citydash_runtime::serve(routes.routes(), &services, limits, auth, edge, listener, shutdown).await;
     monitor.abort();
     if let Some(task) = revocations {
         task.abort();

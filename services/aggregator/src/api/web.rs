@@ -1,6 +1,6 @@
 //! The web dashboard's port: the built dashboard (embedded in the binary, so
 //! `cargo run` needs no npm), CityService, OrdersService and
-//! NotificationsService over grpc-web, on
+//! NotificationsService over grpc-web and Connect (JSON for other tools), on
 //! one HTTP port, so the page reads the same contracts as any other front end.
 
 use std::future::Future;
@@ -12,6 +12,7 @@ use axum::routing::get;
 use tokio::net::TcpListener;
 use tonic::service::Routes;
 
+use citydash_runtime::connect::{ConnectLayer, Cors};
 use citydash_runtime::layer::AuthLayer;
 
 use super::grpc::CityGrpc;
@@ -30,23 +31,38 @@ const INDEX_HTML: &str = include_str!("../../../../dashboard/dist/index.html");
 const APP_JS: &str = include_str!("../../../../dashboard/dist/app.js");
 const STYLE_CSS: &str = include_str!("../../../../dashboard/dist/style.css");
 
-fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, content_type),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        body,
-    )
+/// One embedded file of the page, answered with its validator: the names
+/// carry no hash, so a browser revalidates each time (`no-cache`) and gets
+/// 304 while the binary is the same.
+fn asset(content_type: &'static str, body: &'static str, request: &axum::http::HeaderMap) -> axum::response::Response {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    body.hash(&mut hasher);
+    let etag = format!("\"{:016x}\"", hasher.finish());
+    let fresh = request
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|tag| tag.trim() == etag));
+    let headers = [
+        (header::CONTENT_TYPE, content_type.to_owned()),
+        (header::CACHE_CONTROL, "no-cache".to_owned()),
+        (header::ETAG, etag),
+    ];
+    if fresh {
+        (axum::http::StatusCode::NOT_MODIFIED, headers).into_response()
+    } else {
+        (headers, body).into_response()
+    }
 }
 
-/// The dashboard and grpc-web router.
+/// The dashboard, grpc-web and Connect router.
 pub fn router<S: Store, R: ReadStore + Outbox>(
     city: CityGrpc<R>,
     orders: Arc<Orders<S, R>>,
     notifier: Arc<Notifier<S, R>>,
     max_message_bytes: usize,
     auth: AuthLayer,
+    cors: &Cors,
 ) -> axum::Router {
     let city = FastPath::new(city, max_message_bytes);
     let orders = OrdersServiceServer::new(OrdersGrpc(orders))
@@ -57,42 +73,52 @@ pub fn router<S: Store, R: ReadStore + Outbox>(
         .max_encoding_message_size(max_message_bytes);
     // The page and its assets are public; the data behind them needs a token
     // (the page sends the one in its URL), exactly as on the gRPC port.
-    // grpc-web outermost, so that refusals at the door (no token, shed load)
-    // reach the browser in grpc-web framing too.
-    Routes::new(city)
+    // grpc-web and Connect outside the door, so that refusals at the door
+    // (no token, shed load) reach the browser or the tool in its framing.
+    let assets = axum::Router::new()
+        .route(
+            "/",
+            get(|h: axum::http::HeaderMap| async move { asset("text/html; charset=utf-8", INDEX_HTML, &h) }),
+        )
+        .route(
+            "/app.js",
+            get(|h: axum::http::HeaderMap| async move { asset("text/javascript; charset=utf-8", APP_JS, &h) }),
+        )
+        .route(
+            "/style.css",
+            get(|h: axum::http::HeaderMap| async move { asset("text/css; charset=utf-8", STYLE_CSS, &h) }),
+        )
+        .layer(tower_http::compression::CompressionLayer::new());
+    let app = Routes::new(city)
         .add_service(orders)
         .add_service(notifications)
         .into_axum_router()
         .layer(auth)
         .layer(tonic_web::GrpcWebLayer::new())
-        .route("/", get(|| async { asset("text/html; charset=utf-8", INDEX_HTML) }))
-        .route(
-            "/app.js",
-            get(|| async { asset("text/javascript; charset=utf-8", APP_JS) }),
-        )
-        .route(
-            "/style.css",
-            get(|| async { asset("text/css; charset=utf-8", STYLE_CSS) }),
-        )
+        // Outside grpc-web, which refuses any other HTTP/1.1 call: a
+        // Connect call reaches it already turned into gRPC.
+        .layer(ConnectLayer::new(max_message_bytes))
+        .merge(assets)
         // Anything else (a browser's favicon.ico, a mistyped path, a
         // method this port does not serve) is 404, not a gRPC framing error.
-        .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, "未找到 / not found") })
+        .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, "未找到 / not found") });
+    match cors.layer() {
+        Some(cors) => app.layer(cors),
+        None => app,
+    }
 }
 
 /// How long a connection may take to send a request's headers: a client
 /// that trickles them (slowloris) is dropped, not left holding a socket.
 pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Serves the dashboard on `listener` until `shutdown` resolves, then lets
-/// open connections finish (up to 10 s). Each connection gets TCP_NODELAY
-/// (small grpc-web answers must not wait for the browser's delayed ACK),
-/// the header read timeout, and its peer address for the door's limits.
-pub async fn serve<S: Store, R: ReadStore + Outbox>(
-    city: CityGrpc<R>,
-    orders: Arc<Orders<S, R>>,
-    notifier: Arc<Notifier<S, R>>,
-    max_message_bytes: usize,
-    auth: AuthLayer,
+/// Serves the dashboard's [`router`] on `listener` until `shutdown`
+/// resolves, then lets open connections finish (up to 10 s). Each
+/// connection gets TCP_NODELAY (small grpc-web answers must not wait for the
+/// browser's delayed ACK), the header read timeout, and its peer address for
+/// the door's limits.
+pub async fn serve(
+    app: axum::Router,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
@@ -100,7 +126,6 @@ pub async fn serve<S: Store, R: ReadStore + Outbox>(
     use tower::ServiceExt as _;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "dashboard listening");
-    let app = router(city, orders, notifier, max_message_bytes, auth);
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
