@@ -31,27 +31,49 @@ const INDEX_HTML: &str = include_str!("../../../../dashboard/dist/index.html");
 const APP_JS: &str = include_str!("../../../../dashboard/dist/app.js");
 const STYLE_CSS: &str = include_str!("../../../../dashboard/dist/style.css");
 
-/// One embedded file of the page, answered with its validator: the names
-/// carry no hash, so a browser revalidates each time (`no-cache`) and gets
-/// 304 while the binary is the same.
-fn asset(content_type: &'static str, body: &'static str, request: &axum::http::HeaderMap) -> axum::response::Response {
-    use std::hash::{Hash as _, Hasher as _};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    body.hash(&mut hasher);
-    let etag = format!("\"{:016x}\"", hasher.finish());
-    let fresh = request
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|tag| tag.trim() == etag));
-    let headers = [
-        (header::CONTENT_TYPE, content_type.to_owned()),
-        (header::CACHE_CONTROL, "no-cache".to_owned()),
-        (header::ETAG, etag),
-    ];
-    if fresh {
-        (axum::http::StatusCode::NOT_MODIFIED, headers).into_response()
-    } else {
-        (headers, body).into_response()
+/// One embedded file of the page with its validator, computed once when the
+/// router is built: the names carry no hash, so a browser revalidates each
+/// time (`no-cache`) and gets 304 while the binary is the same.
+#[derive(Clone)]
+struct Asset {
+    content_type: &'static str,
+    body: &'static str,
+    etag: String,
+}
+
+impl Asset {
+    fn new(content_type: &'static str, body: &'static str) -> Self {
+        use std::hash::{Hash as _, Hasher as _};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        body.hash(&mut hasher);
+        let etag = format!("\"{:016x}\"", hasher.finish());
+        Self {
+            content_type,
+            body,
+            etag,
+        }
+    }
+
+    /// The file, or 304 when the browser holds this version.
+    fn answer(&self, request: &axum::http::HeaderMap) -> axum::response::Response {
+        let fresh = request
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(',').any(|tag| tag.trim() == self.etag));
+        let headers = [
+            (header::CONTENT_TYPE, self.content_type.to_owned()),
+            (header::CACHE_CONTROL, "no-cache".to_owned()),
+            (header::ETAG, self.etag.clone()),
+        ];
+        if fresh {
+            (axum::http::StatusCode::NOT_MODIFIED, headers).into_response()
+        } else {
+            (headers, self.body).into_response()
+        }
+    }
+
+    fn route(self) -> axum::routing::MethodRouter {
+        get(move |h: axum::http::HeaderMap| async move { self.answer(&h) })
     }
 }
 
@@ -76,18 +98,9 @@ pub fn router<S: Store, R: ReadStore + Outbox>(
     // grpc-web and Connect outside the door, so that refusals at the door
     // (no token, shed load) reach the browser or the tool in its framing.
     let assets = axum::Router::new()
-        .route(
-            "/",
-            get(|h: axum::http::HeaderMap| async move { asset("text/html; charset=utf-8", INDEX_HTML, &h) }),
-        )
-        .route(
-            "/app.js",
-            get(|h: axum::http::HeaderMap| async move { asset("text/javascript; charset=utf-8", APP_JS, &h) }),
-        )
-        .route(
-            "/style.css",
-            get(|h: axum::http::HeaderMap| async move { asset("text/css; charset=utf-8", STYLE_CSS, &h) }),
-        )
+        .route("/", Asset::new("text/html; charset=utf-8", INDEX_HTML).route())
+        .route("/app.js", Asset::new("text/javascript; charset=utf-8", APP_JS).route())
+        .route("/style.css", Asset::new("text/css; charset=utf-8", STYLE_CSS).route())
         .layer(tower_http::compression::CompressionLayer::new());
     let app = Routes::new(city)
         .add_service(orders)
