@@ -81,6 +81,12 @@ const zh = {
   overdueAgencies: "逾期未报",
   reportingMonth: (m: number) => `${m}月份数据`,
   reportingStates: { 1: "按时报送", 2: "未到期", 3: "逾期补报", 4: "逾期未报" } as Record<number, string>,
+  screens: { overview: "经济运行", projects: "项目推进", supervision: "督查督办" } as Record<string, string>,
+  expiresSoon: (date: string) => `查看令牌将于${date}到期，请联系管理员更换`,
+  expired: "查看令牌已过期，请联系管理员更换",
+  urlTokenRefused: "地址中的令牌无效，已继续使用本机保存的令牌",
+  connecting: "正在连接数据服务…",
+  tokenNeeded: "需要有效的查看令牌：请使用 citydash demo 打印的地址（…/?token=…）或向管理员申请。",
 };
 
 const en: typeof zh = {
@@ -163,6 +169,12 @@ const en: typeof zh = {
   overdueAgencies: "overdue",
   reportingMonth: (m: number) => `month ${m}`,
   reportingStates: { 1: "on time", 2: "not yet due", 3: "late", 4: "overdue" } as Record<number, string>,
+  screens: { overview: "Economy", projects: "Projects", supervision: "Supervision" },
+  expiresSoon: (date: string) => `The viewer token expires on ${date}: ask an administrator for a new one`,
+  expired: "The viewer token has expired: ask an administrator for a new one",
+  urlTokenRefused: "The token in the address was refused; the one saved on this screen is used",
+  connecting: "connecting…",
+  tokenNeeded: "A valid viewer token is required: open the address citydash demo prints (…/?token=…) or ask an administrator.",
   months: (m: number) => (m === 1 ? "January" : `Jan–${["", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][m]}`),
 };
 

@@ -1,6 +1,8 @@
 // The citydash wall screen. It reads the aggregator through grpc-web (the
 // same CityService contract any front end uses), follows WatchOverview so a
-// pushed update appears without a reload, and draws with Apache ECharts.
+// pushed update appears without a reload, and draws with Apache ECharts on
+// the scaled canvas of screen.ts. The frame is made once; an update writes
+// only the parts that changed and calls setOption on the same charts.
 
 import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
@@ -36,14 +38,14 @@ import { NotificationsService, type GetNotificationHealthResponse } from "./gen/
 import { Sector, ValueStatus } from "./gen/citydash/v1/common_pb";
 import { amount, percent } from "./format";
 import { labels, type Lang } from "./i18n";
+import { Credential } from "./credentials";
+import { chosen, fit, LAYOUTS, next, show, startBoards, type Layout } from "./screen";
 
 echarts.use([BarChart, GaugeChart, LineChart, PieChart, GridComponent, LegendComponent, TooltipComponent, CanvasRenderer]);
 
-// The viewer token comes in the URL (?token=…, as `citydash demo` prints it)
-// and is remembered by this browser; every call sends it.
 const params = new URLSearchParams(window.location.search);
-const token = params.get("token") ?? window.localStorage.getItem("citydash-token");
-if (token) window.localStorage.setItem("citydash-token", token);
+const credential = new Credential();
+
 function hex(bytes: number): string {
   const b = new Uint8Array(bytes);
   crypto.getRandomValues(b);
@@ -51,11 +53,15 @@ function hex(bytes: number): string {
 }
 
 // Every call carries the viewer token and starts a W3C trace, which the
-// aggregator (and a sector service behind a drill-down) continue.
+// aggregator (and a sector service behind a drill-down) continue. An answer
+// means the token was accepted, so the screen keeps it.
 const bearer: Interceptor = (next) => async (req) => {
+  const token = credential.token;
   if (token) req.header.set("authorization", `Bearer ${token}`);
   req.header.set("traceparent", `00-${hex(16)}-${hex(8)}-01`);
-  return next(req);
+  const res = await next(req);
+  if (token === credential.token) credential.accepted();
+  return res;
 };
 const transport = createGrpcWebTransport({ baseUrl: window.location.origin, interceptors: [bearer] });
 const client = createClient(CityService, transport);
@@ -86,7 +92,11 @@ let extras: {
   brief: "",
   trends: [],
 };
+
+// One ECharts instance per chart for the life of the page: an update calls
+// setOption on it, never a new instance (a screen runs for months).
 const charts = new Map<string, echarts.ECharts>();
+let scale = 1;
 
 const VERDICT_COLOURS: Record<number, string> = { 1: "#2ecc71", 2: "#f1c40f", 3: "#e74c3c", 4: "#7f8c8d" };
 
@@ -106,15 +116,40 @@ function rateValue(r: { value?: number } | undefined): number | undefined {
   return r?.value;
 }
 
+function money(v: bigint): string {
+  return amount(v, "yuan", "元", lang === "en");
+}
+
 function chart(id: string): echarts.ECharts | undefined {
   const el = document.getElementById(id);
   if (!el) return undefined;
   let c = charts.get(id);
-  if (!c || c.getDom() !== el) {
-    c = echarts.init(el, undefined, { renderer: "canvas" });
+  if (!c) {
+    c = echarts.init(el, undefined, { renderer: "canvas", devicePixelRatio: window.devicePixelRatio * Math.max(1, scale) });
     charts.set(id, c);
   }
   return c;
+}
+
+function disposeCharts(prefix = "") {
+  for (const [id, c] of charts) {
+    if (id.startsWith(prefix)) {
+      c.dispose();
+      charts.delete(id);
+    }
+  }
+}
+
+// What each element last got: an element is written only when its content
+// changed, so an update touches little and a board keeps its scroll place.
+const written = new Map<string, string>();
+
+function fill(id: string, html: string) {
+  if (written.get(id) === html) return;
+  const el = document.getElementById(id);
+  if (!el) return;
+  el.innerHTML = html;
+  written.set(id, html);
 }
 
 function indicatorAmount(s: IndicatorStatus): string {
@@ -147,9 +182,9 @@ function landing(s: IndicatorStatus): string {
   const e = o.seasonalLanding ?? o.linearLanding;
   const share = rateValue(o.seasonalShare ?? o.linearShare);
   const am = (v: bigint) => amount(v, d.unit, d.unitZh, lang === "en");
-  const monthly = o.requiredMonthly === undefined ? "" : ` · ${t().monthlyNeeded} ${am(o.requiredMonthly)}`;
+  const monthly = o.requiredMonthly === undefined ? "" : `<div class="sub">${esc(t().monthlyNeeded)} ${esc(am(o.requiredMonthly))}</div>`;
   return `<div class="sub landing" data-landing="${e}" data-outlook-verdict="${o.verdict}">
-      ${esc(t().landing)} ${esc(am(e))}（${percent(share)}）${esc(monthly)} · ${esc(t().outlookVerdict[o.verdict] ?? "—")}</div>`;
+      ${esc(t().landing)} ${esc(am(e))}（${percent(share)}）<b>${esc(t().outlookVerdict[o.verdict] ?? "—")}</b></div>${monthly}`;
 }
 
 // The statistics-database what-if, marked as the projection it is (推演):
@@ -164,21 +199,33 @@ function whatIfLine(): string {
       ${esc(t().projection)} ${esc(t().whatIf(ready.addedProjects, w.projects.length, percent(c)))}</div>`;
 }
 
-function headline(s: IndicatorStatus): string {
-  const c = rateValue(s.completion);
-  const colour = VERDICT_COLOURS[s.verdict] ?? "#7f8c8d";
-  return `
-    <section class="card headline" data-indicator="${esc(s.definition?.code ?? "")}" data-verdict="${s.verdict}">
-      <h2>${esc(name(s.definition))}</h2>
-      <div class="amount-line"><span class="amount">${esc(indicatorAmount(s))}</span>${provisional(s)}</div>
-      <div class="sub">${esc(growth(s))}</div>
-      <div class="gauge" id="gauge-${esc(s.definition?.code ?? "")}"></div>
-      <div class="sub"><span class="dot" style="background:${colour}"></span>
-        <span class="completion">${esc(t().completion)} ${percent(c)}</span>
-        · ${esc(t().timeProgress)} ${percent(s.timeProgress)}</div>
-      ${landing(s)}
-      <div class="trend" id="trend-${esc(s.definition?.code ?? "")}"></div>
+// A headline's frame: its charts live as long as the page.
+function headlineFrame(code: string): string {
+  const c = esc(code);
+  return `<section class="card headline" data-indicator="${c}">
+      <h2 id="hl-name-${c}"></h2>
+      <div class="amount-line" id="hl-amount-${c}"></div>
+      <div class="sub" id="hl-growth-${c}"></div>
+      <div class="hl-mid"><div class="gauge" id="gauge-${c}"></div><div class="hl-facts" id="hl-facts-${c}"></div></div>
+      <div class="trend" id="trend-${c}"></div>
     </section>`;
+}
+
+function updateHeadline(s: IndicatorStatus) {
+  const code = s.definition?.code ?? "";
+  const card = document.querySelector<HTMLElement>(`.headline[data-indicator="${CSS.escape(code)}"]`);
+  if (card) card.dataset.verdict = String(s.verdict);
+  const colour = VERDICT_COLOURS[s.verdict] ?? "#7f8c8d";
+  fill(`hl-name-${code}`, esc(name(s.definition)));
+  fill(`hl-amount-${code}`, `<span class="amount">${esc(indicatorAmount(s))}</span>${provisional(s)}`);
+  fill(`hl-growth-${code}`, esc(growth(s)));
+  fill(
+    `hl-facts-${code}`,
+    `<div class="sub"><span class="dot" style="background:${colour}"></span>
+      <span class="completion">${esc(t().completion)} ${percent(rateValue(s.completion))}</span></div>
+    <div class="sub">${esc(t().timeProgress)} ${percent(s.timeProgress)}</div>${landing(s)}`,
+  );
+  drawGauge(s);
 }
 
 // The year as a curve (亿元 for money): the actual by month, last year's
@@ -188,15 +235,15 @@ function drawTrend(trend: GetTrendResponse) {
   const code = trend.definition?.code ?? "";
   const c = chart(`trend-${code}`);
   if (!c) return;
-  const money = trend.definition?.unit === "yuan";
-  const scale = (v: bigint | undefined) => (v === undefined ? null : money ? Number(v) / 1e8 : Number(v));
+  const isMoney = trend.definition?.unit === "yuan";
+  const value = (v: bigint | undefined) => (v === undefined ? null : isMoney ? Number(v) / 1e8 : Number(v));
   const line = (name: string, points: { month: number; value?: bigint }[], colour: string, dashed = false) => ({
     name,
     type: "line",
-    data: points.map((p) => [p.month, scale(p.value)]),
+    data: points.map((p) => [p.month, value(p.value)]),
     connectNulls: true,
     showSymbol: false,
-    lineStyle: { color: colour, type: dashed ? "dashed" : "solid", width: 2 },
+    lineStyle: { color: colour, type: dashed ? "dashed" : "solid", width: 3 },
     itemStyle: { color: colour },
   });
   const series = [
@@ -205,19 +252,14 @@ function drawTrend(trend: GetTrendResponse) {
     line(t().timeProgress, trend.timeProgress, "#1f6feb", true),
     line(t().landing, trend.projected, "#f1c40f", true),
   ];
+  const axis = { color: "#8b949e", fontSize: 14 };
   c.setOption({
-    grid: { left: 40, right: 10, top: 24, bottom: 20 },
-    legend: { top: 0, textStyle: { color: "#8b949e", fontSize: 10 }, itemWidth: 12, itemHeight: 6 },
+    animation: false,
+    grid: { left: 56, right: 12, top: 34, bottom: 26 },
+    legend: { top: 0, textStyle: { color: "#8b949e", fontSize: 14 }, itemWidth: 16, itemHeight: 8 },
     tooltip: { trigger: "axis" },
-    xAxis: {
-      type: "value",
-      min: 1,
-      max: 12,
-      interval: 1,
-      axisLabel: { color: "#8b949e", fontSize: 10 },
-      splitLine: { lineStyle: { color: "#21262d" } },
-    },
-    yAxis: { type: "value", axisLabel: { color: "#8b949e", fontSize: 10 }, splitLine: { lineStyle: { color: "#21262d" } } },
+    xAxis: { type: "value", min: 1, max: 12, interval: 1, axisLabel: axis, splitLine: { lineStyle: { color: "#21262d" } } },
+    yAxis: { type: "value", axisLabel: axis, splitLine: { lineStyle: { color: "#21262d" } } },
     series,
   });
   const el = document.getElementById(`trend-${code}`);
@@ -229,28 +271,48 @@ function drawGauge(s: IndicatorStatus) {
   if (!c) return;
   const value = Math.round((rateValue(s.completion) ?? 0) * 1000) / 10;
   c.setOption({
+    animation: false,
     series: [
       {
         type: "gauge",
         min: 0,
         max: 100,
         radius: "95%",
-        progress: { show: true, width: 10, itemStyle: { color: VERDICT_COLOURS[s.verdict] } },
-        axisLine: { lineStyle: { width: 10, color: [[s.timeProgress, "#1f6feb"], [1, "#30363d"]] } },
+        center: ["50%", "58%"],
+        progress: { show: true, width: 14, itemStyle: { color: VERDICT_COLOURS[s.verdict] } },
+        axisLine: { lineStyle: { width: 14, color: [[s.timeProgress, "#1f6feb"], [1, "#30363d"]] } },
         axisTick: { show: false },
         splitLine: { show: false },
         axisLabel: { show: false },
         pointer: { show: false },
-        detail: { valueAnimation: false, formatter: "{value}%", color: "#e6edf3", fontSize: 18, offsetCenter: [0, "10%"] },
+        detail: { valueAnimation: false, formatter: "{value}%", color: "#e6edf3", fontSize: 26, offsetCenter: [0, "10%"] },
         data: [{ value }],
       },
     ],
   });
 }
 
-function sectorPanel(s: SectorSummary): string {
+// A sector's panel: its frame is made once, its parts filled on each update.
+function sectorFrame(sector: number): string {
+  return `<section class="card sector" data-sector="${sector}">
+      <h2 id="sector-title-${sector}"></h2>
+      <div class="alerts-count" id="sector-alerts-${sector}"></div>
+      <div class="board" id="sector-board-${sector}"></div>
+      <ul class="figures" id="sector-figures-${sector}"></ul>
+      <div class="sub" id="sector-investment-${sector}"></div>
+      <div class="sub" id="sector-reporting-${sector}"></div>
+    </section>`;
+}
+
+function updateSector(s: SectorSummary) {
+  const n = s.sector;
   const inv = s.investment;
-  const stale = s.feed?.stale ? `<span class="stale">${esc(t().stale)}</span>` : "";
+  const stale = s.feed?.stale ? ` <span class="stale">${esc(t().stale)}</span>` : "";
+  fill(`sector-title-${n}`, `${esc(t().sectors[n] ?? "")}${stale}`);
+  fill(
+    `sector-alerts-${n}`,
+    `<span class="red">${esc(t().red)} ${s.redAlerts}</span><span class="yellow">${esc(t().yellow)} ${s.yellowAlerts}</span>`,
+  );
   const rows = s.indicators
     .map(
       (i) => `<tr data-indicator="${esc(i.definition?.code ?? "")}">
@@ -259,21 +321,23 @@ function sectorPanel(s: SectorSummary): string {
         <td><span class="dot" style="background:${VERDICT_COLOURS[i.verdict] ?? "#7f8c8d"}"></span></td></tr>`,
     )
     .join("");
-  const figures = s.figures
-    .map((f) => `<li data-figure="${esc(f.code)}"><span>${esc(lang === "en" ? f.labelEn : f.labelZh)}</span>
-      <b>${esc(amount(f.value, f.unit, f.unitZh, lang === "en"))}</b></li>`)
-    .join("");
-  return `
-    <section class="card sector" data-sector="${s.sector}">
-      <h2>${esc(t().sectors[s.sector] ?? "")} ${stale}</h2>
-      <div class="alerts-count"><span class="red">${esc(t().red)} ${s.redAlerts}</span>
-        <span class="yellow">${esc(t().yellow)} ${s.yellowAlerts}</span></div>
-      <table>${rows}</table>
-      <ul class="figures">${figures}</ul>
-      <div class="sub">${esc(t().counted)} ${esc(amount(inv?.countedYuan ?? 0n, "yuan", "元", lang === "en"))}
-        · ${esc(t().startRate)} ${percent(rateValue(inv?.startRate))}</div>
-      <div class="sub" data-reporting="${s.reporting?.missing ?? 0}">${reportingFigures(s.reporting)}</div>
-    </section>`;
+  fill(`sector-board-${n}`, `<table>${rows}</table>`);
+  fill(
+    `sector-figures-${n}`,
+    s.figures
+      .map(
+        (f) => `<li data-figure="${esc(f.code)}"><span>${esc(lang === "en" ? f.labelEn : f.labelZh)}</span>
+      <b>${esc(amount(f.value, f.unit, f.unitZh, lang === "en"))}</b></li>`,
+      )
+      .join(""),
+  );
+  fill(
+    `sector-investment-${n}`,
+    `${esc(t().counted)} ${esc(money(inv?.countedYuan ?? 0n))} · ${esc(t().startRate)} ${percent(rateValue(inv?.startRate))}`,
+  );
+  const reporting = document.getElementById(`sector-reporting-${n}`);
+  if (reporting) reporting.dataset.reporting = String(s.reporting?.missing ?? 0);
+  fill(`sector-reporting-${n}`, reportingFigures(s.reporting));
 }
 
 // One sector's (or the city's) reporting in a line: the two rates and what is missing.
@@ -286,10 +350,19 @@ function reportingFigures(f: ReportingFigures | undefined): string {
 
 // Who has not reported: every agency of the month, the overdue (逾期未报) first,
 // as GetReporting orders them.
-function reportingPanel(): string {
+function updateReporting() {
   const r = extras.reporting;
-  if (!r) return "";
+  if (!r) return;
   const total = r.total;
+  fill(
+    "reporting-counts",
+    `${esc(t().reportingMonth(r.period?.month ?? 0))}
+      · ${esc(t().completeness)} <b>${percent(rateValue(total?.completeness))}</b>
+      · ${esc(t().timeliness)} <b>${percent(rateValue(total?.timeliness))}</b>
+      · <span class="red">${esc(t().overdueAgencies)} ${r.overdueAgencies}</span>`,
+  );
+  const counts = document.getElementById("reporting-counts");
+  if (counts) counts.dataset.overdue = String(r.overdueAgencies);
   const rows = r.agencies
     .map((a) => {
       const f = a.figures;
@@ -300,55 +373,75 @@ function reportingPanel(): string {
         <td class="num">${f?.missing ?? 0}</td><td>${esc(t().reportingStates[a.status] ?? "")}</td></tr>`;
     })
     .join("");
-  return `<div class="sub" id="reporting-counts" data-overdue="${r.overdueAgencies}">${esc(t().reportingMonth(r.period?.month ?? 0))}
-      · ${esc(t().completeness)} <b>${percent(rateValue(total?.completeness))}</b>
-      · ${esc(t().timeliness)} <b>${percent(rateValue(total?.timeliness))}</b>
-      · <span class="red">${esc(t().overdueAgencies)} ${r.overdueAgencies}</span></div>
-    <div class="scroll"><table><tr><th>${esc(t().unit)}</th><th>${esc(t().sector)}</th><th>${esc(t().completeness)}</th>
-      <th>${esc(t().timeliness)}</th><th>${esc(t().missing)}</th><th>${esc(t().state)}</th></tr>${rows}</table></div>`;
+  fill(
+    "reporting-board",
+    `<table><tr><th>${esc(t().unit)}</th><th>${esc(t().sector)}</th><th>${esc(t().completeness)}</th>
+      <th>${esc(t().timeliness)}</th><th>${esc(t().missing)}</th><th>${esc(t().state)}</th></tr>${rows}</table>`,
+  );
 }
 
 function funnelTotals(rows: FunnelRow[]): number[] {
   return [1, 2, 3, 4, 6, 7].map((stage) => rows.reduce((sum, r) => sum + (r.reached[stage] ?? 0), 0));
 }
 
-function drawCharts(o: Overview) {
-  o.cityIndicators.forEach(drawGauge);
-  extras.trends.forEach(drawTrend);
+const AXIS_TEXT = { color: "#e6edf3", fontSize: 16 };
+
+function drawProjectCharts(o: Overview) {
   const totals = funnelTotals(extras.funnel);
   chart("funnel-chart")?.setOption({
-    grid: { left: 90, right: 30, top: 10, bottom: 20 },
-    xAxis: { type: "value", axisLabel: { color: "#8b949e" }, splitLine: { lineStyle: { color: "#21262d" } } },
-    yAxis: { type: "category", inverse: true, data: t().stages, axisLabel: { color: "#e6edf3" } },
-    series: [{ type: "bar", data: totals, itemStyle: { color: "#1f6feb" }, label: { show: true, position: "right", color: "#e6edf3" } }],
+    animation: false,
+    grid: { left: 110, right: 60, top: 10, bottom: 30 },
+    xAxis: { type: "value", axisLabel: { color: "#8b949e", fontSize: 14 }, splitLine: { lineStyle: { color: "#21262d" } } },
+    yAxis: { type: "category", inverse: true, data: t().stages, axisLabel: AXIS_TEXT },
+    series: [{ type: "bar", data: totals, itemStyle: { color: "#1f6feb" }, label: { show: true, position: "right", ...AXIS_TEXT } }],
   });
+  // The donut draws no labels of its own: the legend beside it names each
+  // part with its amount, so no label can sit on another.
   const inv = o.investment;
-  chart("investment-chart")?.setOption({
+  const parts = [
+    { name: t().counted, yuan: inv?.countedYuan ?? 0n, color: "#2ecc71" },
+    { name: t().uncounted, yuan: inv?.uncountedYuan ?? 0n, color: "#e74c3c" },
+  ];
+  const donut = chart("investment-chart");
+  // On a narrow card (a phone) the legend goes under the donut, not beside it.
+  const narrow = (donut?.getWidth() ?? 0) < 560;
+  donut?.setOption({
+    animation: false,
     tooltip: {},
-    legend: { bottom: 0, textStyle: { color: "#e6edf3" } },
+    legend: {
+      orient: narrow ? "horizontal" : "vertical",
+      right: narrow ? "center" : 10,
+      top: narrow ? "bottom" : "middle",
+      textStyle: { color: "#e6edf3", fontSize: narrow ? 14 : 18 },
+      formatter: (n: string) => `${n}  ${money(parts.find((p) => p.name === n)?.yuan ?? 0n)}`,
+    },
     series: [
       {
         type: "pie",
-        radius: ["40%", "70%"],
-        label: { color: "#e6edf3" },
-        data: [
-          { name: t().counted, value: Number(inv?.countedYuan ?? 0n) / 1e4, itemStyle: { color: "#2ecc71" } },
-          { name: t().uncounted, value: Number(inv?.uncountedYuan ?? 0n) / 1e4, itemStyle: { color: "#e74c3c" } },
-        ],
+        radius: narrow ? ["35%", "60%"] : ["45%", "75%"],
+        center: narrow ? ["50%", "42%"] : ["25%", "50%"],
+        label: { show: false },
+        data: parts.map((p) => ({ name: p.name, value: Number(p.yuan) / 1e4, itemStyle: { color: p.color } })),
       },
     ],
   });
   const p = o.promotion;
   const rates = [p?.startRate, p?.fulfilmentRate, p?.fundsArrivalRate].map((r) => Math.round((rateValue(r) ?? 0) * 1000) / 10);
   chart("promotion-chart")?.setOption({
-    grid: { left: 40, right: 20, top: 20, bottom: 30 },
-    xAxis: { type: "category", data: [t().promotionStart, t().fulfilment, t().fundsArrival], axisLabel: { color: "#e6edf3" } },
-    yAxis: { type: "value", max: 100, axisLabel: { color: "#8b949e", formatter: "{value}%" }, splitLine: { lineStyle: { color: "#21262d" } } },
-    series: [{ type: "bar", data: rates, itemStyle: { color: "#a371f7" }, label: { show: true, position: "top", color: "#e6edf3", formatter: "{c}%" } }],
+    animation: false,
+    grid: { left: 56, right: 20, top: 30, bottom: 34 },
+    xAxis: { type: "category", data: [t().promotionStart, t().fulfilment, t().fundsArrival], axisLabel: { ...AXIS_TEXT, interval: 0 } },
+    yAxis: {
+      type: "value",
+      max: 100,
+      axisLabel: { color: "#8b949e", fontSize: 14, formatter: "{value}%" },
+      splitLine: { lineStyle: { color: "#21262d" } },
+    },
+    series: [{ type: "bar", data: rates, itemStyle: { color: "#a371f7" }, label: { show: true, position: "top", ...AXIS_TEXT, formatter: "{c}%" } }],
   });
 }
 
-function rankingTable(): string {
+function rankingTables(): string {
   return extras.ranking
     .map((r) => {
       const rows = r.places
@@ -358,8 +451,8 @@ function rankingTable(): string {
           <td class="num">${p.published ? p.amountRank : "—"}</td><td class="num">${p.growthRank > 0 ? p.growthRank : "—"}</td></tr>`,
         )
         .join("");
-      return `<h3>${esc(name(r.definition))}</h3><table data-ranking="${esc(r.definition?.code ?? "")}">
-        <tr><th>${esc(t().region)}</th><th></th><th>${esc(t().amountRank)}</th><th>${esc(t().growthRank)}</th></tr>${rows}</table>`;
+      return `<table data-ranking="${esc(r.definition?.code ?? "")}">
+        <tr><th>${esc(name(r.definition))}</th><th></th><th>${esc(t().amountRank)}</th><th>${esc(t().growthRank)}</th></tr>${rows}</table>`;
     })
     .join("");
 }
@@ -376,52 +469,63 @@ async function drillDown(sector: number, code: string) {
     const rows = res.progress
       .map(
         (r) => `<tr><td>${r.period?.year}-${String(r.period?.month ?? 0).padStart(2, "0")}</td>
-          <td class="num">${esc(amount(r.investmentCompletedYuan, "yuan", "元", lang === "en"))}</td>
-          <td class="num">${esc(amount(r.fundsArrivedYuan, "yuan", "元", lang === "en"))}</td></tr>`,
+          <td class="num">${esc(money(r.investmentCompletedYuan))}</td>
+          <td class="num">${esc(money(r.fundsArrivedYuan))}</td></tr>`,
       )
       .join("");
     box.innerHTML = `<h3>${esc(p?.name ?? code)} <small>${esc(code)} · ${esc(res.responsibleUnitName || (p?.responsibleUnit ?? ""))}</small></h3>
-      <table><tr><th></th><th>${esc(t().counted)}</th><th>${esc(t().fundsArrived)}</th></tr>${rows}</table>`;
+      <div class="drill-rows"><table><tr><th></th><th>${esc(t().counted)}</th><th>${esc(t().fundsArrived)}</th></tr>${rows}</table></div>`;
   } catch (err) {
     box.textContent = String(err);
   }
 }
 
-function alertList(): string {
+function alertItems(): string {
   return extras.alerts
     .map(
       (a) => `<li class="${a.color === AlertColor.RED ? "red" : "yellow"}${PROJECT_ALERTS.has(a.code) ? " project" : ""}"
         data-alert="${a.code}:${esc(a.subjectCode)}" data-sector="${a.sector}" data-code="${esc(a.subjectCode)}">
-        <b>${esc(a.subjectName)}</b> ${esc(lang === "en" ? a.detailEn : a.detailZh)}
-        <span class="unit">${esc(a.responsibleUnit)}</span></li>`,
+        <div class="what"><b>${esc(a.subjectName)}</b> ${esc(lang === "en" ? a.detailEn : a.detailZh)}</div>
+        <div class="unit">${esc(a.responsibleUnit)}</div></li>`,
     )
     .join("");
-}
-
-function reportTable(): string {
-  const r = extras.report;
-  if (!r) return "";
-  const d = r.date;
-  const rows = r.units
-    .map(
-      (u) => `<tr data-unit="${esc(u.responsibleUnit)}"><td>${u.rank}</td><td>${esc(u.responsibleUnit)}</td>
-        <td class="num">${u.open}</td><td class="num red">${u.red}</td><td class="num">${u.newSinceLast}</td><td class="num">${u.clearedSinceLast}</td><td class="num red">${u.ordersOverdue}</td></tr>`,
-    )
-    .join("");
-  return `<div class="sub">${d ? `${d.year}-${String(d.month).padStart(2, "0")}-${String(d.day).padStart(2, "0")}` : ""}</div>
-    <table><tr><th>#</th><th>${esc(t().unit)}</th><th>${esc(t().open)}</th><th>${esc(t().red)}</th><th>${esc(t().newSince)}</th><th>${esc(t().cleared)}</th><th>${esc(t().ordersOverdue)}</th></tr>${rows}</table>`;
 }
 
 function dateText(d: { year: number; month: number; day: number } | undefined): string {
   return d ? `${d.year}-${String(d.month).padStart(2, "0")}-${String(d.day).padStart(2, "0")}` : "";
 }
 
+function updateReport() {
+  const r = extras.report;
+  if (!r) return;
+  const rows = r.units
+    .map(
+      (u) => `<tr data-unit="${esc(u.responsibleUnit)}"><td>${u.rank}</td><td>${esc(u.responsibleUnit)}</td>
+        <td class="num">${u.open}</td><td class="num red">${u.red}</td><td class="num">${u.newSinceLast}</td><td class="num">${u.clearedSinceLast}</td><td class="num red">${u.ordersOverdue}</td></tr>`,
+    )
+    .join("");
+  fill("supervision-date", esc(dateText(r.date)));
+  fill(
+    "supervision-board",
+    `<table><tr><th>#</th><th>${esc(t().unit)}</th><th>${esc(t().open)}</th><th>${esc(t().red)}</th><th>${esc(t().newSince)}</th><th>${esc(t().cleared)}</th><th>${esc(t().ordersOverdue)}</th></tr>${rows}</table>`,
+  );
+}
+
 // The supervision orders: open ones by colour, overdue first (as
 // ListOrders orders them), and the month's red and black lists.
-function ordersPanel(): string {
+function updateOrders() {
   const open = extras.orders.filter((o) => o.state !== OrderState.CLOSED);
   const count = (c: OrderColor) => open.filter((o) => o.color === c).length;
   const colour = (c: OrderColor) => (c === OrderColor.RED ? "red" : c === OrderColor.YELLOW ? "yellow" : "normal");
+  const counts = document.getElementById("orders-counts");
+  if (counts) counts.dataset.open = String(open.length);
+  fill(
+    "orders-counts",
+    `${esc(t().ordersOpen)} <b>${open.length}</b> ·
+      <span class="red">${esc(t().orderColours[3])} ${count(OrderColor.RED)}</span> ·
+      <span class="yellow">${esc(t().orderColours[2])} ${count(OrderColor.YELLOW)}</span> ·
+      ${esc(t().orderColours[1])} ${count(OrderColor.NORMAL)}`,
+  );
   const rows = open
     .map(
       (o) => `<tr data-order="${esc(o.code)}" data-state="${o.state}" class="${colour(o.color)}">
@@ -429,115 +533,248 @@ function ordersPanel(): string {
         <td>${esc(dateText(o.due))}</td><td>${esc(t().orderStates[o.state] ?? "")}</td></tr>`,
     )
     .join("");
+  fill(
+    "orders-board",
+    `<table><tr><th>${esc(t().unit)}</th><th>${esc(t().subject)}</th><th>${esc(t().due)}</th><th>${esc(t().state)}</th></tr>${rows}</table>`,
+  );
   const list = (names: string[] | undefined) => esc(names && names.length ? names.join("、") : t().none);
   const s = extras.standings;
-  return `<div class="sub" id="orders-counts" data-open="${open.length}">${esc(t().ordersOpen)} <b>${open.length}</b> ·
-      <span class="red">${esc(t().orderColours[3])} ${count(OrderColor.RED)}</span> ·
-      <span class="yellow">${esc(t().orderColours[2])} ${count(OrderColor.YELLOW)}</span> ·
-      ${esc(t().orderColours[1])} ${count(OrderColor.NORMAL)}</div>
-    <div class="scroll"><table><tr><th>${esc(t().unit)}</th><th>${esc(t().subject)}</th><th>${esc(t().due)}</th><th>${esc(t().state)}</th></tr>${rows}</table></div>
-    <div class="sub" id="red-list">${esc(t().redList)}：${list(s?.redList)}</div>
-    <div class="sub" id="black-list">${esc(t().blackList)}：${list(s?.blackList)}</div>`;
+  fill("red-list", `${esc(t().redList)}：${list(s?.redList)}`);
+  fill("black-list", `${esc(t().blackList)}：${list(s?.blackList)}`);
 }
 
 // The health line's notification part: shown only when a destination keeps failing.
-function notifyLine(): string {
+function updateNotify() {
   const failing = extras.notify?.failing ?? [];
+  const el = document.getElementById("notify");
+  if (!el) return;
+  el.dataset.failing = String(failing.length);
+  el.hidden = failing.length === 0;
   const names = failing.map((d) => `${d.unitCode}（${t().destinationKinds[d.kind] ?? ""}）`);
-  return `<div id="notify" data-failing="${failing.length}" class="stale"${failing.length ? "" : " hidden"}>${esc(t().notifyFailing)} ${esc(names.join("、"))}</div>`;
+  fill("notify", `${esc(t().notifyFailing)} ${esc(names.join("、"))}`);
+}
+
+// The credential's warnings: a week before the token expires, after it, and
+// when a token in the address was refused in favour of the saved one.
+function updateExpiry() {
+  const el = document.getElementById("expiry");
+  if (!el) return;
+  const w = credential.expiryWarning();
+  const when = credential.expiry();
+  const texts = [];
+  if (w === "soon" && when) texts.push(t().expiresSoon(when.toLocaleDateString("zh-CN")));
+  if (w === "expired") texts.push(t().expired);
+  if (credential.addressTokenRefused) texts.push(t().urlTokenRefused);
+  el.hidden = texts.length === 0;
+  el.dataset.warning = w ?? (credential.addressTokenRefused ? "address" : "");
+  fill("expiry", esc(texts.join("；")));
 }
 
 // When the figures were last updated, and whether the page still hears the
 // aggregator: a wall screen must never show old numbers as live.
 let lastUpdate: Date | undefined;
+let lastHeard = 0;
 let connected = false;
 
 function clock(d: Date | undefined): string {
   return d ? d.toLocaleTimeString("zh-CN", { hour12: false }) : "—";
 }
 
-function liveBadge(): string {
-  const o = overview;
-  const stale = (o?.staleFeeds ?? []).map((f) => t().sectors[f.sector] ?? "").filter(Boolean);
-  const state = !connected ? "disconnected" : stale.length ? "stale" : "live";
+function showLive() {
+  const el = document.getElementById("live");
+  if (!el) return;
+  const stale = (overview?.staleFeeds ?? []).map((f) => t().sectors[f.sector] ?? "").filter(Boolean);
+  const state = !connected ? (lastUpdate ? "disconnected" : "connecting") : stale.length ? "stale" : "live";
   const text =
-    state === "disconnected" ? t().disconnected : state === "stale" ? `${stale.join("、")} ${t().stale}` : t().live;
-  return `<div id="live" class="${state}" data-state="${state}">${esc(text)}
-    <span id="updated">${esc(t().updatedAt)} ${esc(clock(lastUpdate))}</span>
-    <span id="data-version">${o?.dataVersion ?? ""}</span></div>`;
+    state === "disconnected"
+      ? t().disconnected
+      : state === "connecting"
+        ? t().connecting
+        : state === "stale"
+          ? `${stale.join("、")} ${t().stale}`
+          : t().live;
+  el.className = state;
+  el.dataset.state = state;
+  fill("live", `${esc(text)} <span id="updated">${esc(t().updatedAt)} ${esc(clock(lastUpdate))}</span>`);
 }
 
 // The alerts no sector panel holds (the city's own indicators): counted in
 // the header, so shown here.
-function cityAlerts(): string {
+function updateCityAlerts() {
   const city = extras.alerts.filter((a) => a.sector === Sector.CITY);
   const red = city.filter((a) => a.color === AlertColor.RED).length;
+  const card = document.getElementById("city-alerts");
+  if (card) {
+    card.dataset.red = String(red);
+    card.dataset.yellow = String(city.length - red);
+  }
+  fill(
+    "city-alerts-title",
+    `${esc(t().cityAlerts)} <span class="red">${red}</span> / <span class="yellow">${city.length - red}</span>`,
+  );
   const items = city
     .map((a) => `<li class="${a.color === AlertColor.RED ? "red" : "yellow"}">${esc(lang === "en" ? a.detailEn : a.detailZh)}</li>`)
     .join("");
-  return `<section class="card" id="city-alerts" data-red="${red}" data-yellow="${city.length - red}">
-      <h2>${esc(t().cityAlerts)} <span class="red">${red}</span> / <span class="yellow">${city.length - red}</span></h2>
-      <ul class="city-alerts">${items || `<li>${esc(t().none)}</li>`}</ul></section>`;
+  fill("city-alert-list", items || `<li>${esc(t().none)}</li>`);
 }
 
-// Redraws only the badge (the stream broke: the rest of the page keeps its last figures).
-function showLive() {
-  const el = document.getElementById("live");
-  if (el) el.outerHTML = liveBadge();
-}
+const initial = chosen(params);
+let layout: Layout = initial.layout;
+let rotation: number | undefined;
 
-function render() {
-  const o = overview;
+// The page's frame, made once (and again only when the language changes):
+// the header, then each layout's cards with their chart boxes.
+function mount() {
   const app = document.getElementById("app");
-  if (!o || !app) return;
-  const m = o.period?.month ?? 0;
-  const inv = o.investment;
-  const p = o.promotion;
-  const stale = o.staleFeeds.map((f) => t().sectors[f.sector] ?? "").filter(Boolean);
-  app.innerHTML = `
+  if (!app) return;
+  const tabs = LAYOUTS.map((l) => `<button data-screen="${l}">${esc(t().screens[l] ?? l)}</button>`).join("");
+  app.innerHTML = `<div id="stage" class="stage">
     <header>
-      <h1>${esc(t().title)} · ${o.period?.year ?? ""}年${esc(t().months(m))}</h1>
-      <div class="progress"><span>${esc(t().timeProgress)} ${percent(o.timeProgress)}</span>
-        <div class="bar"><div style="width:${(o.timeProgress * 100).toFixed(1)}%"></div></div></div>
-      ${liveBadge()}
-      ${notifyLine()}
+      <h1 id="title"></h1>
+      <div class="progress"><span id="time-progress"></span><div class="bar"><div id="time-bar"></div></div></div>
+      <nav id="screens">${tabs}</nav>
+      <div id="live"></div>
+      <div id="notify" class="stale" data-failing="0" hidden></div>
+      <div id="expiry" class="warning" hidden></div>
+      <div id="notice" class="warning" hidden></div>
       <button id="lang">${esc(t().lang)}</button>
     </header>
-    <div class="row headlines">${o.cityIndicators.map(headline).join("")}${cityAlerts()}</div>
-    <div class="row">
-      <section class="card"><h2>${esc(t().funnel)}</h2><div class="chart" id="funnel-chart"></div></section>
-      <section class="card" id="investment"><h2>${esc(t().investment)}</h2>
-        <div class="chart" id="investment-chart"></div>
-        <div class="sub"><span id="counted">${esc(t().counted)} ${esc(amount(inv?.countedYuan ?? 0n, "yuan", "元", lang === "en"))}</span> ·
-          <span id="uncounted">${esc(t().uncounted)} ${esc(amount(inv?.uncountedYuan ?? 0n, "yuan", "元", lang === "en"))}</span></div>
-        <div class="sub">${esc(t().startRate)} <b id="start-rate">${percent(rateValue(inv?.startRate))}</b> ·
-          ${esc(t().resumptionRate)} <b id="resumption-rate">${percent(rateValue(inv?.resumptionRate))}</b></div>
-        ${whatIfLine()}</section>
+    <div class="layout" data-layout="overview">
+      <div class="top"><div id="headlines"></div>
+        <section class="card" id="city-alerts"><h2 id="city-alerts-title"></h2>
+          <div class="board"><ul class="city-alerts" id="city-alert-list"></ul></div></section></div>
+      <div id="sectors"></div>
+    </div>
+    <div class="layout" data-layout="projects">
+      <section class="card" id="funnel"><h2>${esc(t().funnel)}</h2><div class="chart" id="funnel-chart"></div></section>
+      <section class="card" id="investment"><h2>${esc(t().investment)}</h2><div class="chart" id="investment-chart"></div>
+        <div id="investment-text"></div></section>
       <section class="card" id="promotion"><h2>${esc(t().promotion)}</h2><div class="chart" id="promotion-chart"></div>
-        <div class="sub">${esc(t().signed)} <b id="signed">${p?.signed ?? 0}</b> · ${esc(t().fundsArrived)}
-          <b>${esc(amount(p?.fundsArrivedYuan ?? 0n, "yuan", "元", lang === "en"))}</b></div></section>
+        <div id="promotion-text"></div></section>
+      <section class="card" id="ranking"><h2>${esc(t().ranking)}</h2><div class="board" id="ranking-board"></div></section>
+      <section class="card" id="alerts"><h2 id="alerts-title"></h2>
+        <div class="board"><ul class="alerts" id="alert-list"></ul></div><div id="drill"></div></section>
     </div>
-    <div class="row sectors">${o.sectors.map(sectorPanel).join("")}</div>
-    <div class="row">
-      <section class="card" id="ranking"><h2>${esc(t().ranking)}</h2>${rankingTable()}</section>
-      <section class="card" id="alerts"><h2>${esc(t().alerts)} <span class="red">${o.redAlerts}</span> / <span class="yellow">${o.yellowAlerts}</span></h2>
-        <ul class="alerts">${alertList()}</ul><div id="drill"></div></section>
-      <section class="card" id="supervision"><h2>${esc(t().supervision)}</h2>${reportTable()}</section>
-      <section class="card" id="orders"><h2>${esc(t().orders)}</h2>${ordersPanel()}</section>
-      <section class="card" id="reporting"><h2>${esc(t().reporting)}</h2>${reportingPanel()}</section>
+    <div class="layout" data-layout="supervision">
+      <section class="card" id="orders"><h2>${esc(t().orders)}</h2><div class="sub" id="orders-counts" data-open="0"></div>
+        <div class="board" id="orders-board"></div>
+        <div class="sub" id="red-list"></div><div class="sub" id="black-list"></div></section>
+      <section class="card" id="reporting"><h2>${esc(t().reporting)}</h2><div class="sub" id="reporting-counts"></div>
+        <div class="board" id="reporting-board"></div></section>
+      <section class="card" id="supervision"><h2>${esc(t().supervision)}</h2><div class="sub" id="supervision-date"></div>
+        <div class="board" id="supervision-board"></div></section>
+      <section class="card" id="brief"><h2>${esc(t().brief)}</h2><div class="board" id="brief-board"></div></section>
     </div>
-    <section class="card" id="brief"><h2>${esc(t().brief)}</h2><pre>${esc(extras.brief)}</pre></section>`;
+  </div>`;
+  const stage = document.getElementById("stage");
+  if (!stage) return;
+  scale = fit(stage);
+  show(stage, layout);
   document.getElementById("lang")?.addEventListener("click", () => {
     lang = lang === "zh" ? "en" : "zh";
-    void refreshExtras().then(render);
+    remount();
+    void refreshExtras().then(update);
   });
-  document.querySelectorAll<HTMLElement>("ul.alerts li.project").forEach((li) =>
-    li.addEventListener("click", () => void drillDown(Number(li.dataset.sector), li.dataset.code ?? "")),
+  document.getElementById("screens")?.addEventListener("click", (e) => {
+    const b = (e.target as HTMLElement).closest<HTMLElement>("button[data-screen]");
+    if (!b) return;
+    window.clearInterval(rotation);
+    rotation = undefined;
+    choose(b.dataset.screen as Layout);
+  });
+  // One listener for every alert, whatever the list holds now.
+  document.getElementById("alert-list")?.addEventListener("click", (e) => {
+    const li = (e.target as HTMLElement).closest<HTMLElement>("li.project");
+    if (li) void drillDown(Number(li.dataset.sector), li.dataset.code ?? "");
+  });
+  mountedCodes = "";
+  mountedSectors = "";
+  showLive();
+}
+
+function remount() {
+  disposeCharts();
+  written.clear();
+  mount();
+}
+
+function choose(l: Layout) {
+  layout = l;
+  const stage = document.getElementById("stage");
+  if (stage) show(stage, l);
+  const p = new URLSearchParams(window.location.search);
+  p.set("screen", l);
+  window.history.replaceState(null, "", `${window.location.pathname}?${p}`);
+}
+
+let mountedCodes = "";
+let mountedSectors = "";
+
+// Brings every part of the page to the overview and extras held now.
+function update() {
+  const o = overview;
+  if (!o) return;
+  const m = o.period?.month ?? 0;
+  fill("title", `${esc(t().title)} · ${o.period?.year ?? ""}年${esc(t().months(m))}`);
+  fill("time-progress", `${esc(t().timeProgress)} ${percent(o.timeProgress)}`);
+  const bar = document.getElementById("time-bar");
+  if (bar) bar.style.width = `${(o.timeProgress * 100).toFixed(1)}%`;
+
+  // The headlines and the sector panels are made again only when the set of
+  // them changes (never on an update of their figures).
+  const codes = o.cityIndicators.map((s) => s.definition?.code ?? "");
+  if (codes.join("|") !== mountedCodes) {
+    disposeCharts("gauge-");
+    disposeCharts("trend-");
+    const box = document.getElementById("headlines");
+    if (box) {
+      box.innerHTML = codes.map(headlineFrame).join("");
+      box.style.setProperty("--count", String(Math.max(1, codes.length)));
+    }
+    [...written.keys()].filter((k) => k.startsWith("hl-")).forEach((k) => written.delete(k));
+    mountedCodes = codes.join("|");
+  }
+  const sectors = o.sectors.map((s) => s.sector);
+  if (sectors.join("|") !== mountedSectors) {
+    const box = document.getElementById("sectors");
+    if (box) box.innerHTML = sectors.map(sectorFrame).join("");
+    [...written.keys()].filter((k) => k.startsWith("sector-")).forEach((k) => written.delete(k));
+    mountedSectors = sectors.join("|");
+  }
+  o.cityIndicators.forEach(updateHeadline);
+  extras.trends.forEach(drawTrend);
+  updateCityAlerts();
+  o.sectors.forEach(updateSector);
+
+  const inv = o.investment;
+  const p = o.promotion;
+  fill(
+    "investment-text",
+    `<div class="sub"><span id="counted">${esc(t().counted)} ${esc(money(inv?.countedYuan ?? 0n))}</span> ·
+      <span id="uncounted">${esc(t().uncounted)} ${esc(money(inv?.uncountedYuan ?? 0n))}</span></div>
+    <div class="sub">${esc(t().startRate)} <b id="start-rate">${percent(rateValue(inv?.startRate))}</b> ·
+      ${esc(t().resumptionRate)} <b id="resumption-rate">${percent(rateValue(inv?.resumptionRate))}</b></div>
+    ${whatIfLine()}`,
   );
-  // The page was rebuilt: the old charts' elements are gone, so are they.
-  charts.forEach((c) => c.dispose());
-  charts.clear();
-  drawCharts(o);
+  fill(
+    "promotion-text",
+    `<div class="sub">${esc(t().signed)} <b id="signed">${p?.signed ?? 0}</b> · ${esc(t().fundsArrived)}
+      <b>${esc(money(p?.fundsArrivedYuan ?? 0n))}</b></div>`,
+  );
+  drawProjectCharts(o);
+  fill("ranking-board", rankingTables());
+  fill("alerts-title", `${esc(t().alerts)} <span class="red">${o.redAlerts}</span> / <span class="yellow">${o.yellowAlerts}</span>`);
+  fill("alert-list", alertItems());
+
+  updateOrders();
+  updateReporting();
+  updateReport();
+  fill("brief-board", extras.brief.split("\n").map((line) => `<p>${esc(line) || "&nbsp;"}</p>`).join(""));
+
+  updateNotify();
+  updateExpiry();
+  showLive();
+  document.body.dataset.charts = String(charts.size);
   document.body.dataset.rendered = String(o.dataVersion);
 }
 
@@ -573,33 +810,93 @@ async function refreshExtras() {
   };
 }
 
+function showNotice(text: string) {
+  const el = document.getElementById("notice");
+  if (!el) return;
+  el.hidden = text === "";
+  el.textContent = text;
+}
+
+/** How long the stream may be silent before the page asks whether the aggregator is still there. */
+const PROBE_MS = 4000;
+/**
+ * After this many updates the page opens a fresh stream (the aggregator sends
+ * the whole overview on connect, so nothing is missed). connect-web races
+ * every read of a stream against a promise that settles only when the stream
+ * ends, which keeps a little memory per message for as long as the stream
+ * lives; a screen that runs for months must not keep one stream for ever.
+ */
+const RENEW_AFTER = 500;
+let stream: AbortController | undefined;
+
+// A stream only speaks when the figures change, and a dead connection can
+// stay silent: so a quiet page asks for the overview now and then, and if
+// that fails it shows itself disconnected and starts the stream again.
+async function probe() {
+  if (!connected || Date.now() - lastHeard < PROBE_MS) return;
+  try {
+    await client.getOverview({}, { timeoutMs: PROBE_MS });
+    lastHeard = Date.now();
+  } catch {
+    connected = false;
+    showLive();
+    stream?.abort();
+  }
+}
+
 async function follow() {
   let delay = 500;
   for (;;) {
+    stream = new AbortController();
+    let renewing = false;
+    let messages = 0;
     try {
-      for await (const res of client.watchOverview({})) {
+      for await (const res of client.watchOverview({}, { signal: stream.signal })) {
         delay = 500;
+        if (++messages >= RENEW_AFTER) {
+          renewing = true;
+          stream.abort();
+        }
         connected = true;
+        showNotice("");
         lastUpdate = new Date();
+        lastHeard = Date.now();
         overview = res.overview;
         await refreshExtras();
-        render();
+        update();
       }
     } catch (err) {
-      console.warn("overview stream ended", err);
       const code = err instanceof ConnectError ? err.code : undefined;
-      if (code === Code.Unauthenticated || code === Code.PermissionDenied) {
-        const app = document.getElementById("app");
-        if (app) app.innerHTML = `<p class="loading">需要有效的查看令牌：请使用 citydash demo 打印的地址（…/?token=…）。A valid viewer token is required.</p>`;
+      if (!renewing && (code === Code.Unauthenticated || code === Code.PermissionDenied)) {
+        if (credential.refused()) {
+          updateExpiry();
+          continue;
+        }
+        showNotice(t().tokenNeeded);
       }
     }
+    // The page ended this stream itself to open a fresh one: still connected.
+    if (renewing) continue;
     // Ended or broken: the figures on screen are the last ones heard.
     connected = false;
     showLive();
     await new Promise((r) => setTimeout(r, delay));
-    delay = Math.min(delay * 2, 10_000);
+    delay = Math.min(delay * 2, 5_000);
   }
 }
 
-window.addEventListener("resize", () => charts.forEach((c) => c.resize()));
+mount();
+const stage = document.getElementById("stage");
+if (stage) startBoards(stage);
+if (initial.rotateSeconds > 0) {
+  rotation = window.setInterval(() => choose(next(layout)), initial.rotateSeconds * 1000);
+}
+window.setInterval(() => void probe(), 2000);
+// An hour's check of the token's expiry, for a screen that sees no update.
+window.setInterval(updateExpiry, 3600 * 1000);
+window.addEventListener("resize", () => {
+  const s = document.getElementById("stage");
+  if (s) scale = fit(s);
+  charts.forEach((c) => c.resize());
+});
 void follow();

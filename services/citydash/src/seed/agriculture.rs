@@ -130,7 +130,11 @@ pub(super) async fn seed(ch: &Channel) -> anyhow::Result<()> {
         progress("AG-2026-07", 6, 5_000_000, 5 * M),
     ];
     let mut values = two_years("agri.output_value", 3_150 * M, 3_330 * M, &SEASON);
+    values.extend(two_years("agri.value_added", 1_690 * M, 1_780 * M, &SEASON));
+    values.extend(two_years("agri.rural_income", 16_800, 17_900, &SEASON));
     values.extend([
+        peer("agri.livestock_head", "city", 2026, 8_600, None),
+        peer("agri.livestock_head", "city", 2025, 8_200, None),
         peer("agri.output_value", "county_a", 2026, 1_720 * M, Some(450)),
         peer("agri.output_value", "county_b", 2026, 1_380 * M, Some(390)),
         peer("agri.leading_enterprises", "city", 2026, 14, None),

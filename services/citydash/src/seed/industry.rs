@@ -60,6 +60,9 @@ pub(super) async fn seed(ch: &Channel) -> anyhow::Result<()> {
         progress("IN-2025-08", 5, 7_000_000, 4 * M),
     ];
     let mut values = two_years("industry.above_scale_value_added", 1_860 * M, 1_790 * M, &SEASON);
+    values.extend(two_years("industry.above_scale_output", 5_600 * M, 5_450 * M, &SEASON));
+    values.extend(two_years("industry.main_revenue", 5_300 * M, 5_150 * M, &SEASON));
+    values.extend(two_years("industry.new_above_scale", 6, 4, &SEASON));
     values.extend([
         peer("industry.above_scale_value_added", "county_a", 2026, 1_120 * M, None),
         peer("industry.above_scale_value_added", "county_b", 2026, 760 * M, None),

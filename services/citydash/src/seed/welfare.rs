@@ -52,6 +52,17 @@ pub(super) async fn seed(ch: &Channel) -> anyhow::Result<()> {
         progress("WF-2026-03", 6, 3_000_000, 0),
     ];
     let mut values = two_years("welfare.new_urban_jobs", 4_800, 4_500, &SEASON);
+    values.extend(two_years("welfare.campaign_tasks_done", 120, 100, &SEASON));
+    // Rectifications closed are not yet reported for June: an overdue agency too.
+    let mut closed = two_years("welfare.rectification_closed", 80, 60, &SEASON);
+    closed.pop();
+    values.extend(closed);
+    values.extend([
+        peer("welfare.pension_insured", "city", 2026, 312_000, None),
+        peer("welfare.pension_insured", "city", 2025, 305_000, None),
+        peer("welfare.monitored_households", "city", 2026, 1_260, None),
+        peer("welfare.monitored_households", "city", 2025, 1_310, None),
+    ]);
     values.extend([
         peer("welfare.new_urban_jobs", "county_a", 2026, 2_300, None),
         peer("welfare.new_urban_jobs", "county_b", 2026, 1_900, None),
