@@ -120,11 +120,14 @@ function money(v: bigint): string {
   return amount(v, "yuan", "元", lang === "en");
 }
 
+// A chart is made the first time its box is on screen (a layout not shown
+// yet has no size to draw in), and kept from then on.
 function chart(id: string): echarts.ECharts | undefined {
   const el = document.getElementById(id);
   if (!el) return undefined;
   let c = charts.get(id);
   if (!c) {
+    if (el.clientWidth === 0 || el.clientHeight === 0) return undefined;
     c = echarts.init(el, undefined, { renderer: "canvas", devicePixelRatio: window.devicePixelRatio * Math.max(1, scale) });
     charts.set(id, c);
   }
@@ -404,7 +407,7 @@ function drawProjectCharts(o: Overview) {
   ];
   const donut = chart("investment-chart");
   // On a narrow card (a phone) the legend goes under the donut, not beside it.
-  const narrow = (donut?.getWidth() ?? 0) < 560;
+  const narrow = (donut?.getWidth() ?? 0) < 420;
   donut?.setOption({
     animation: false,
     tooltip: {},
@@ -702,6 +705,8 @@ function choose(l: Layout) {
   layout = l;
   const stage = document.getElementById("stage");
   if (stage) show(stage, l);
+  // The layout's charts are drawn now that their boxes have a size.
+  update();
   const p = new URLSearchParams(window.location.search);
   p.set("screen", l);
   window.history.replaceState(null, "", `${window.location.pathname}?${p}`);
@@ -886,8 +891,7 @@ async function follow() {
 }
 
 mount();
-const stage = document.getElementById("stage");
-if (stage) startBoards(stage);
+startBoards();
 if (initial.rotateSeconds > 0) {
   rotation = window.setInterval(() => choose(next(layout)), initial.rotateSeconds * 1000);
 }
@@ -898,5 +902,7 @@ window.addEventListener("resize", () => {
   const s = document.getElementById("stage");
   if (s) scale = fit(s);
   charts.forEach((c) => c.resize());
+  // A phone turned into a wide window (or back) may show charts not drawn yet.
+  update();
 });
 void follow();

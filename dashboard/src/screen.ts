@@ -98,10 +98,14 @@ function step(board: HTMLElement) {
   board.scrollTo({ top: target, behavior: "smooth" });
 }
 
-/** Starts the boards of the shown layout scrolling by themselves (not on a phone, where people scroll). */
-export function startBoards(stage: HTMLElement) {
+/**
+ * Starts the boards of the shown layout scrolling by themselves (not on a
+ * phone, where people scroll). It looks the boards up on each tick, so a
+ * frame made again (another language) scrolls too.
+ */
+export function startBoards() {
   window.setInterval(() => {
     if (isPhone()) return;
-    stage.querySelectorAll<HTMLElement>(".layout.active .board").forEach(step);
+    document.querySelectorAll<HTMLElement>("#stage .layout.active .board").forEach(step);
   }, BOARD_TICK_MS);
 }

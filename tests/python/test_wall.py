@@ -108,6 +108,10 @@ def test_a_board_longer_than_its_box_scrolls_by_itself_and_the_layouts_rotate_wh
         assert board.evaluate("b => b.scrollHeight > b.clientHeight"), "the demo's brief is longer than its box"
         page.wait_for_function("() => document.getElementById('brief-board').scrollTop > 0", timeout=10_000)
         assert board.get_attribute("data-auto") == "on"
+        # In the other language the frame is made again, and its boards scroll too.
+        page.click("#lang")
+        page.wait_for_function("() => document.getElementById('brief-board').textContent.includes('GDP')", timeout=15_000)
+        page.wait_for_function("() => document.getElementById('brief-board').scrollTop > 0", timeout=10_000)
     finally:
         page.context.close()
     page = open_page(browser, f"{demo.url}&screen=rotate&every=5", 1920, 1080)
