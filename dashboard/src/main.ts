@@ -878,6 +878,8 @@ async function follow() {
           continue;
         }
         showNotice(t().tokenNeeded);
+        // A screen whose token ran out is refused: say that it expired, not only that a token is needed.
+        updateExpiry();
       }
     }
     // The page ended this stream itself to open a fresh one: still connected.
