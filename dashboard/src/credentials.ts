@@ -61,15 +61,8 @@ export class Credential {
 
   /** When the current token expires (its `exp` claim), if it says. */
   expiry(): Date | undefined {
-    const payload = this.current?.split(".")[1];
-    if (!payload) return undefined;
-    try {
-      const base64 = payload.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(payload.length / 4) * 4, "=");
-      const exp = (JSON.parse(atob(base64)) as { exp?: unknown }).exp;
-      return typeof exp === "number" ? new Date(exp * 1000) : undefined;
-    } catch {
-      return undefined;
-    }
+    const exp = this.current ? claims(this.current)?.exp : undefined;
+    return typeof exp === "number" ? new Date(exp * 1000) : undefined;
   }
 
   /** "soon" within a week of the expiry, "expired" after it, else undefined. */
@@ -78,5 +71,28 @@ export class Credential {
     if (!e) return undefined;
     const left = e.getTime() - now.getTime();
     return left <= 0 ? "expired" : left <= WARN_MS ? "soon" : undefined;
+  }
+}
+
+/** What a token says about itself (its JWT payload), unverified: only for
+ * showing it; the services verify every token they are shown. */
+export interface Claims {
+  sub?: unknown;
+  exp?: unknown;
+  role?: unknown;
+  sectors?: unknown;
+}
+
+/** The payload of a token, or undefined when it is not a JWT. */
+export function claims(token: string): Claims | undefined {
+  const payload = token.split(".")[1];
+  if (!payload) return undefined;
+  try {
+    const base64 = payload.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(payload.length / 4) * 4, "=");
+    const text = new TextDecoder().decode(Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)));
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === "object" && parsed !== null ? (parsed as Claims) : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -7,8 +7,9 @@
 
 #![no_main]
 
-use citydash::import::kinds::{KINDS, Lookup};
-use citydash::import::{Read, RowReader, table, values};
+use citydash_sheets::import::kinds::{KINDS, Lookup};
+use citydash_sheets::import::{Read, RowReader, values};
+use citydash_sheets::table;
 use citydash_proto::v1;
 use libfuzzer_sys::fuzz_target;
 use prost::Message;

@@ -72,7 +72,10 @@ async fn messy_sheets_import_with_a_line_by_line_summary_and_rerun_changes_nothi
         counts(&dry)["created"],
         3,
         "{}",
-        dry.render(citydash::import::kinds::kind("projects").unwrap(), &projects)
+        dry.render(
+            citydash::import::kinds::kind("projects").unwrap(),
+            &projects.display().to_string()
+        )
     );
     assert!(!dry.written);
     assert_eq!(feed_len(&svc).await, 0, "a dry run writes nothing");

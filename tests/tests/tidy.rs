@@ -505,6 +505,7 @@ const LAYERS: &[Allowed] = &[
             "services/aggregator/src/feeds.rs",
             "services/aggregator/src/sources.rs",
             "services/aggregator/src/launch.rs",
+            "services/sheets/src/import/",
             "services/citydash/src/",
         ],
     },
@@ -560,8 +561,19 @@ const CRATE_LAYERS: &[(&str, &[&str])] = &[
     ("industry", &["citydash-proto", "citydash-sector"]),
     ("tourism", &["citydash-proto", "citydash-sector"]),
     ("welfare", &["citydash-proto", "citydash-sector"]),
-    // The aggregator reads the sectors' feeds through the contracts, never a sector crate.
-    ("aggregator", &["citydash-proto", "citydash-runtime", "citydash-sector"]),
+    // The import is a client of the public API: contracts and the runtime's credentials only.
+    ("sheets", &["citydash-proto", "citydash-runtime"]),
+    // The aggregator reads the sectors' feeds through the contracts, never a sector crate;
+    // its import page runs the shared import.
+    (
+        "aggregator",
+        &[
+            "citydash-proto",
+            "citydash-runtime",
+            "citydash-sector",
+            "citydash-sheets",
+        ],
+    ),
 ];
 
 /// The workspace crates a manifest's `[dependencies]` name.

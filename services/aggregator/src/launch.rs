@@ -156,8 +156,10 @@ pub async fn migrate(url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The TLS settings for the sector feeds, when any are given.
-fn feed_tls(args: &AggregatorArgs) -> anyhow::Result<Option<tonic::transport::ClientTlsConfig>> {
+/// The TLS settings for the sector feeds, when any are given; with
+/// `as_aggregator` false, without the aggregator's client certificate (for
+/// calls made on a clerk's behalf, which must show the clerk's token).
+fn feed_tls(args: &AggregatorArgs, as_aggregator: bool) -> anyhow::Result<Option<tonic::transport::ClientTlsConfig>> {
     let read = |p: &std::path::Path| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
     if args.feed_tls_ca.is_none() && args.feed_tls_cert.is_none() {
         return Ok(None);
@@ -166,10 +168,54 @@ fn feed_tls(args: &AggregatorArgs) -> anyhow::Result<Option<tonic::transport::Cl
     if let Some(ca) = &args.feed_tls_ca {
         config = config.ca_certificate(tonic::transport::Certificate::from_pem(read(ca)?));
     }
-    if let (Some(cert), Some(key)) = (&args.feed_tls_cert, &args.feed_tls_key) {
+    if as_aggregator && let (Some(cert), Some(key)) = (&args.feed_tls_cert, &args.feed_tls_key) {
         config = config.identity(tonic::transport::Identity::from_pem(read(cert)?, read(key)?));
     }
     Ok(Some(config))
+}
+
+/// Where the import page sends a sheet: every sector at its URL and the
+/// city at this aggregator's own port (over TLS when the port speaks it,
+/// trusting the feeds' CA, under the name `localhost`).
+fn import_targets(
+    args: &AggregatorArgs,
+    own: SocketAddr,
+    own_tls: bool,
+) -> anyhow::Result<Vec<(&'static str, tonic::transport::Channel)>> {
+    let tls = feed_tls(args, false)?;
+    let lazy =
+        |url: &str, tls: Option<tonic::transport::ClientTlsConfig>| -> anyhow::Result<tonic::transport::Channel> {
+            let mut endpoint = tonic::transport::Endpoint::from_shared(url.to_owned())?;
+            if let Some(tls) = tls {
+                endpoint = endpoint.tls_config(tls)?;
+            }
+            Ok(endpoint.connect_timeout(crate::sources::CALL_DEADLINE).connect_lazy())
+        };
+    let mut targets = Vec::new();
+    for s in sector_urls(&args.sectors)? {
+        let tls = if s.url.starts_with("https://") {
+            tls.clone()
+        } else {
+            None
+        };
+        targets.push((sectors::entry(s.sector).name, lazy(&s.url, tls)?));
+    }
+    let port = own.port();
+    let city = if own_tls {
+        let tls = tls
+            .unwrap_or_else(tonic::transport::ClientTlsConfig::new)
+            .domain_name("localhost");
+        lazy(&format!("https://localhost:{port}"), Some(tls))?
+    } else {
+        let host = if own.ip().is_unspecified() {
+            std::net::IpAddr::from([127, 0, 0, 1])
+        } else {
+            own.ip()
+        };
+        lazy(&format!("http://{}", SocketAddr::new(host, port)), None)?
+    };
+    targets.push((sectors::CITY.name, city));
+    Ok(targets)
 }
 
 /// The default database of the aggregator.
@@ -247,7 +293,7 @@ async fn run_with<S: Store, R: ReadStore + Outbox>(
              sectors that verify tokens will refuse this aggregator's feed reads"
         );
     }
-    let tls = feed_tls(&args)?;
+    let tls = feed_tls(&args, true)?;
     let link = |sector, url: &str| -> anyhow::Result<Arc<SectorLink>> {
         Ok(Arc::new(SectorLink::new(sector, url, token.clone(), tls.clone())?))
     };
@@ -329,6 +375,11 @@ async fn run_with<S: Store, R: ReadStore + Outbox>(
     let auth = AuthLayer::new(args.city.server.authenticator(City::NAME, revoked)?, &limits)
         .auditing(Arc::new(engine.clone()));
     let edge = args.city.server.edge()?;
+    let importer = Arc::new(crate::api::import::Importer::new(import_targets(
+        &args,
+        listener.local_addr()?,
+        edge.tls.is_some(),
+    )?));
     let (mut routes, health, _) = citydash_sector::launch::routes::<City, S>(engine.clone(), limits);
     let city = CityGrpc::new(Arc::clone(&view), reports, links);
     routes.add_service(FastPath::new(city.clone(), limits.max_message_bytes));
@@ -362,6 +413,7 @@ async fn run_with<S: Store, R: ReadStore + Outbox>(
                 city,
                 orders,
                 notifier,
+                importer,
                 limits.max_message_bytes,
                 auth.clone(),
                 &edge.cors,

@@ -3,7 +3,7 @@
 //! amounts in 万元), and the brief as Markdown. Everything is read through the
 //! public API with the caller's token.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context as _;
 use citydash_proto::v1::{
@@ -13,6 +13,7 @@ use citydash_proto::v1::{
 use citydash_runtime::auth::AuthedChannel;
 
 use crate::import::values;
+pub use citydash_sheets::write::{Out, Table, write};
 
 /// `citydash export`.
 #[derive(Debug, Clone, clap::Args)]
@@ -61,29 +62,9 @@ async fn registered_units(url: &str, token: Option<&str>) -> citydash_sector::un
     }
 }
 
-/// A cell of an exported table.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Out {
-    /// Text.
-    Text(String),
-    /// A number shown with two decimals (万元, percentages).
-    Number(f64),
-    /// A whole number.
-    Int(i64),
-}
-
-/// A table to export.
-#[derive(Debug, Clone, Default)]
-pub struct Table {
-    /// Sheet name.
-    pub name: String,
-    /// Chinese headers.
-    pub headers: Vec<String>,
-    /// Rows.
-    pub rows: Vec<Vec<Out>>,
-    /// A note on each header in XLSX ("必填" on a template's required
-    /// columns, say); none when empty.
-    pub header_notes: Vec<String>,
+/// Chinese name of an alert code (enum value).
+fn alert_code_zh(code: i32) -> &'static str {
+    citydash_aggregator::compute::alerts::code_zh(v1::AlertCode::try_from(code).unwrap_or(v1::AlertCode::Unspecified))
 }
 
 fn wan(yuan: i64) -> Out {
@@ -202,7 +183,7 @@ pub fn alerts_table(alerts: &[v1::Alert]) -> Table {
                     }
                     .to_owned(),
                 ),
-                Out::Text(crate::import::kinds::alert_code_zh(a.code).to_owned()),
+                Out::Text(alert_code_zh(a.code).to_owned()),
                 Out::Text(citydash_aggregator::compute::sector_zh(a.sector).to_owned()),
                 Out::Text(a.region_code.clone()),
                 Out::Text(a.responsible_unit.clone()),
@@ -368,7 +349,7 @@ pub fn orders_table(orders: &[v1::SupervisionOrder]) -> Table {
     let rows = orders
         .iter()
         .map(|o| {
-            let rule = crate::import::kinds::alert_code_zh(o.alert_code);
+            let rule = alert_code_zh(o.alert_code);
             vec![
                 Out::Text(o.code.clone()),
                 Out::Text(order_colour_zh(o.color).to_owned()),
@@ -458,67 +439,6 @@ pub fn projects_table(projects: &[v1::Project], units: &citydash_sector::units::
         rows,
         header_notes: Vec::new(),
     }
-}
-
-/// Writes `table` as CSV (UTF-8 with BOM, for Excel) or XLSX, by extension.
-pub fn write(table: &Table, path: &Path) -> anyhow::Result<()> {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    match ext.as_str() {
-        "csv" => {
-            let mut w = csv::Writer::from_path(path).with_context(|| format!("writing {}", path.display()))?;
-            let mut headers = table.headers.clone();
-            if let Some(first) = headers.first_mut() {
-                *first = format!("\u{feff}{first}");
-            }
-            w.write_record(&headers)?;
-            for row in &table.rows {
-                w.write_record(row.iter().map(|c| match c {
-                    Out::Text(t) => t.clone(),
-                    Out::Number(n) => format!("{n:.2}"),
-                    Out::Int(i) => i.to_string(),
-                }))?;
-            }
-            w.flush()?;
-        }
-        "xlsx" => {
-            let mut book = rust_xlsxwriter::Workbook::new();
-            let sheet = book.add_worksheet();
-            let name: String = table
-                .name
-                .chars()
-                .filter(|c| !"[]:*?/\\".contains(*c))
-                .take(31)
-                .collect();
-            sheet.set_name(&name)?;
-            let bold = rust_xlsxwriter::Format::new().set_bold();
-            let two = rust_xlsxwriter::Format::new().set_num_format("0.00");
-            for (i, h) in table.headers.iter().enumerate() {
-                sheet.write_string_with_format(0, i as u16, h, &bold)?;
-                if let Some(note) = table.header_notes.get(i) {
-                    sheet.insert_note(0, i as u16, &rust_xlsxwriter::Note::new(note))?;
-                }
-                sheet.set_column_width(i as u16, 14)?;
-            }
-            for (r, row) in table.rows.iter().enumerate() {
-                let r = r as u32 + 1;
-                for (c, cell) in row.iter().enumerate() {
-                    let c = c as u16;
-                    match cell {
-                        Out::Text(t) => sheet.write_string(r, c, t)?,
-                        Out::Number(n) => sheet.write_number_with_format(r, c, *n, &two)?,
-                        Out::Int(i) => sheet.write_number(r, c, *i as f64)?,
-                    };
-                }
-            }
-            book.save(path).with_context(|| format!("writing {}", path.display()))?;
-        }
-        other => anyhow::bail!("{}: write .xlsx or .csv, not {other:?}", path.display()),
-    }
-    Ok(())
 }
 
 /// Runs an export.

@@ -182,6 +182,10 @@ enum Record {
 fn announce(a: &citydash::demo::Addresses) {
     println!("citydash demo is running:");
     println!("  dashboard     http://{}/?token={}", a.dashboard, a.token("viewer"));
+    println!(
+        "  import page   http://{}/import (paste an agency's token)",
+        a.dashboard
+    );
     println!("  aggregator    {} (CityService, city indicators)", a.aggregator);
     for (entry, addr) in citydash_proto::sectors::SECTORS.iter().zip(&a.sectors) {
         println!("  {:<13} {addr}", entry.name);
@@ -276,7 +280,7 @@ fn main() -> anyhow::Result<()> {
                     },
                 };
                 let kind = citydash::import::kinds::kind(&args.kind).context("kind")?;
-                print_text(&summary.render(kind, &args.file));
+                print_text(&summary.render(kind, &args.file.display().to_string()));
                 if !summary.refused.is_empty() && !summary.written {
                     if args.dry_run {
                         eprintln!("试运行：{} 行将被拒绝", summary.refused_rows());

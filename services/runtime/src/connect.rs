@@ -362,8 +362,9 @@ fn to_json(method: &MethodDescriptor, message: &[u8]) -> Result<Bytes, tonic::St
     Ok(out.into())
 }
 
-/// Connect's name and HTTP status of a gRPC code.
-fn code_name(code: Code) -> (&'static str, StatusCode) {
+/// Connect's name and HTTP status of a gRPC code; the clerk's import page
+/// answers a service's refusal with them too.
+pub fn code_name(code: Code) -> (&'static str, StatusCode) {
     match code {
         Code::Ok => ("ok", StatusCode::OK),
         Code::Cancelled => ("canceled", StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST)),

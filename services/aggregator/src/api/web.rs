@@ -16,6 +16,7 @@ use citydash_runtime::connect::{ConnectLayer, Cors};
 use citydash_runtime::layer::AuthLayer;
 
 use super::grpc::CityGrpc;
+use super::import::Importer;
 use super::notifications::NotificationsGrpc;
 use super::orders::OrdersGrpc;
 use crate::notify::Notifier;
@@ -30,6 +31,8 @@ use std::sync::Arc;
 const INDEX_HTML: &str = include_str!("../../../../dashboard/dist/index.html");
 const APP_JS: &str = include_str!("../../../../dashboard/dist/app.js");
 const STYLE_CSS: &str = include_str!("../../../../dashboard/dist/style.css");
+const IMPORT_HTML: &str = include_str!("../../../../dashboard/dist/import.html");
+const IMPORT_JS: &str = include_str!("../../../../dashboard/dist/import.js");
 
 /// One embedded file of the page with its validator, computed once when the
 /// router is built: the names carry no hash, so a browser revalidates each
@@ -77,11 +80,13 @@ impl Asset {
     }
 }
 
-/// The dashboard, grpc-web and Connect router.
+/// The dashboard, grpc-web and Connect router, and the clerk's import page.
+#[allow(clippy::too_many_arguments)]
 pub fn router<S: Store, R: ReadStore + Outbox>(
     city: CityGrpc<R>,
     orders: Arc<Orders<S, R>>,
     notifier: Arc<Notifier<S, R>>,
+    importer: Arc<Importer>,
     max_message_bytes: usize,
     auth: AuthLayer,
     cors: &Cors,
@@ -101,6 +106,11 @@ pub fn router<S: Store, R: ReadStore + Outbox>(
         .route("/", Asset::new("text/html; charset=utf-8", INDEX_HTML).route())
         .route("/app.js", Asset::new("text/javascript; charset=utf-8", APP_JS).route())
         .route("/style.css", Asset::new("text/css; charset=utf-8", STYLE_CSS).route())
+        .route("/import", Asset::new("text/html; charset=utf-8", IMPORT_HTML).route())
+        .route(
+            "/import.js",
+            Asset::new("text/javascript; charset=utf-8", IMPORT_JS).route(),
+        )
         .layer(tower_http::compression::CompressionLayer::new());
     let app = Routes::new(city)
         .add_service(orders)
@@ -112,6 +122,9 @@ pub fn router<S: Store, R: ReadStore + Outbox>(
         // Connect call reaches it already turned into gRPC.
         .layer(ConnectLayer::new(max_message_bytes))
         .merge(assets)
+        // The sheets carry the clerk's token to the service that owns the
+        // data, which checks it: they go around the door, not through it.
+        .merge(importer.router())
         // Anything else (a browser's favicon.ico, a mistyped path, a
         // method this port does not serve) is 404, not a gRPC framing error.
         .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, "未找到 / not found") });

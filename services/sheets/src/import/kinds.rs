@@ -485,11 +485,6 @@ pub const KINDS: &[Kind] = &[
     },
 ];
 
-/// Chinese name of an alert code (enum value).
-pub fn alert_code_zh(code: i32) -> &'static str {
-    citydash_aggregator::compute::alerts::code_zh(v1::AlertCode::try_from(code).unwrap_or(v1::AlertCode::Unspecified))
-}
-
 /// The kind called `name`.
 pub fn kind(name: &str) -> Option<&'static Kind> {
     KINDS.iter().find(|k| k.name == name)

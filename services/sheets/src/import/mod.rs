@@ -1,5 +1,6 @@
-//! `citydash import`: an agency's own spreadsheet (CSV or XLSX) pushed
-//! through the public API with its token, in batches. Every import is first
+//! The import: an agency's own spreadsheet (CSV or XLSX) pushed through the
+//! public API with its token, in batches, for `citydash import` and for the
+//! clerk's import page alike. Every import is first
 //! a dry run (`validate_only` on the service): the summary says what would be
 //! created, updated, left unchanged and refused (line, column, reason). A
 //! file with refused rows imports nothing unless the user accepts the good
@@ -8,11 +9,9 @@
 
 pub mod header;
 pub mod kinds;
-pub mod table;
 pub mod values;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use citydash_proto::v1::{self, sector_service_client::SectorServiceClient};
@@ -22,38 +21,49 @@ use sha2::{Digest, Sha256};
 use tonic::Code;
 use tonic_types::StatusExt;
 
+use crate::table::{self, Row, Source};
+use crate::write::{Format, Table};
 use header::Layout;
 use kinds::{Kind, Lookup};
-use table::Row;
 
 /// Rows per request.
 pub const BATCH: usize = 500;
 
-/// `citydash import`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct ImportArgs {
-    /// What the file holds: projects, progress, indicators, targets, bases,
-    /// leading-enterprises, enterprises, enterprise-months, scenic-areas,
-    /// scenic-months, tasks.
+/// One import: what the sheet holds, the sheet, and what to do with it.
+#[derive(Debug, Clone)]
+pub struct Import {
+    /// The kind's name (see [`kinds::KINDS`]).
     pub kind: String,
-    /// The file, .csv or .xlsx.
-    pub file: PathBuf,
-    /// The service that owns the data (the aggregator for city indicators).
-    #[arg(long, env = "CITYDASH_SECTOR_URL", default_value = "http://127.0.0.1:50061")]
-    pub url: String,
-    /// The agency's token.
-    #[arg(long, env = "CITYDASH_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
-    /// Validate every row and print the summary; write nothing.
-    #[arg(long)]
+    /// The sheet.
+    pub source: Source,
+    /// Validate every row and report; write nothing.
     pub dry_run: bool,
     /// Import the good rows even when some are refused.
-    #[arg(long)]
     pub accept_good_rows: bool,
-    /// Confirm every plausibility finding (数据审核) of the file with this
+    /// Confirm every plausibility finding (数据审核) of the sheet with this
     /// explanation; a row's own 审核说明 cell takes precedence.
-    #[arg(long, value_name = "EXPLANATION")]
     pub confirm: Option<String>,
+}
+
+/// The service refused a call outright (no token, not its agency, shed
+/// load): its code and Chinese message, for a caller that answers in its own
+/// protocol (the import page answers with the matching HTTP status).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct ServiceRefused {
+    /// The gRPC code.
+    pub code: Code,
+    /// The service's message.
+    pub message: String,
+}
+
+impl From<tonic::Status> for ServiceRefused {
+    fn from(status: tonic::Status) -> Self {
+        Self {
+            code: status.code(),
+            message: status.message().to_owned(),
+        }
+    }
 }
 
 /// A refused row.
@@ -104,12 +114,12 @@ impl Summary {
     }
 
     /// The summary as the clerk reads it.
-    pub fn render(&self, kind: &Kind, file: &Path) -> String {
+    pub fn render(&self, kind: &Kind, file: &str) -> String {
         let mut out = format!(
             "{}（{}） {}: {} 行 — 新增 {}，更新 {}，未变 {}，拒绝 {}，跳过 {}{}\n",
             kind.zh,
             kind.name,
-            file.display(),
+            file,
             self.rows,
             self.created,
             self.updated,
@@ -142,7 +152,7 @@ impl Summary {
 
 /// A file refused whole before any row is sent: no header row, or a column
 /// the kind requires is not in it. Nothing is written; `citydash import`
-/// exits with [`EXIT_FILE_REFUSED`].
+/// exits with `EXIT_FILE_REFUSED`, the page answers 422.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{file}: {reason}")]
 pub struct FileRefused {
@@ -151,12 +161,6 @@ pub struct FileRefused {
     /// Why, in Chinese.
     pub reason: String,
 }
-
-/// Exit code of `citydash import` when rows were refused: a dry run that
-/// found refusals, or a run that wrote nothing because of them.
-pub const EXIT_ROWS_REFUSED: i32 = 3;
-/// Exit code of `citydash import` when the file was refused whole.
-pub const EXIT_FILE_REFUSED: i32 = 4;
 
 /// Whether a row is a total (合计, 小计, 总计): such rows sum the others and are skipped.
 fn total_row(row: &Row) -> Option<String> {
@@ -315,6 +319,7 @@ async fn lookup(channel: AuthedChannel) -> anyhow::Result<Lookup> {
     let catalog = SectorServiceClient::new(channel)
         .get_catalog(v1::GetCatalogRequest {})
         .await
+        .map_err(ServiceRefused::from)
         .context("reading the service's catalog")?
         .into_inner();
     Ok(Lookup::from_catalog(&catalog))
@@ -387,7 +392,7 @@ async fn flush(
                     bad.insert(index);
                     let reason = if v.reason == citydash_runtime::error::reason::PLAUSIBILITY_UNCONFIRMED {
                         format!(
-                            "{}（导入时在「审核说明」列写明理由，或用 --confirm 说明整个文件）",
+                            "{}（导入时在「审核说明」列写明理由，或为整个文件统一填写审核说明：命令行用 --confirm，导入页填「数据审核说明」）",
                             v.description
                         )
                     } else {
@@ -416,7 +421,7 @@ async fn flush(
                     anyhow::bail!("试运行通过的行在写入时被拒绝，其后的行未写入：{}", status.message());
                 }
             }
-            Err(status) => anyhow::bail!("{}: {}", status.code(), status.message()),
+            Err(status) => return Err(ServiceRefused::from(status).into()),
         }
     }
 }
@@ -426,25 +431,26 @@ async fn flush(
 #[allow(clippy::too_many_arguments)]
 async fn pass(
     kind: &'static Kind,
-    path: &Path,
+    source: &Source,
     channel: &AuthedChannel,
     lookup: &Lookup,
     validate_only: bool,
     skip: &HashSet<usize>,
     confirm: Option<&str>,
-    progress: &indicatif::ProgressBar,
+    progress: &(dyn Fn(usize) + Sync),
 ) -> anyhow::Result<Summary> {
     let mut summary = Summary::default();
     let mut rows = RowReader::new(kind);
     // Rows are read synchronously; batches are sent as they fill.
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Row>(BATCH * 2);
-    let reader_path = path.to_owned();
-    let reader =
-        tokio::task::spawn_blocking(move || table::for_each_row(&reader_path, |row| Ok(tx.blocking_send(row).is_ok())));
+    let reader_source = source.clone();
+    let reader = tokio::task::spawn_blocking(move || {
+        table::for_each_row(&reader_source, |row| Ok(tx.blocking_send(row).is_ok()))
+    });
     let mut batch = Vec::with_capacity(BATCH);
     let mut keys = Keys::new();
     let refused_file = |reason: String| FileRefused {
-        file: path.display().to_string(),
+        file: source.display(),
         reason,
     };
     while let Some(row) = rx.recv().await {
@@ -459,7 +465,7 @@ async fn pass(
             continue;
         };
         summary.rows += 1;
-        progress.inc(1);
+        progress(summary.rows);
         if skip.contains(&row.line) {
             continue;
         }
@@ -510,35 +516,36 @@ async fn pass(
 }
 
 /// Runs an import; returns its summary. Refused rows without
-/// `accept_good_rows` write nothing.
-pub async fn run(args: &ImportArgs, channel: AuthedChannel) -> anyhow::Result<Summary> {
-    let kind = kinds::kind(&args.kind).with_context(|| {
+/// `accept_good_rows` write nothing. `progress` hears the rows read so far
+/// in each pass (the dry run, then the write).
+pub async fn run(
+    import: &Import,
+    channel: AuthedChannel,
+    progress: &(dyn Fn(usize) + Sync),
+) -> anyhow::Result<Summary> {
+    let kind = kinds::kind(&import.kind).with_context(|| {
         let names: Vec<&str> = kinds::KINDS.iter().map(|k| k.name).collect();
-        format!("unknown kind {:?}: one of {}", args.kind, names.join(", "))
+        format!("unknown kind {:?}: one of {}", import.kind, names.join(", "))
     })?;
     let lookup = lookup(channel.clone()).await?;
-    let progress = indicatif::ProgressBar::new_spinner();
-    progress.set_message(format!("{} {}", kind.zh, args.file.display()));
-    let confirm = args.confirm.as_deref().filter(|c| !c.trim().is_empty());
+    let confirm = import.confirm.as_deref().filter(|c| !c.trim().is_empty());
+    let source = &import.source;
     let checked = pass(
         kind,
-        &args.file,
+        source,
         &channel,
         &lookup,
         true,
         &HashSet::new(),
         confirm,
-        &progress,
+        progress,
     )
     .await?;
     let refused: HashSet<usize> = checked.refused.iter().map(|r| r.line).collect();
-    if args.dry_run || (!refused.is_empty() && !args.accept_good_rows) {
-        progress.finish_and_clear();
+    if import.dry_run || (!refused.is_empty() && !import.accept_good_rows) {
         return Ok(checked);
     }
-    progress.set_position(0);
-    pass(kind, &args.file, &channel, &lookup, false, &refused, confirm, &progress).await?;
-    progress.finish_and_clear();
+    pass(kind, source, &channel, &lookup, false, &refused, confirm, progress).await?;
     // The dry run says what changes; the write pass may replay batches an
     // earlier run already wrote (same content, same request id), whose
     // stored answers describe that first run.
@@ -548,19 +555,10 @@ pub async fn run(args: &ImportArgs, channel: AuthedChannel) -> anyhow::Result<Su
     })
 }
 
-/// `citydash template`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct TemplateArgs {
-    /// The kind (as for import).
-    pub kind: String,
-    /// Where to write it: .csv or .xlsx.
-    pub out: PathBuf,
-}
-
-/// Writes an empty sheet with the kind's Chinese headers (required ones
-/// marked with *) and no data, as clerks fill them in.
-pub fn template(args: &TemplateArgs) -> anyhow::Result<()> {
-    let kind = kinds::kind(&args.kind).with_context(|| format!("unknown kind {:?}", args.kind))?;
+/// The empty sheet of a kind, as clerks fill it in: its Chinese headers
+/// (money columns say 元) and no data; in XLSX each header carries a note
+/// saying whether the column is required.
+pub fn template(kind: &Kind) -> Table {
     let headers: Vec<String> = kind
         .columns
         .iter()
@@ -574,13 +572,17 @@ pub fn template(args: &TemplateArgs) -> anyhow::Result<()> {
         .iter()
         .map(|c| if c.required { "必填" } else { "选填" }.to_owned())
         .collect();
-    let table = crate::export::Table {
+    Table {
         name: kind.zh.to_owned(),
         headers,
         rows: Vec::new(),
         header_notes,
-    };
-    crate::export::write(&table, &args.out)
+    }
+}
+
+/// The template of a kind as a file in `format`.
+pub fn template_bytes(kind: &Kind, format: Format) -> anyhow::Result<Vec<u8>> {
+    crate::write::to_bytes(&template(kind), format)
 }
 
 /// Counts by outcome, for tests and callers that print their own summary.
