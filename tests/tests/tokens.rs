@@ -127,6 +127,131 @@ async fn a_revoked_token_is_refused_everywhere_and_a_narrowed_one_outside_its_au
     agg.stop().await;
 }
 
+/// The admin lists the tokens in use (issue 18: a screen's credential listed
+/// with its last use): every token the aggregator accepted, with whom it was
+/// issued to, its role, its expiry and its first and last use, paged by id,
+/// with the revoked ones marked; nobody else may list them.
+#[tokio::test]
+async fn the_admin_lists_the_tokens_in_use_with_their_last_use_and_revocation() {
+    let db = citydash_e2e::TestDb::new().await;
+    let agg = citydash_e2e::spawn_aggregator_with(&db, Vec::new()).await;
+    let screen = token("会议室大屏", Role::Viewer, &[], &[]);
+    let agency = token("市农业农村局", Role::Agency, &["agriculture"], &[]);
+    let admin = token("市政府办公室", Role::Admin, &[], &[]);
+    let (screen_claims, agency_claims) = (claims_of(&screen), claims_of(&agency));
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs() as i64;
+    catalog(agg.channel_as(&screen).await).await.expect("the screen reads");
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    catalog(agg.channel_as(&screen).await).await.expect("and again");
+    catalog(agg.channel_as(&agency).await).await.expect("the agency reads");
+
+    // Not for a viewer or an agency.
+    for other in [&screen, &agency] {
+        let err = TokensServiceClient::new(agg.channel_as(other).await)
+            .list_token_uses(v1::ListTokenUsesRequest::default())
+            .await
+            .expect_err("admin only");
+        assert_eq!(err.code(), Code::PermissionDenied);
+        assert!(err.message().contains("不是管理员"), "{}", err.message());
+    }
+
+    let mut tokens = TokensServiceClient::new(agg.channel_as(&admin).await);
+    let list = |page_size: i32, page_token: String| v1::ListTokenUsesRequest { page_size, page_token };
+    let all = tokens
+        .list_token_uses(list(0, String::new()))
+        .await
+        .expect("list")
+        .into_inner();
+    assert!(all.next_page_token.is_empty());
+    let ids: Vec<&str> = all.tokens.iter().map(|t| t.jti.as_str()).collect();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(ids, sorted, "ordered by id");
+    let used = all
+        .tokens
+        .iter()
+        .find(|t| t.jti == screen_claims.jti)
+        .expect("the screen's token is listed");
+    assert_eq!((used.subject.as_str(), used.role.as_str()), ("会议室大屏", "viewer"));
+    assert_eq!(
+        used.expire_time.as_ref().map(|t| t.seconds),
+        Some(screen_claims.exp as i64)
+    );
+    let (first, last) = (used.first_use_time.expect("first"), used.last_use_time.expect("last"));
+    assert!(
+        first.seconds >= before && (last.seconds, last.nanos) > (first.seconds, first.nanos),
+        "{first:?} {last:?}"
+    );
+    assert!(!used.revoked);
+    assert!(
+        all.tokens
+            .iter()
+            .any(|t| t.jti == agency_claims.jti && t.role == "agency")
+    );
+    assert!(
+        all.tokens.iter().any(|t| t.role == "admin"),
+        "the admin's own call is noted too"
+    );
+
+    // Paged by id: the pages together are the list.
+    let mut paged = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = tokens
+            .list_token_uses(list(1, page_token))
+            .await
+            .expect("a page")
+            .into_inner();
+        assert!(page.tokens.len() <= 1);
+        paged.extend(page.tokens.into_iter().map(|t| t.jti));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        page_token = page.next_page_token;
+    }
+    assert_eq!(paged, sorted);
+    let err = tokens
+        .list_token_uses(list(-1, String::new()))
+        .await
+        .expect_err("negative size");
+    assert_eq!(err.code(), Code::InvalidArgument);
+
+    // A revoked token is marked once this replica holds the revocation.
+    tokens
+        .revoke_tokens(v1::RevokeTokensRequest {
+            request_id: request_id(),
+            tokens: vec![v1::RevokedToken {
+                jti: screen_claims.jti.clone(),
+                subject: screen_claims.sub.clone(),
+                reason: "大屏更换".into(),
+                meta: None,
+            }],
+            ..Default::default()
+        })
+        .await
+        .expect("revoke");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let all = tokens
+            .list_token_uses(list(0, String::new()))
+            .await
+            .expect("list")
+            .into_inner();
+        if all.tokens.iter().any(|t| t.jti == screen_claims.jti && t.revoked) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the revoked token is never marked"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    agg.stop().await;
+}
+
 /// Files holding keys or tokens are their owner's alone.
 #[test]
 fn key_and_token_files_are_written_0600() {

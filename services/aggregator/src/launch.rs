@@ -34,7 +34,7 @@ use crate::feeds::{FeedSource, GrpcSource, LocalSource, follow};
 use crate::notify::outbox::Outbox;
 use crate::notify::{Notifier, NotifyOptions};
 use crate::orders::Orders;
-use crate::readstore::{PgReadStore, ReadStore, SqliteReadStore};
+use crate::readstore::{PgReadStore, ReadStore, SqliteReadStore, TokenUseLog};
 use crate::reports::Reports;
 use crate::sources::{SectorLink, SectorLinks};
 use crate::view::View;
@@ -242,7 +242,7 @@ pub async fn run(
     }
 }
 
-async fn run_with<S: Store, R: ReadStore + Outbox>(
+async fn run_with<S: Store, R: ReadStore + Outbox + TokenUseLog>(
     store: S,
     read: R,
     args: AggregatorArgs,
@@ -309,6 +309,7 @@ async fn run_with<S: Store, R: ReadStore + Outbox>(
         .collect();
     sources.push(Arc::new(LocalSource::new(engine.clone())));
     let sectors: Vec<v1::Sector> = sources.iter().map(|s| s.sector()).collect();
+    let token_log = read.clone();
     let (view, writer) = View::load(read, settings, Clock::System, &sectors)
         .await
         .context("loading the read model")?;
@@ -372,8 +373,20 @@ async fn run_with<S: Store, R: ReadStore + Outbox>(
             async move { citydash_sector::revocations::ids_in_store(&store).await }
         },
     ));
-    let auth = AuthLayer::new(args.city.server.authenticator(City::NAME, revoked)?, &limits)
-        .auditing(Arc::new(engine.clone()));
+    // Every token this replica accepts is noted, and written every 30 s to
+    // the database the replicas share, for `TokensService.ListTokenUses`.
+    let uses = citydash_runtime::auth::TokenUses::default();
+    tasks.push(tokio::spawn(crate::city::keep_token_uses(
+        token_log.clone(),
+        uses.clone(),
+    )));
+    let auth = AuthLayer::new(
+        args.city
+            .server
+            .authenticator_noting(City::NAME, revoked.clone(), Some(uses.clone()))?,
+        &limits,
+    )
+    .auditing(Arc::new(engine.clone()));
     let edge = args.city.server.edge()?;
     let importer = Arc::new(crate::api::import::Importer::new(import_targets(
         &args,
@@ -381,6 +394,17 @@ async fn run_with<S: Store, R: ReadStore + Outbox>(
         edge.tls.is_some(),
     )?));
     let (mut routes, health, _) = citydash_sector::launch::routes::<City, S>(engine.clone(), limits);
+    let last_uses = (token_log.clone(), uses.clone());
+    routes.add_service(
+        v1::tokens_service_server::TokensServiceServer::new(crate::city::TokensGrpc {
+            engine: engine.clone(),
+            log: token_log,
+            uses,
+            revoked,
+        })
+        .max_decoding_message_size(limits.max_message_bytes)
+        .max_encoding_message_size(limits.max_message_bytes),
+    );
     let city = CityGrpc::new(Arc::clone(&view), reports, links);
     routes.add_service(FastPath::new(city.clone(), limits.max_message_bytes));
     routes.add_service(
@@ -448,6 +472,11 @@ async fn run_with<S: Store, R: ReadStore + Outbox>(
         t.abort();
     }
     revocations.abort();
+    // The uses noted since the last write, so a rolling restart loses none.
+    let (log, uses) = last_uses;
+    if let Err(err) = log.note_token_uses(&uses.take()).await {
+        tracing::warn!(error = %err, "recording the last token uses failed");
+    }
     result
 }
 

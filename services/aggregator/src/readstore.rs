@@ -8,6 +8,7 @@
 use std::future::Future;
 
 use citydash_proto::v1;
+use citydash_runtime::auth::TokenUse;
 use citydash_sector::store::StoreError;
 use prost::Message;
 
@@ -52,6 +53,81 @@ pub trait ReadStore: Clone + Send + Sync + 'static {
     /// Days of the stored reports, newest first.
     fn report_dates(&self) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
 }
+
+/// The record of which tokens were used and when, shared by every replica
+/// (`TokensService.ListTokenUses`).
+pub trait TokenUseLog: Clone + Send + Sync + 'static {
+    /// Adds uses: a token already recorded keeps its earliest first use and
+    /// takes the latest last use.
+    fn note_token_uses(&self, uses: &[TokenUse]) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Up to `limit` recorded tokens with ids after `after`, by id
+    /// (`revoked` left false: the caller knows the revocation list).
+    fn token_uses(&self, after: &str, limit: i64)
+    -> impl Future<Output = Result<Vec<v1::TokenUse>, StoreError>> + Send;
+}
+
+fn timestamp(ms: i64) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: ms.div_euclid(1000),
+        nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
+    }
+}
+
+macro_rules! token_use_log {
+    ($store:ident) => {
+        impl TokenUseLog for $store {
+            async fn note_token_uses(&self, uses: &[TokenUse]) -> Result<(), StoreError> {
+                // One statement a token, each its own commit: a replica
+                // writes a few dozen rows every 30 s.
+                for u in uses {
+                    sqlx::query(
+                        "INSERT INTO token_uses (jti, subject, role, expires_at, first_used, last_used) \
+                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (jti) DO UPDATE SET \
+                         first_used = CASE WHEN excluded.first_used < token_uses.first_used \
+                                      THEN excluded.first_used ELSE token_uses.first_used END, \
+                         last_used = CASE WHEN excluded.last_used > token_uses.last_used \
+                                     THEN excluded.last_used ELSE token_uses.last_used END",
+                    )
+                    .bind(&u.jti)
+                    .bind(&u.subject)
+                    .bind(u.role.as_str())
+                    .bind(i64::try_from(u.expires_at).unwrap_or(i64::MAX))
+                    .bind(u.first_ms)
+                    .bind(u.last_ms)
+                    .execute(&self.pool)
+                    .await?;
+                }
+                Ok(())
+            }
+
+            async fn token_uses(&self, after: &str, limit: i64) -> Result<Vec<v1::TokenUse>, StoreError> {
+                let rows: Vec<(String, String, String, i64, i64, i64)> = sqlx::query_as(
+                    "SELECT jti, subject, role, expires_at, first_used, last_used FROM token_uses \
+                     WHERE jti > $1 ORDER BY jti LIMIT $2",
+                )
+                .bind(after.to_owned())
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(jti, subject, role, expires_at, first, last)| v1::TokenUse {
+                        jti,
+                        subject,
+                        role,
+                        expire_time: Some(timestamp(expires_at.saturating_mul(1000))),
+                        first_use_time: Some(timestamp(first)),
+                        last_use_time: Some(timestamp(last)),
+                        revoked: false,
+                    })
+                    .collect())
+            }
+        }
+    };
+}
+
+token_use_log!(SqliteReadStore);
+token_use_log!(PgReadStore);
 
 fn decode<M: Message + Default>(bytes: &[u8]) -> Result<M, StoreError> {
     M::decode(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))

@@ -82,6 +82,8 @@ enum TokenAction {
     Keygen(citydash::token::KeygenArgs),
     /// Sign a token for an agency or user.
     Issue(citydash::token::IssueArgs),
+    /// List the tokens in use, with their first and last use (admin).
+    Uses(citydash::token::UsesArgs),
 }
 
 /// `citydash serve|migrate <service>`: a sector of `citydash::programs`, or
@@ -367,6 +369,13 @@ public key (--token-public-key-file of every service): {}
                 action: TokenAction::Issue(args),
             } => {
                 print_token(&citydash::token::issue(&args)?);
+                Ok(())
+            }
+            Command::Token {
+                action: TokenAction::Uses(args),
+            } => {
+                let channel = connect(&args.url, args.token.as_deref()).await?;
+                print_text(&citydash::token::uses(channel).await?);
                 Ok(())
             }
         }

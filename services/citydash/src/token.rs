@@ -1,7 +1,8 @@
 //! Tokens and their keys: `citydash token keygen` makes the Ed25519 key
 //! pair (the private key stays with whoever issues tokens; every service gets
 //! only the public key), `citydash token issue` signs a token for an agency,
-//! and the demo's set of tokens. Files holding a key or a token are written
+//! `citydash token uses` lists the tokens in use with their last use (read
+//! from the aggregator), and the demo's set of tokens. Files holding a key or a token are written
 //! readable by their owner only (0600).
 
 use std::path::{Path, PathBuf};
@@ -49,6 +50,100 @@ pub struct IssueArgs {
     /// Days until it expires.
     #[arg(long, default_value_t = 90)]
     pub days: u64,
+}
+
+/// `citydash token uses`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct UsesArgs {
+    /// The aggregator.
+    #[arg(long, env = "CITYDASH_AGGREGATOR_URL", default_value = "http://127.0.0.1:50060")]
+    pub url: String,
+    /// An admin's token.
+    #[arg(long, env = "CITYDASH_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+}
+
+/// Every token the aggregator has accepted, as a table for the terminal:
+/// id, holder, role, first and last use, expiry, and whether it is revoked
+/// (times in UTC, to the minute).
+pub async fn uses(channel: citydash_runtime::auth::AuthedChannel) -> anyhow::Result<String> {
+    use citydash_proto::v1::{self, tokens_service_client::TokensServiceClient};
+    let mut client = TokensServiceClient::new(channel);
+    let mut all = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = client
+            .list_token_uses(v1::ListTokenUsesRequest {
+                page_size: 1000,
+                page_token,
+            })
+            .await
+            .map_err(|s| anyhow::anyhow!("{}: {}", s.code(), s.message()))?
+            .into_inner();
+        all.extend(page.tokens);
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        page_token = page.next_page_token;
+    }
+    let time = |t: Option<&prost_types::Timestamp>| {
+        t.and_then(|t| chrono::DateTime::from_timestamp(t.seconds, 0))
+            .map(|d| d.format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_default()
+    };
+    let mut rows = vec![
+        [
+            "编号（jti）",
+            "签发给",
+            "角色",
+            "首次使用（UTC）",
+            "最近使用（UTC）",
+            "到期（UTC）",
+            "状态",
+        ]
+        .map(str::to_owned),
+    ];
+    for t in &all {
+        rows.push([
+            t.jti.clone(),
+            t.subject.clone(),
+            t.role.clone(),
+            time(t.first_use_time.as_ref()),
+            time(t.last_use_time.as_ref()),
+            time(t.expire_time.as_ref()),
+            if t.revoked { "已吊销" } else { "有效" }.to_owned(),
+        ]);
+    }
+    let mut out = columns(&rows);
+    out += &format!("共 {} 个令牌\n", all.len());
+    Ok(out)
+}
+
+/// Rows as aligned columns, a CJK character counted two columns wide as a
+/// terminal draws it.
+fn columns<const N: usize>(rows: &[[String; N]]) -> String {
+    let width = |s: &str| -> usize {
+        s.chars()
+            .map(|c| if ('\u{2e80}'..='\u{ffef}').contains(&c) { 2 } else { 1 })
+            .sum()
+    };
+    let mut widths = [0; N];
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(width(cell));
+        }
+    }
+    let mut out = String::new();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            out += cell;
+            if i + 1 < N {
+                out += &" ".repeat(widths[i] - width(cell) + 2);
+            }
+        }
+        out += "\n";
+    }
+    out
 }
 
 /// Writes `text` to `path` readable and writable by its owner only (0600),

@@ -250,6 +250,7 @@ pub struct Tokens {
     service: String,
     revoked: Revocations,
     verified: Arc<std::sync::Mutex<std::collections::HashMap<String, Claims>>>,
+    uses: Option<TokenUses>,
 }
 
 impl Tokens {
@@ -261,7 +262,15 @@ impl Tokens {
             service: service.to_owned(),
             revoked,
             verified: Arc::default(),
+            uses: None,
         }
+    }
+
+    /// Notes every token it accepts in `uses` (the aggregator keeps who
+    /// used which token, and when, for `TokensService.ListTokenUses`).
+    pub fn noting(mut self, uses: TokenUses) -> Self {
+        self.uses = Some(uses);
+        self
     }
 
     /// The claims of `token`: from the cache while inside their validity
@@ -309,6 +318,9 @@ impl Tokens {
         let claims = self.claims(token.trim())?;
         if self.revoked.contains(&claims.jti) {
             return Err("令牌已被吊销，请向管理员申请新的令牌".to_owned());
+        }
+        if let Some(uses) = &self.uses {
+            uses.seen(&claims, now_ms());
         }
         Ok(Principal {
             name: claims.sub,
@@ -369,6 +381,72 @@ pub fn principal_of_certificate(der: &[u8]) -> Result<Principal, String> {
     })
 }
 
+/// Milliseconds since the epoch, now.
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// How many distinct tokens [`TokenUses`] holds between two hand-overs;
+/// more are not noted until the next (a flood of fresh tokens cannot grow
+/// the service's memory).
+pub const MAX_NOTED_TOKENS: usize = 10_000;
+
+/// One token's use as a service saw it: its claims that say whose it is,
+/// and the first and last time it was accepted (ms since the epoch).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenUse {
+    /// The token's id.
+    pub jti: String,
+    /// Whom it was issued to.
+    pub subject: String,
+    /// Its role.
+    pub role: Role,
+    /// When it expires, seconds since the epoch.
+    pub expires_at: u64,
+    /// First accepted, ms since the epoch.
+    pub first_ms: i64,
+    /// Last accepted, ms since the epoch.
+    pub last_ms: i64,
+}
+
+/// The tokens accepted since they were last handed on, by id: noted on
+/// every accepted call (a map update), taken every few seconds by whoever
+/// stores them.
+#[derive(Debug, Clone, Default)]
+pub struct TokenUses(Arc<std::sync::Mutex<std::collections::HashMap<String, TokenUse>>>);
+
+impl TokenUses {
+    /// Notes that the token of `claims` was accepted at `now_ms`.
+    pub fn seen(&self, claims: &Claims, now_ms: i64) {
+        let mut noted = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(u) = noted.get_mut(&claims.jti) {
+            u.last_ms = u.last_ms.max(now_ms);
+            return;
+        }
+        if noted.len() < MAX_NOTED_TOKENS {
+            noted.insert(
+                claims.jti.clone(),
+                TokenUse {
+                    jti: claims.jti.clone(),
+                    subject: claims.sub.clone(),
+                    role: claims.role,
+                    expires_at: claims.exp,
+                    first_ms: now_ms,
+                    last_ms: now_ms,
+                },
+            );
+        }
+    }
+
+    /// Every use noted since the last call, emptying the list.
+    pub fn take(&self) -> Vec<TokenUse> {
+        let mut noted = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        std::mem::take(&mut *noted).into_values().collect()
+    }
+}
+
 /// The credentials a deployment accepts: a client certificate verified by
 /// mutual TLS (when a client CA is configured), else a signed token (when a
 /// key is configured).
@@ -401,6 +479,26 @@ impl Authenticator for Credentials {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_uses_keep_the_first_and_the_last_use_and_stay_bounded() {
+        let uses = TokenUses::default();
+        let claims = Claims::new("大屏", Role::Viewer, vec![], vec![], Duration::from_secs(60));
+        uses.seen(&claims, 2_000);
+        uses.seen(&claims, 1_000);
+        uses.seen(&claims, 5_000);
+        let taken = uses.take();
+        assert_eq!(taken.len(), 1);
+        assert_eq!((taken[0].first_ms, taken[0].last_ms), (2_000, 5_000));
+        assert_eq!((taken[0].subject.as_str(), taken[0].role), ("大屏", Role::Viewer));
+        assert!(uses.take().is_empty(), "taken once");
+        for i in 0..MAX_NOTED_TOKENS + 10 {
+            let mut c = claims.clone();
+            c.jti = format!("t{i}");
+            uses.seen(&c, 1);
+        }
+        assert_eq!(uses.take().len(), MAX_NOTED_TOKENS);
+    }
 
     fn keys() -> (SigningKey, VerifyingKey) {
         let (private, public) = generate_key_pair().unwrap();

@@ -207,9 +207,24 @@ impl ServerArgs {
         service: &str,
         revoked: crate::auth::Revocations,
     ) -> anyhow::Result<std::sync::Arc<dyn crate::Authenticator>> {
-        let tokens = self
-            .verifying_key()?
-            .map(|key| crate::auth::Tokens::new(key, service, revoked));
+        self.authenticator_noting(service, revoked, None)
+    }
+
+    /// As [`ServerArgs::authenticator`], noting every accepted token in
+    /// `uses` when given (the aggregator's record of token uses).
+    pub fn authenticator_noting(
+        &self,
+        service: &str,
+        revoked: crate::auth::Revocations,
+        uses: Option<crate::auth::TokenUses>,
+    ) -> anyhow::Result<std::sync::Arc<dyn crate::Authenticator>> {
+        let tokens = self.verifying_key()?.map(|key| {
+            let tokens = crate::auth::Tokens::new(key, service, revoked);
+            match uses {
+                Some(uses) => tokens.noting(uses),
+                None => tokens,
+            }
+        });
         let certificates = self.tls_client_ca.is_some();
         if tokens.is_none() && !certificates {
             tracing::warn!(
