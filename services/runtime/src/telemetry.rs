@@ -41,8 +41,35 @@ impl Drop for Telemetry {
 /// Installs the global subscriber (and the OTLP exporters when `otlp` names
 /// an endpoint, `http://collector:4317`). Safe to call more than once
 /// (tests, the all-in-one demo): later calls keep the first subscriber.
+///
+/// The OpenTelemetry variables are honoured as every OTel SDK does: without
+/// `otlp`, `OTEL_EXPORTER_OTLP_ENDPOINT` names the endpoint, and
+/// `OTEL_SERVICE_NAME` replaces `service` as the resource's service name.
 pub fn init(format: LogFormat, otlp: Option<&str>, service: &str) -> Telemetry {
-    init_with(format, otlp, service, std::time::Duration::from_secs(30))
+    let (endpoint, service) = standard_settings(otlp, service, |name| std::env::var(name).ok());
+    init_with(
+        format,
+        endpoint.as_deref(),
+        &service,
+        std::time::Duration::from_secs(30),
+    )
+}
+
+/// The endpoint and the service name, from the flags and the standard
+/// `OTEL_*` variables (`var` reads one): a flag wins over a variable, an
+/// empty variable counts as unset.
+fn standard_settings(
+    otlp: Option<&str>,
+    service: &str,
+    var: impl Fn(&str) -> Option<String>,
+) -> (Option<String>, String) {
+    let set = |name: &str| var(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let endpoint = otlp
+        .map(str::to_owned)
+        .filter(|e| !e.trim().is_empty())
+        .or_else(|| set("OTEL_EXPORTER_OTLP_ENDPOINT"));
+    let service = set("OTEL_SERVICE_NAME").unwrap_or_else(|| service.to_owned());
+    (endpoint, service)
 }
 
 /// [`init`] with the interval at which metrics are exported.
@@ -114,4 +141,36 @@ fn exporters(
         .with_resource(resource)
         .build();
     Ok((tracer, meter))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::standard_settings;
+
+    #[test]
+    fn the_standard_otel_variables_are_read_and_a_flag_wins() {
+        let env = |name: &str| match name {
+            "OTEL_EXPORTER_OTLP_ENDPOINT" => Some("http://collector:4317".to_owned()),
+            "OTEL_SERVICE_NAME" => Some("citydash-agriculture".to_owned()),
+            _ => None,
+        };
+        assert_eq!(
+            standard_settings(None, "agriculture", env),
+            (
+                Some("http://collector:4317".to_owned()),
+                "citydash-agriculture".to_owned()
+            )
+        );
+        assert_eq!(
+            standard_settings(Some("http://other:4317"), "agriculture", env)
+                .0
+                .as_deref(),
+            Some("http://other:4317")
+        );
+        let empty = |_: &str| Some(" ".to_owned());
+        assert_eq!(
+            standard_settings(None, "agriculture", empty),
+            (None, "agriculture".to_owned())
+        );
+    }
 }
