@@ -497,7 +497,7 @@ pub fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?
-        .block_on(run(cli.args, None, citydash_runtime::shutdown_signal()))
+        .block_on(async { run(cli.args, None, citydash_runtime::shutdown_signal()).await })
 }
 
 #[cfg(test)]

@@ -111,30 +111,49 @@ pub async fn serve(
     Ok(())
 }
 
-/// Resolves on Ctrl-C or SIGTERM, whichever comes first.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(err) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %err, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM, whichever comes first. The
+/// handlers are installed when this is called, inside the runtime, not when
+/// the future is first awaited: a service that is PID 1 of a container
+/// ignores a signal that comes before its handler (the kernel's rule for a
+/// namespace's init), so a stop sent while it was still starting (seeding
+/// the demo, say) would be lost and the container left running.
+#[cfg(unix)]
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+    use tokio::signal::unix::{SignalKind, signal};
+    let listen = |kind: SignalKind, name: &'static str| {
+        let handler = signal(kind);
+        async move {
+            match handler {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(err) => {
+                    tracing::error!(error = %err, signal = name, "cannot listen for the signal");
+                    std::future::pending::<()>().await;
+                }
+            }
         }
     };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
+    let interrupt = listen(SignalKind::interrupt(), "SIGINT");
+    let terminate = listen(SignalKind::terminate(), "SIGTERM");
+    async move {
+        tokio::select! {
+            () = interrupt => tracing::info!("Ctrl-C received, shutting down"),
+            () = terminate => tracing::info!("SIGTERM received, shutting down"),
+        }
+    }
+}
+
+/// Resolves on Ctrl-C.
+#[cfg(not(unix))]
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+    async {
+        match tokio::signal::ctrl_c().await {
+            Ok(()) => tracing::info!("Ctrl-C received, shutting down"),
             Err(err) => {
-                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                tracing::error!(error = %err, "cannot listen for Ctrl-C");
                 std::future::pending::<()>().await;
             }
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("Ctrl-C received, shutting down"),
-        () = term => tracing::info!("SIGTERM received, shutting down"),
     }
 }

@@ -272,7 +272,7 @@ pub fn main<Spec: SectorSpec>() -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?
-        .block_on(run::<Spec>(cli.args, None, citydash_runtime::shutdown_signal()))
+        .block_on(async { run::<Spec>(cli.args, None, citydash_runtime::shutdown_signal()).await })
 }
 
 /// Reports SERVING while the database answers and NOT_SERVING while it does
