@@ -7,10 +7,10 @@
 
 #![no_main]
 
+use citydash_proto::v1;
 use citydash_sheets::import::kinds::{KINDS, Lookup};
 use citydash_sheets::import::{Read, RowReader, values};
 use citydash_sheets::table;
-use citydash_proto::v1;
 use libfuzzer_sys::fuzz_target;
 use prost::Message;
 use prost_reflect::ReflectMessage;

@@ -164,3 +164,118 @@ fn hex_bytes(hex: &str) -> Vec<u8> {
         .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
         .collect()
 }
+
+/// A log line written inside a request's span carries that request's trace
+/// id (issue 19): a sector service as an OS process, logging JSON, with the
+/// standard `OTEL_EXPORTER_OTLP_ENDPOINT` pointing at this test's receiver;
+/// a push carrying a `traceparent`; the service's line about the write has
+/// the caller's trace id and the server span's id, and the span reaches the
+/// receiver under that trace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_line_inside_a_request_carries_the_request_trace_id() {
+    use std::io::BufRead as _;
+    let received = Received::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let collector = listener.local_addr().expect("addr");
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(TraceServiceServer::new(received.clone()))
+            .add_service(MetricsServiceServer::new(received.clone()))
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+    );
+    let db = TestDb::new().await;
+    let addr = citydash_e2e::free_addr();
+    let mut child = std::process::Command::new(citydash_e2e::citydash_binary())
+        .arg("serve")
+        .arg("agriculture")
+        .args(citydash_e2e::sector_args(&db.url))
+        .args(["--listen", &addr.to_string(), "--log-format", "json"])
+        .env("RUST_LOG", "info")
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{collector}"))
+        .env("OTEL_SERVICE_NAME", "agriculture-under-test")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("citydash serve");
+    /// Kills the service however the test ends, so no orphan holds the test's output.
+    struct Killed(std::process::Child);
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let stdout = child.stdout.take().expect("stdout");
+    let _child = Killed(child);
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}")).expect("endpoint");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let channel = loop {
+        if let Ok(c) = endpoint.connect().await {
+            break c;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the service never listened");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let channel =
+        citydash_runtime::auth::authed(channel, Some(&citydash_e2e::sector_token("agriculture"))).expect("token");
+
+    let trace_id = "0af7651916cd43dd8448eb211c80319c";
+    let id = request_id();
+    let mut request = Request::new(v1::UpsertProjectsRequest {
+        request_id: id.clone(),
+        projects: vec![project("AG-L1", "city", 6_000_000)],
+        ..Default::default()
+    });
+    request.metadata_mut().insert(
+        "traceparent",
+        format!("00-{trace_id}-b7ad6b7169203331-01").parse().expect("header"),
+    );
+    SectorServiceClient::new(channel)
+        .upsert_projects(request)
+        .await
+        .expect("push");
+
+    // The service's line about this write, among its JSON lines.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let line = loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let line = lines_rx.recv_timeout(left).expect("the service logged the write");
+        let Ok(json) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        if json["fields"]["request_id"] == id.as_str() {
+            break json;
+        }
+    };
+    // Inside the server span (`spans` lists the line's spans, outermost first).
+    let rpc = line["spans"]
+        .as_array()
+        .and_then(|spans| spans.iter().find(|s| s["name"] == "rpc"))
+        .unwrap_or_else(|| panic!("the line is inside the request's span: {line}"));
+    assert_eq!(rpc["trace_id"], trace_id, "{line}");
+    let span_id = rpc["span_id"].as_str().expect("the server span's id");
+    assert_eq!(span_id.len(), 16, "{line}");
+    assert_ne!(
+        span_id, "b7ad6b7169203331",
+        "the server's own span, child of the caller's"
+    );
+
+    // The same trace reaches the collector named by the standard variable.
+    let want = hex_bytes(trace_id);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !received.spans.lock().expect("lock").iter().any(|(t, _, _)| *t == want) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no span of the trace was exported"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -491,13 +491,15 @@ pub fn main() -> anyhow::Result<()> {
     }
     let cli = Cli::parse();
     let server = &cli.args.city.server;
-    let _telemetry =
-        citydash_runtime::telemetry::init(server.log_format, server.otlp_endpoint.as_deref(), "aggregator");
-    tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("starting the async runtime")?
-        .block_on(async { run(cli.args, None, citydash_runtime::shutdown_signal()).await })
+        .context("starting the async runtime")?;
+    // The OTLP exporters need the runtime; they are flushed (dropped) before it stops.
+    let _in_runtime = runtime.enter();
+    let _telemetry =
+        citydash_runtime::telemetry::init(server.log_format, server.otlp_endpoint.as_deref(), "aggregator");
+    runtime.block_on(async { run(cli.args, None, citydash_runtime::shutdown_signal()).await })
 }
 
 #[cfg(test)]

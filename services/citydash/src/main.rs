@@ -253,11 +253,13 @@ fn main() -> anyhow::Result<()> {
         ),
         _ => (citydash_runtime::LogFormat::Text, None, "citydash"),
     };
-    let _telemetry = citydash_runtime::telemetry::init(format, otlp.as_deref(), name);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    // The OTLP exporters need the runtime; they are flushed (dropped) before it stops.
+    let _in_runtime = runtime.enter();
+    let _telemetry = citydash_runtime::telemetry::init(format, otlp.as_deref(), name);
     runtime.block_on(async move {
         match command {
             Command::Demo(args) => citydash::demo::run(args, citydash_runtime::shutdown_signal(), announce).await,

@@ -312,12 +312,19 @@ where
         };
         let audited = shared.audited.contains(&path).then(|| identity.clone());
         request.extensions_mut().insert(identity);
-        // Continue the caller's trace (W3C traceparent), if it sent one.
-        let parent = opentelemetry::global::get_text_map_propagator(|p| {
-            p.extract(&opentelemetry_http::HeaderExtractor(request.headers()))
-        });
-        let span = tracing::info_span!("rpc", otel.kind = "server", rpc.method = %path, principal = %principal);
-        let _ = tracing_opentelemetry::OpenTelemetrySpanExt::set_parent(&span, parent);
+        // Continue the caller's trace (W3C traceparent), if it sent one, and
+        // name it on the span, so every log line of the request carries it
+        // (`trace_id`, and `span_id` when spans are exported).
+        let parent = crate::telemetry::caller_context(request.headers());
+        let span = tracing::info_span!(
+            "rpc",
+            otel.kind = "server",
+            rpc.method = %path,
+            principal = %principal,
+            trace_id = tracing::field::Empty,
+            span_id = tracing::field::Empty,
+        );
+        crate::telemetry::continue_trace(&span, parent);
         // Take the clone that was made ready, leave a fresh one for the next call.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);

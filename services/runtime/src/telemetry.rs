@@ -112,6 +112,31 @@ pub fn init_with(
     telemetry
 }
 
+/// The trace context a caller sent (W3C `traceparent`), read whether or not
+/// spans are exported: its trace id names the request in the logs.
+pub fn caller_context(headers: &http::HeaderMap) -> opentelemetry::Context {
+    use opentelemetry::propagation::TextMapPropagator as _;
+    TraceContextPropagator::new().extract(&opentelemetry_http::HeaderExtractor(headers))
+}
+
+/// Makes `span` a child of the caller's trace and records its ids on it as
+/// the fields `trace_id` and `span_id` (which the span must declare): the
+/// span's own when spans are exported, else the caller's trace id alone.
+/// Every log line inside the span, JSON or text, then carries them.
+pub fn continue_trace(span: &tracing::Span, parent: opentelemetry::Context) {
+    use opentelemetry::trace::TraceContextExt as _;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    let caller = parent.span().span_context().clone();
+    let _ = span.set_parent(parent);
+    let own = span.context().span().span_context().clone();
+    if own.is_valid() {
+        span.record("trace_id", own.trace_id().to_string());
+        span.record("span_id", own.span_id().to_string());
+    } else if caller.is_valid() {
+        span.record("trace_id", caller.trace_id().to_string());
+    }
+}
+
 fn exporters(
     endpoint: &str,
     service: &str,

@@ -267,12 +267,14 @@ pub fn main<Spec: SectorSpec>() -> anyhow::Result<()> {
     }
     let cli = Cli::parse();
     let server = &cli.args.server;
-    let _telemetry = citydash_runtime::telemetry::init(server.log_format, server.otlp_endpoint.as_deref(), Spec::NAME);
-    tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("starting the async runtime")?
-        .block_on(async { run::<Spec>(cli.args, None, citydash_runtime::shutdown_signal()).await })
+        .context("starting the async runtime")?;
+    // The OTLP exporters need the runtime; they are flushed (dropped) before it stops.
+    let _in_runtime = runtime.enter();
+    let _telemetry = citydash_runtime::telemetry::init(server.log_format, server.otlp_endpoint.as_deref(), Spec::NAME);
+    runtime.block_on(async { run::<Spec>(cli.args, None, citydash_runtime::shutdown_signal()).await })
 }
 
 /// Reports SERVING while the database answers and NOT_SERVING while it does
