@@ -4,46 +4,13 @@ uploads a real CSV file with one bad row and reads the refusal with its line
 and column in Chinese, fixes the file, imports it, and the wall screen, open
 beside it, shows the new figure without a reload. The page fits a phone."""
 
-import tempfile
 from pathlib import Path
 
-import pytest
-
-from citydash_stubs import ROOT, free_port, free_port_run, generate
-from demo_process import CHROMIUM, CHROMIUM_ARGS, Demo, overview_when_settled
+from citydash_stubs import ROOT
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 # The demo leaves June's overnight visitors unreported: the clerk sends them.
 INDICATOR = "tourism.overnight_visitors"
-
-
-@pytest.fixture(scope="module")
-def stubs(tmp_path_factory):
-    generate(tmp_path_factory.mktemp("gen"))
-    from citydash.v1 import city_pb2, city_pb2_grpc, common_pb2, sector_pb2, sector_pb2_grpc
-
-    return city_pb2, city_pb2_grpc, common_pb2, sector_pb2, sector_pb2_grpc
-
-
-@pytest.fixture(scope="module")
-def demo(stubs):
-    with tempfile.TemporaryDirectory() as data:
-        d = Demo(data, free_port_run(5), free_port())
-        try:
-            overview_when_settled(stubs, d)
-            yield d
-        finally:
-            d.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def base(demo):

@@ -9,47 +9,15 @@ of charts where they were. Screenshots go to tests/artifacts/."""
 import json
 import os
 import subprocess
-import tempfile
 import time
 
 import pytest
 
-from citydash_stubs import ROOT, binary, free_port, free_port_run, generate
-from demo_process import CHROMIUM, CHROMIUM_ARGS, Demo, overview_when_settled
+from citydash_stubs import ROOT, binary
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 OVERLAPS = (ROOT / "tests" / "python" / "js" / "overlaps.js").read_text()
 LAYOUTS = ["overview", "projects", "supervision"]
-
-
-@pytest.fixture(scope="module")
-def stubs(tmp_path_factory):
-    generate(tmp_path_factory.mktemp("gen"))
-    from citydash.v1 import city_pb2, city_pb2_grpc, common_pb2, sector_pb2, sector_pb2_grpc
-
-    return city_pb2, city_pb2_grpc, common_pb2, sector_pb2, sector_pb2_grpc
-
-
-@pytest.fixture(scope="module")
-def demo(stubs):
-    with tempfile.TemporaryDirectory() as data:
-        d = Demo(data, free_port_run(5), free_port())
-        d.data_dir = data
-        try:
-            overview_when_settled(stubs, d)
-            yield d
-        finally:
-            d.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def open_page(browser, url, width, height):
