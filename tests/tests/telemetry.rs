@@ -144,7 +144,7 @@ async fn a_front_end_request_is_one_trace_through_the_aggregator_and_a_sector() 
             .lock()
             .expect("lock")
             .iter()
-            .any(|m| m == "citydash.rpc.requests");
+            .any(|m| m == "rpc.server.duration");
         if aggregator && sector && sql && metrics {
             break;
         }

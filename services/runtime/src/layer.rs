@@ -22,9 +22,11 @@ use crate::error::Error as Refusal;
 use crate::principal::{Authenticator, Identity};
 use crate::ratelimit::TokenBuckets;
 
-/// The request metrics every service exports.
+/// The request metrics every service exports, named and attributed as the
+/// OpenTelemetry RPC semantic conventions (v1.37) have them:
+/// `rpc.server.duration` in milliseconds with `rpc.system`, `rpc.service`,
+/// `rpc.method` and `rpc.grpc.status_code` (its count is the number of calls).
 struct Metrics {
-    requests: opentelemetry::metrics::Counter<u64>,
     duration: opentelemetry::metrics::Histogram<f64>,
 }
 
@@ -33,17 +35,33 @@ fn metrics() -> &'static Metrics {
     METRICS.get_or_init(|| {
         let meter = opentelemetry::global::meter("citydash");
         Metrics {
-            requests: meter
-                .u64_counter("citydash.rpc.requests")
-                .with_description("RPCs served, per method")
-                .build(),
             duration: meter
-                .f64_histogram("citydash.rpc.duration")
-                .with_unit("s")
-                .with_description("RPC latency, per method")
+                .f64_histogram("rpc.server.duration")
+                .with_unit("ms")
+                .with_description("Measures the duration of inbound RPC")
                 .build(),
         }
     })
+}
+
+/// The attributes of one served call: `/pkg.Service/Method` split into
+/// service and method, and the gRPC status the answer carries in its
+/// headers (a refusal, answered trailers-only); an answer whose status comes
+/// in the trailers, a success, counts as OK (0).
+fn rpc_attributes(path: &str, headers: Option<&http::HeaderMap>) -> [opentelemetry::KeyValue; 4] {
+    use opentelemetry::KeyValue;
+    let (service, method) = path.trim_start_matches('/').split_once('/').unwrap_or((path, ""));
+    let code = headers
+        .and_then(|h| h.get("grpc-status"))
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(0);
+    [
+        KeyValue::new("rpc.system", "grpc"),
+        KeyValue::new("rpc.service", service.to_owned()),
+        KeyValue::new("rpc.method", method.to_owned()),
+        KeyValue::new("rpc.grpc.status_code", code),
+    ]
 }
 
 /// Where the door reports a refusal no handler saw (a request to an audited
@@ -361,13 +379,41 @@ where
                     }
                     response = Ok(refuse(err));
                 }
-                let attributes = [opentelemetry::KeyValue::new("rpc.method", path)];
-                let m = metrics();
-                m.requests.add(1, &attributes);
-                m.duration.record(started.elapsed().as_secs_f64(), &attributes);
+                let attributes = rpc_attributes(&path, response.as_ref().ok().map(|r| r.headers()));
+                metrics()
+                    .duration
+                    .record(started.elapsed().as_secs_f64() * 1000.0, &attributes);
                 response
             }
             .instrument(span),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rpc_attributes;
+
+    #[test]
+    fn a_call_is_attributed_as_the_rpc_conventions_say() {
+        let mut refused = http::HeaderMap::new();
+        refused.insert("grpc-status", http::HeaderValue::from_static("3"));
+        let attributes = rpc_attributes("/citydash.v1.SectorService/UpsertProjects", Some(&refused));
+        let pairs: Vec<(String, String)> = attributes
+            .iter()
+            .map(|kv| (kv.key.to_string(), kv.value.to_string()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("rpc.system", "grpc"),
+                ("rpc.service", "citydash.v1.SectorService"),
+                ("rpc.method", "UpsertProjects"),
+                ("rpc.grpc.status_code", "3"),
+            ]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        );
+        let ok = rpc_attributes("/citydash.v1.CityService/GetOverview", Some(&http::HeaderMap::new()));
+        assert_eq!(ok[3].value.to_string(), "0", "a status in the trailers is a success");
     }
 }
