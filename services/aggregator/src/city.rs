@@ -178,15 +178,7 @@ impl<S: Store, R: TokenUseLog> v1::tokens_service_server::TokensService for Toke
         let (identity, r) = Identity::with_message(request);
         self.engine
             .authorize(&identity, "citydash.v1.ListTokenUsesRequest", |p| {
-                if p.is_admin() {
-                    Ok(())
-                } else {
-                    Err(Error::PermissionDenied(format!(
-                        "{}（{}）不是管理员，不能查看令牌使用记录",
-                        p.name,
-                        p.role.as_str()
-                    )))
-                }
+                p.require_admin("查看令牌使用记录")
             })
             .await?;
         let page = Page::parse(r.page_size, &r.page_token)?;

@@ -123,6 +123,21 @@ impl Principal {
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
     }
+
+    /// `Ok` for an admin, else PERMISSION_DENIED saying who may not do
+    /// `doing` (in Chinese: "查看令牌使用记录"): the one wording of every
+    /// admin-only call.
+    pub fn require_admin(&self, doing: &str) -> Result<(), crate::Error> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(crate::Error::PermissionDenied(format!(
+                "{}（{}）不是管理员，不能{doing}",
+                self.name,
+                self.role.as_str()
+            )))
+        }
+    }
 }
 
 /// What authentication made of a request.

@@ -133,17 +133,7 @@ impl<S: Store, R: ReadStore + Outbox> Notifier<S, R> {
 
     async fn admin(&self, identity: &Identity, method: &str) -> Result<Principal, Error> {
         self.engine
-            .authorize(identity, method, |p| {
-                if p.is_admin() {
-                    Ok(())
-                } else {
-                    Err(Error::PermissionDenied(format!(
-                        "{}（{}）不是管理员，不能查看或设置通知地址",
-                        p.name,
-                        p.role.as_str()
-                    )))
-                }
-            })
+            .authorize(identity, method, |p| p.require_admin("查看或设置通知地址"))
             .await
     }
 
