@@ -512,11 +512,12 @@ const LAYERS: &[Allowed] = &[
     Allowed {
         krate: "sqlx",
         why: "SQL lives in the stores (a sector's `store`, the aggregator's `readstore` and its \
-              notifications' `notify::outbox`) and in the benchmark's raw COPY baseline",
+              notifications' `notify::outbox`, the replicas' `lease`) and in the benchmark's raw COPY baseline",
         files: &[
             "services/sector/src/store/",
             "services/aggregator/src/readstore.rs",
             "services/aggregator/src/notify/outbox.rs",
+            "services/aggregator/src/lease.rs",
             "services/citydash/src/bench/",
         ],
     },

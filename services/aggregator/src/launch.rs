@@ -31,6 +31,7 @@ use crate::clock::Clock;
 use crate::compute::calendar::Calendar;
 use crate::compute::{Bands, Settings};
 use crate::feeds::{FeedSource, GrpcSource, LocalSource, follow};
+use crate::lease::Lease;
 use crate::notify::outbox::Outbox;
 use crate::notify::{Notifier, NotifyOptions};
 use crate::orders::Orders;
@@ -93,6 +94,16 @@ pub struct AggregatorArgs {
     /// The longest wait between two delivery attempts, in ms.
     #[arg(long, env = "CITYDASH_NOTIFY_RETRY_CAP_MS", default_value_t = 600_000)]
     pub notify_retry_cap_ms: u64,
+    /// Starts the city's calendar at this local time (`2026-06-30T09:00:00`)
+    /// instead of the system's, running on in real time: for drills and tests
+    /// of the report schedule. Pushes are still judged by the real date.
+    #[arg(long, env = "CITYDASH_CITY_TIME", hide = true, value_parser = parse_city_time)]
+    pub city_time: Option<chrono::NaiveDateTime>,
+}
+
+fn parse_city_time(text: &str) -> Result<chrono::NaiveDateTime, String> {
+    chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S")
+        .map_err(|e| format!("{text:?}: expected YYYY-MM-DDTHH:MM:SS ({e})"))
 }
 
 /// A sector service's address, as `--sector NAME=URL` gives it.
@@ -232,12 +243,12 @@ pub async fn run(
         Backend::Sqlite => {
             let store = SqliteStore::connect(&url).await.context("opening the city database")?;
             let read = SqliteReadStore::connect(&url).await.context("opening the read model")?;
-            run_with(store, read, args, listener, shutdown).await
+            run_with(store, read, Lease::keep(&url), args, listener, shutdown).await
         }
         Backend::Postgres => {
             let store = PgStore::connect(&url).await.context("connecting to PostgreSQL")?;
             let read = PgReadStore::connect(&url).await.context("opening the read model")?;
-            run_with(store, read, args, listener, shutdown).await
+            run_with(store, read, Lease::keep(&url), args, listener, shutdown).await
         }
     }
 }
@@ -245,6 +256,7 @@ pub async fn run(
 async fn run_with<S: Store, R: ReadStore + Outbox + TokenUseLog>(
     store: S,
     read: R,
+    lease: (Lease, tokio::task::JoinHandle<()>),
     args: AggregatorArgs,
     listener: Option<TcpListener>,
     shutdown: impl Future<Output = ()> + Send,
@@ -310,7 +322,8 @@ async fn run_with<S: Store, R: ReadStore + Outbox + TokenUseLog>(
     sources.push(Arc::new(LocalSource::new(engine.clone())));
     let sectors: Vec<v1::Sector> = sources.iter().map(|s| s.sector()).collect();
     let token_log = read.clone();
-    let (view, writer) = View::load(read, settings, Clock::System, &sectors)
+    let clock = args.city_time.map_or(Clock::System, Clock::starting_at);
+    let (view, writer) = View::load(read, settings, clock, &sectors)
         .await
         .context("loading the read model")?;
     let reports = Reports::new(Arc::clone(&view));
@@ -329,9 +342,13 @@ async fn run_with<S: Store, R: ReadStore + Outbox + TokenUseLog>(
         },
     )?);
 
+    // Every replica follows the feeds and serves; the one holding the lease
+    // also takes the reports and tells the units.
+    let (lease, keeping_lease) = lease;
     let mut tasks = vec![
+        keeping_lease,
         tokio::spawn(writer.run()),
-        tokio::spawn(Arc::clone(&reports).run_schedule(move |report| {
+        tokio::spawn(Arc::clone(&reports).run_schedule(lease.clone(), move |report| {
             let orders = Arc::clone(&on_snapshot);
             async move {
                 if let Err(err) = orders.apply(&report).await {
@@ -345,7 +362,7 @@ async fn run_with<S: Store, R: ReadStore + Outbox + TokenUseLog>(
         )),
     ];
     tasks.extend(sources.into_iter().map(|s| tokio::spawn(follow(Arc::clone(&view), s))));
-    tasks.push(tokio::spawn(Arc::clone(&notifier).run()));
+    tasks.push(tokio::spawn(Arc::clone(&notifier).run(lease.clone())));
 
     let limits = args.city.server.limits();
     let listener = match listener {
@@ -424,6 +441,7 @@ async fn run_with<S: Store, R: ReadStore + Outbox + TokenUseLog>(
         v1::orders_service_server::SERVICE_NAME,
         v1::notifications_service_server::SERVICE_NAME,
     ];
+    tasks.push(report_lease(lease.clone(), health.clone()));
     tasks.push(watch_health(engine.store().clone(), health, names).await);
     let web = match args.http_listen.as_str() {
         "off" | "" => None,
@@ -478,6 +496,27 @@ async fn run_with<S: Store, R: ReadStore + Outbox + TokenUseLog>(
         tracing::warn!(error = %err, "recording the last token uses failed");
     }
     result
+}
+
+/// Keeps the health status of [`crate::lease::HEALTH_NAME`] equal to
+/// whether this replica holds the lease.
+fn report_lease(mut lease: Lease, health: citydash_runtime::server::HealthReporter) -> tokio::task::JoinHandle<()> {
+    use citydash_runtime::server::ServingStatus;
+    let status = |held: bool| {
+        if held {
+            ServingStatus::Serving
+        } else {
+            ServingStatus::NotServing
+        }
+    };
+    tokio::spawn(async move {
+        health
+            .set_service_status(crate::lease::HEALTH_NAME, status(lease.is_held()))
+            .await;
+        while let Some(held) = lease.changed().await {
+            health.set_service_status(crate::lease::HEALTH_NAME, status(held)).await;
+        }
+    })
 }
 
 /// The whole `main` of the aggregator binary.

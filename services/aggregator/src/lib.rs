@@ -13,6 +13,7 @@ pub mod compute;
 pub mod feedbook;
 pub mod feeds;
 pub mod launch;
+pub mod lease;
 #[cfg(test)]
 mod memstore;
 pub mod model;

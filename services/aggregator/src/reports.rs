@@ -12,11 +12,14 @@ use citydash_runtime::Error;
 use citydash_sector::domain;
 
 use crate::compute::{self, supervision};
+use crate::lease::Lease;
 use crate::readstore::ReadStore;
 use crate::view::View;
 
 /// How often the schedule looks at the calendar.
 pub const SCHEDULE_TICK: Duration = Duration::from_secs(60);
+/// How often a report day's schedule looks again while a feed catches up.
+const FEEDS_TICK: Duration = Duration::from_secs(1);
 
 /// The supervision reports of one view.
 pub struct Reports<R> {
@@ -112,14 +115,17 @@ impl<R: ReadStore> Reports<R> {
     /// current: an aggregator started (or a sector reconnected) on a report
     /// day does not snapshot a view that is still catching up. A report day
     /// that passes without that is not stored: asked for, it is computed as
-    /// of its day.
-    pub async fn run_schedule<F, Fut>(self: Arc<Self>, then: F)
+    /// of its day. Only the replica that holds `lease` takes reports; the
+    /// others wait for it, and look at once when it comes to them.
+    pub async fn run_schedule<F, Fut>(self: Arc<Self>, mut lease: Lease, then: F)
     where
         F: Fn(v1::SupervisionReport) -> Fut,
         Fut: std::future::Future<Output = ()>,
     {
         let mut waiting_since: Option<NaiveDate> = None;
         loop {
+            // A replica that takes the lease over looks at once.
+            lease.acquired().await;
             let today = self.view.clock().today();
             if supervision::is_report_day(today) {
                 if !self.view.all_feeds_current() {
@@ -127,6 +133,9 @@ impl<R: ReadStore> Reports<R> {
                         waiting_since = Some(today);
                         tracing::info!(%today, "the supervision report waits for every feed to catch up");
                     }
+                    // Taken as soon as the feeds are current.
+                    tokio::time::sleep(FEEDS_TICK).await;
+                    continue;
                 } else {
                     match self.take(today).await {
                         Ok(report) => then(report).await,
@@ -165,7 +174,7 @@ mod tests {
         let reports = Reports::new(Arc::clone(&view));
         let handed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let counter = Arc::clone(&handed);
-        tokio::spawn(Arc::clone(&reports).run_schedule(move |_| {
+        tokio::spawn(Arc::clone(&reports).run_schedule(Lease::always(), move |_| {
             counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             std::future::ready(())
         }));

@@ -24,6 +24,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
 use crate::compute::notices;
+use crate::lease::Lease;
 use crate::readstore::ReadStore;
 use crate::view::View;
 use outbox::{Attempt, FAILING_AFTER, Outbox, PENDING, Queued, StoredDestination};
@@ -418,13 +419,15 @@ impl<S: Store, R: ReadStore + Outbox> Notifier<S, R> {
         }
     }
 
-    /// Scans and sends until the process ends.
-    pub async fn run(self: Arc<Self>) {
+    /// Scans and sends until the process ends, while this replica holds
+    /// the aggregator's lease (one replica tells the units).
+    pub async fn run(self: Arc<Self>, mut lease: Lease) {
         let mut scan = tokio::time::interval(self.options.scan);
         let mut poll = tokio::time::interval(self.options.poll);
         scan.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
+            lease.acquired().await;
             tokio::select! {
                 _ = scan.tick() => {
                     if let Err(err) = self.scan().await {
