@@ -594,6 +594,7 @@ pub async fn feed(svc: &Running) -> Vec<citydash_proto::v1::Change> {
         .watch_changes(WatchChangesRequest {
             after_sequence: 0,
             heartbeat_seconds: 0,
+            ..Default::default()
         })
         .await
         .expect("watch")

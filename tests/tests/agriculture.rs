@@ -93,6 +93,7 @@ async fn watch(client: &mut SectorServiceClient<Channel>, after: i64) -> tonic::
         .watch_changes(v1::WatchChangesRequest {
             after_sequence: after,
             heartbeat_seconds: 0,
+            ..Default::default()
         })
         .await
         .expect("watch")

@@ -1122,7 +1122,7 @@ async fn killing_a_sector_and_restarting_the_aggregator_leaves_the_view_identica
             .iter()
             .find(|f| f.sector == v1::Sector::Agriculture as i32)
         {
-            break *f;
+            break f.clone();
         }
         assert!(tokio::time::Instant::now() < deadline, "agriculture never marked stale");
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -1179,7 +1179,7 @@ async fn copy_city_level(from: &Running, to: &Running) -> usize {
     let mut stream = source
         .watch_changes(v1::WatchChangesRequest {
             after_sequence: 0,
-            heartbeat_seconds: 0,
+            ..Default::default()
         })
         .await
         .expect("watch")

@@ -200,6 +200,7 @@ async fn every_acknowledged_push_survives_sigkill_and_cut_connections_exactly_on
         .watch_changes(v1::WatchChangesRequest {
             after_sequence: 0,
             heartbeat_seconds: 0,
+            ..Default::default()
         })
         .await
         .expect("watch")

@@ -103,6 +103,7 @@ async fn a_batch_is_bounded_and_feed_streams_count_against_the_agency() {
             .watch_changes(v1::WatchChangesRequest {
                 after_sequence: 0,
                 heartbeat_seconds: 0,
+                ..Default::default()
             })
             .await
             .expect("a feed stream")

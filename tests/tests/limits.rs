@@ -77,6 +77,7 @@ async fn a_client_is_held_to_the_stream_limit() {
             c.watch_changes(v1::WatchChangesRequest {
                 after_sequence: 0,
                 heartbeat_seconds: 0,
+                ..Default::default()
             })
             .await
             .expect("stream")
@@ -89,6 +90,7 @@ async fn a_client_is_held_to_the_stream_limit() {
         fifth.watch_changes(v1::WatchChangesRequest {
             after_sequence: 0,
             heartbeat_seconds: 0,
+            ..Default::default()
         }),
     )
     .await;

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 use citydash_aggregator::clock::Clock;
 use citydash_aggregator::compute::{Settings, overview, projects};
-use citydash_aggregator::readstore::{Loaded, PgReadStore, ReadStore, SqliteReadStore};
+use citydash_aggregator::readstore::{FeedPosition, Loaded, PgReadStore, ReadStore, Rebuilt, SqliteReadStore};
 use citydash_aggregator::view::{View, Writer};
 use citydash_e2e::fixtures::{date, progress, project};
 use citydash_e2e::{TestBackend, TestDb, backend};
@@ -41,15 +41,19 @@ impl<R: ReadStore> ReadStore for Failing<R> {
         self.inner.load(each).await
     }
 
-    async fn apply(&self, sector: i32, changes: &[v1::Change]) -> Result<(), StoreError> {
+    async fn apply(&self, sector: i32, generation: i64, changes: &[v1::Change]) -> Result<bool, StoreError> {
         match self.fail_next.swap(NO_FAULT, Ordering::SeqCst) {
             AFTER_COMMIT => {
-                self.inner.apply(sector, changes).await?;
+                self.inner.apply(sector, generation, changes).await?;
                 Err(StoreError::Unavailable("connection closed after COMMIT".to_owned()))
             }
             BEFORE_COMMIT => Err(StoreError::Unavailable("connection closed before COMMIT".to_owned())),
-            _ => self.inner.apply(sector, changes).await,
+            _ => self.inner.apply(sector, generation, changes).await,
         }
+    }
+
+    async fn rebuild(&self, sector: i32, seen: i64, why: &Rebuilt) -> Result<FeedPosition, StoreError> {
+        self.inner.rebuild(sector, seen, why).await
     }
 
     async fn save_catalog(&self, sector: i32, catalog: &v1::GetCatalogResponse) -> Result<(), StoreError> {

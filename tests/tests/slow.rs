@@ -57,7 +57,7 @@ async fn a_slow_sector_is_marked_stale_while_the_others_stay_current() {
     let agg_db = TestDb::new().await;
     let agg = spawn_aggregator_with(&agg_db, flags).await;
     until(&agg, "all feeds current", |o| {
-        o.stale_feeds.is_empty() && o.sectors.iter().all(|s| s.feed.is_some_and(|f| f.connected))
+        o.stale_feeds.is_empty() && o.sectors.iter().all(|s| s.feed.as_ref().is_some_and(|f| f.connected))
     })
     .await;
 

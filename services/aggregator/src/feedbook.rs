@@ -22,6 +22,8 @@ use std::time::{Duration, SystemTime};
 use citydash_proto::v1;
 use tokio::time::Instant;
 
+use crate::readstore::{FeedPosition, Rebuilt, timestamp};
+
 /// How a feed is linked to its source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Link {
@@ -61,6 +63,15 @@ struct Feed {
     last_change_time: Option<prost_types::Timestamp>,
     /// When the source last sent anything (a change or a heartbeat).
     heard: Option<Instant>,
+    /// The read store's generation of this sector's records.
+    generation: i64,
+    /// The change at the stored position (without its record), which the
+    /// feed shows its source when it resumes, if known.
+    tip: Option<v1::Change>,
+    /// A rebuild is handed to the writer and not taken yet.
+    resetting: bool,
+    /// The last rebuild from sequence 0, if any.
+    rebuilt: Option<Rebuilt>,
 }
 
 /// Every feed of the aggregator, by sector.
@@ -89,6 +100,10 @@ impl FeedBook {
                     shown: position,
                     last_change_time: time,
                     heard: None,
+                    generation: 0,
+                    tip: None,
+                    resetting: false,
+                    rebuilt: None,
                 };
                 (sector, feed)
             })
@@ -189,6 +204,69 @@ impl FeedBook {
         }
     }
 
+    /// The read store committed `sector`'s changes up to `last` (under the
+    /// generation the feed follows): its position and what is there.
+    pub fn set_stored_at(&mut self, sector: i32, last: &v1::Change) {
+        if let Some(f) = self.feeds.get_mut(&sector)
+            && last.sequence >= f.stored
+        {
+            f.stored = last.sequence;
+            f.tip = Some(v1::Change {
+                record: None,
+                ..last.clone()
+            });
+        }
+    }
+
+    /// What the read store holds of `sector` besides its position, as
+    /// loaded: the generation, the last rebuild, and the change at the
+    /// stored position when it is known.
+    pub fn set_loaded(&mut self, sector: i32, generation: i64, rebuilt: Option<Rebuilt>, tip: Option<v1::Change>) {
+        if let Some(f) = self.feeds.get_mut(&sector) {
+            f.generation = generation;
+            f.rebuilt = rebuilt;
+            f.tip = tip
+                .filter(|t| t.sequence == f.stored)
+                .map(|t| v1::Change { record: None, ..t });
+        }
+    }
+
+    /// Where `sector`'s feed resumes: the stored position, the generation it
+    /// is stored under, and the change there, when known.
+    pub fn resume(&self, sector: i32) -> (i64, i64, Option<v1::Change>) {
+        self.feeds
+            .get(&sector)
+            .map_or((0, 0, None), |f| (f.stored, f.generation, f.tip.clone()))
+    }
+
+    /// `sector` is read again from 0 under the generation of `position`:
+    /// the feed resumes from 0, and the writer takes the sector's records out
+    /// of the model before it takes the new ones.
+    pub fn rebuilding(&mut self, sector: i32, position: &FeedPosition) {
+        if let Some(f) = self.feeds.get_mut(&sector) {
+            f.stored = 0;
+            f.generation = position.generation;
+            f.tip = None;
+            f.resetting = true;
+            f.rebuilt = position.rebuilt.clone();
+        }
+    }
+
+    /// Whether a rebuild of `sector` waits for the writer.
+    pub fn resetting(&self, sector: i32) -> bool {
+        self.feeds.get(&sector).is_some_and(|f| f.resetting)
+    }
+
+    /// The writer took `sector`'s records out of the model: it shows
+    /// nothing of it. Called only by the writer, under the model's lock.
+    pub fn reset_shown(&mut self, sector: i32) {
+        if let Some(f) = self.feeds.get_mut(&sector) {
+            f.shown = 0;
+            f.last_change_time = None;
+            f.resetting = false;
+        }
+    }
+
     /// The model took `sector`'s changes up to `sequence` (the last one
     /// written at `time`): the view shows that far. Called only by the
     /// writer, under the model's lock, so positions and data agree.
@@ -225,6 +303,8 @@ impl FeedBook {
                     stale_since: stale_since.map(prost_types::Timestamp::from),
                     last_change_time: f.last_change_time,
                     last_sequence: f.shown,
+                    rebuilt_time: f.rebuilt.as_ref().map(|r| timestamp(r.at_ms)),
+                    rebuild_reason_zh: f.rebuilt.as_ref().map(|r| r.reason.clone()).unwrap_or_default(),
                 };
                 (*sector, status)
             })

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use citydash_proto::v1;
+use citydash_runtime::error::{reason, reason_of};
 use citydash_sector::store::Store;
 use citydash_sector::{Engine, FeedItem};
 use futures::future::BoxFuture;
@@ -29,6 +30,18 @@ pub const LAST_RETRY: Duration = Duration::from_secs(5);
 /// Most changes applied in one transaction.
 const BATCH: usize = 1000;
 
+/// Where a follower resumes a feed: after which sequence, of which source,
+/// holding which change there.
+#[derive(Debug, Clone, Default)]
+pub struct Resume {
+    /// Changes after this sequence are sent.
+    pub after: i64,
+    /// The source identity the catalog just named.
+    pub source_id: String,
+    /// The change the follower holds at `after`, when known.
+    pub at: Option<v1::Change>,
+}
+
 /// Where a feed comes from.
 pub trait FeedSource: Send + Sync + 'static {
     /// The sector it serves.
@@ -37,9 +50,10 @@ pub trait FeedSource: Send + Sync + 'static {
     fn describe(&self) -> String;
     /// The source's catalog.
     fn catalog(&self) -> BoxFuture<'_, Result<v1::GetCatalogResponse, Status>>;
-    /// Every change after `after`, backlog first, then live, with heartbeats
-    /// on a quiet feed.
-    fn watch(&self, after: i64) -> BoxFuture<'_, Result<BoxStream<'static, Result<FeedItem, Status>>, Status>>;
+    /// Every change after `from.after`, backlog first, then live, with
+    /// heartbeats on a quiet feed; refused with `FEED_DIVERGED` when `from`
+    /// does not name this source's changes.
+    fn watch(&self, from: Resume) -> BoxFuture<'_, Result<BoxStream<'static, Result<FeedItem, Status>>, Status>>;
 }
 
 /// A sector service's feed, read over gRPC.
@@ -66,11 +80,13 @@ impl FeedSource for GrpcSource {
         .boxed()
     }
 
-    fn watch(&self, after: i64) -> BoxFuture<'_, Result<BoxStream<'static, Result<FeedItem, Status>>, Status>> {
+    fn watch(&self, from: Resume) -> BoxFuture<'_, Result<BoxStream<'static, Result<FeedItem, Status>>, Status>> {
         async move {
             let request = v1::WatchChangesRequest {
-                after_sequence: after,
+                after_sequence: from.after,
                 heartbeat_seconds: HEARTBEAT.as_secs() as i32,
+                source_id: from.source_id,
+                after_change: from.at,
             };
             let stream = tokio::time::timeout(CALL_DEADLINE, self.0.client()?.watch_changes(request))
                 .await
@@ -111,13 +127,16 @@ impl<S: Store> FeedSource for LocalSource<S> {
     }
 
     fn catalog(&self) -> BoxFuture<'_, Result<v1::GetCatalogResponse, Status>> {
-        let catalog = self.engine.info().catalog_response();
+        let catalog = self.engine.catalog();
         async move { Ok(catalog) }.boxed()
     }
 
-    fn watch(&self, after: i64) -> BoxFuture<'_, Result<BoxStream<'static, Result<FeedItem, Status>>, Status>> {
-        let rx = self.engine.watch(after, Some(HEARTBEAT));
+    fn watch(&self, from: Resume) -> BoxFuture<'_, Result<BoxStream<'static, Result<FeedItem, Status>>, Status>> {
         async move {
+            self.engine
+                .check_resume(from.after, &from.source_id, from.at.as_ref())
+                .await?;
+            let rx = self.engine.watch(from.after, Some(HEARTBEAT));
             let stream = tokio_stream::wrappers::ReceiverStream::new(rx).map(|item| item.map_err(Status::from));
             Ok(stream.boxed())
         }
@@ -156,9 +175,21 @@ async fn session<R: ReadStore>(
     let catalog = tokio::time::timeout(CALL_DEADLINE, source.catalog())
         .await
         .map_err(|_| Status::deadline_exceeded("catalog call timed out"))??;
+    let source_id = catalog.source_id.clone();
     view.set_catalog(sector, catalog).await.map_err(Status::from)?;
-    let after = view.stored_position(sector);
-    let mut stream = source.watch(after).await?;
+    let (after, _, at) = view.resume(sector);
+    let mut stream = match source.watch(Resume { after, source_id, at }).await {
+        Ok(stream) => stream,
+        Err(status) if reason_of(&status).as_deref() == Some(reason::FEED_DIVERGED) => {
+            // The position names nothing the source has now: read it again.
+            view.rebuild(sector, status.message().to_owned())
+                .await
+                .map_err(Status::from)?;
+            *connected = true;
+            return Err(status);
+        }
+        Err(status) => return Err(status),
+    };
     view.feed_connected(sector);
     *connected = true;
     tracing::info!(sector, after, source = %source.describe(), "following change feed");
@@ -179,12 +210,23 @@ async fn session<R: ReadStore>(
                 _ => break,
             }
         }
-        if !batch.is_empty() {
-            view.apply(sector, batch).await.map_err(Status::from)?;
+        if !batch.is_empty() && !view.apply(sector, batch).await.map_err(Status::from)? {
+            // Another replica rebuilt the sector: take its generation, from 0.
+            view.rebuild(sector, "另一副本已从序号 0 重建该领域".to_owned())
+                .await
+                .map_err(Status::from)?;
+            return Err(Status::aborted("the sector was rebuilt by another replica"));
         }
         // A heartbeat says the sector had nothing more to send: once the
         // view shows the changes up to its sequence, this feed is current.
         if let Some(last) = heartbeat {
+            let stored = view.stored_position(sector);
+            if last < stored {
+                let reason =
+                    format!("来源的最新序号 {last} 小于已读取的 {stored}（数据库恢复自更早的备份？），已从序号 0 重建");
+                view.rebuild(sector, reason).await.map_err(Status::from)?;
+                return Err(Status::failed_precondition("the source's sequence went back"));
+            }
             view.feed_heartbeat(sector, last);
         }
     }
@@ -239,7 +281,7 @@ mod tests {
             async { Ok(v1::GetCatalogResponse::default()) }.boxed()
         }
 
-        fn watch(&self, _after: i64) -> BoxFuture<'_, Result<BoxStream<'static, Result<FeedItem, Status>>, Status>> {
+        fn watch(&self, _from: Resume) -> BoxFuture<'_, Result<BoxStream<'static, Result<FeedItem, Status>>, Status>> {
             self.attempts.lock().expect("attempts").push(Instant::now());
             let script = self.script;
             async move {
@@ -289,7 +331,7 @@ mod tests {
         assert!(!view.feeds()[&A].stale);
         assert!(view.all_feeds_current(), "an empty sector's heartbeat makes it current");
         tokio::time::sleep(HEARTBEAT * 3 + Duration::from_secs(2)).await;
-        let status = view.feeds()[&A];
+        let status = view.feeds()[&A].clone();
         assert!(status.connected && status.stale && status.stale_since.is_some());
         assert!(!view.all_feeds_current(), "no report from a silent feed");
         assert_eq!(

@@ -10,13 +10,13 @@ use citydash_sector::store::StoreError;
 
 use crate::clock::Clock;
 use crate::compute::Settings;
-use crate::readstore::{Loaded, ReadStore};
+use crate::readstore::{FeedPosition, Loaded, ReadStore, Rebuilt};
 use crate::view::{View, Writer};
 
 #[derive(Default)]
 struct Stored {
     changes: BTreeMap<(i32, String, String), v1::Change>,
-    positions: BTreeMap<i32, i64>,
+    positions: BTreeMap<i32, FeedPosition>,
     catalogs: BTreeMap<i32, v1::GetCatalogResponse>,
     reports: BTreeMap<String, v1::SupervisionReport>,
 }
@@ -49,7 +49,7 @@ impl ReadStore for MemoryReadStore {
             let changes: Vec<(i32, v1::Change)> =
                 s.changes.iter().map(|((sector, ..), c)| (*sector, c.clone())).collect();
             let loaded = Loaded {
-                positions: s.positions.iter().map(|(k, v)| (*k, *v)).collect(),
+                positions: s.positions.values().cloned().collect(),
                 catalogs: s.catalogs.iter().map(|(k, v)| (*k, v.clone())).collect(),
             };
             (changes, loaded)
@@ -60,18 +60,44 @@ impl ReadStore for MemoryReadStore {
         Ok(loaded)
     }
 
-    async fn apply(&self, sector: i32, changes: &[v1::Change]) -> Result<(), StoreError> {
-        self.with(|s| {
+    async fn apply(&self, sector: i32, generation: i64, changes: &[v1::Change]) -> Result<bool, StoreError> {
+        Ok(self.with(|s| {
+            let position = s.positions.entry(sector).or_insert_with(|| FeedPosition {
+                sector,
+                generation,
+                ..FeedPosition::default()
+            });
+            if position.generation != generation {
+                return false;
+            }
+            for c in changes {
+                position.last_seq = position.last_seq.max(c.sequence);
+            }
             for c in changes {
                 let key = (sector, c.record_type.clone(), c.key.clone());
                 if s.changes.get(&key).is_none_or(|old| old.sequence < c.sequence) {
                     s.changes.insert(key, c.clone());
                 }
-                let position = s.positions.entry(sector).or_default();
-                *position = (*position).max(c.sequence);
             }
-        });
-        Ok(())
+            true
+        }))
+    }
+
+    async fn rebuild(&self, sector: i32, seen: i64, why: &Rebuilt) -> Result<FeedPosition, StoreError> {
+        Ok(self.with(|s| {
+            let position = s.positions.entry(sector).or_insert_with(|| FeedPosition {
+                sector,
+                generation: seen,
+                ..FeedPosition::default()
+            });
+            if position.generation == seen {
+                position.last_seq = 0;
+                position.generation += 1;
+                position.rebuilt = Some(why.clone());
+                s.changes.retain(|(sec, ..), _| *sec != sector);
+            }
+            s.positions[&sector].clone()
+        }))
     }
 
     async fn save_catalog(&self, sector: i32, catalog: &v1::GetCatalogResponse) -> Result<(), StoreError> {

@@ -131,6 +131,34 @@ impl CityModel {
         }
     }
 
+    /// Takes every record of `sector` out of the view (its source was
+    /// replaced or restored: the feed is read again from 0). A sector's
+    /// indicator values and targets are those of its catalog's codes, its
+    /// entities those of its catalog's types; its catalog stays until the
+    /// source's own replaces it.
+    pub fn remove_sector(&mut self, sector: i32) {
+        self.projects.retain(|(s, _), _| *s != sector);
+        self.progress.remove(&sector);
+        self.progress_latest = self
+            .progress
+            .values()
+            .flat_map(HashMap::values)
+            .flatten()
+            .map(|m| (m.year, m.month))
+            .max();
+        let Some(catalog) = self.catalogs.get(&sector) else {
+            return;
+        };
+        let codes: std::collections::HashSet<&str> = catalog.indicators.iter().map(|d| d.code.as_str()).collect();
+        let types: std::collections::HashSet<&str> = catalog.entity_types.iter().map(String::as_str).collect();
+        self.values.retain(|(code, ..), _| !codes.contains(code.as_str()));
+        self.targets.retain(|(code, ..), _| !codes.contains(code.as_str()));
+        self.entities.retain(|(name, _), _| !types.contains(name.as_str()));
+        if types.contains(v1::ResponsibleUnit::full_name().as_str()) {
+            self.units = Units::default();
+        }
+    }
+
     /// Takes the record stored under `key` out of the view: its new
     /// version `record` cannot be used.
     fn forget(&mut self, sector: i32, key: &str, record: &Record) {

@@ -12,11 +12,33 @@ use citydash_runtime::auth::TokenUse;
 use citydash_sector::store::StoreError;
 use prost::Message;
 
+/// A feed's stored position: where it resumes, under which generation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FeedPosition {
+    /// The sector.
+    pub sector: i32,
+    /// The last stored sequence.
+    pub last_seq: i64,
+    /// Raised by each rebuild of the sector from sequence 0.
+    pub generation: i64,
+    /// The last rebuild, if any.
+    pub rebuilt: Option<Rebuilt>,
+}
+
+/// When and why a sector was rebuilt from sequence 0.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rebuilt {
+    /// Unix milliseconds.
+    pub at_ms: i64,
+    /// Why, in Chinese.
+    pub reason: String,
+}
+
 /// What a restart loads besides the changes, which stream through a callback.
 #[derive(Debug, Default)]
 pub struct Loaded {
-    /// Each feed's last stored sequence.
-    pub positions: Vec<(i32, i64)>,
+    /// Each feed's stored position.
+    pub positions: Vec<FeedPosition>,
     /// Each source's catalog.
     pub catalogs: Vec<(i32, v1::GetCatalogResponse)>,
 }
@@ -30,12 +52,30 @@ pub trait ReadStore: Clone + Send + Sync + 'static {
         &'a self,
         each: &'a mut (dyn FnMut(i32, v1::Change) + Send),
     ) -> impl Future<Output = Result<Loaded, StoreError>> + Send + 'a;
-    /// Stores changes of `sector` and moves its position to their last
-    /// sequence, in one transaction. Idempotent, so that a batch whose
-    /// commit was never acknowledged (the connection dropped after COMMIT)
-    /// can be stored again when the feed replays it: a record keeps its
-    /// highest sequence and the position never moves back.
-    fn apply(&self, sector: i32, changes: &[v1::Change]) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Stores changes of `sector` read under `generation` and moves its
+    /// position to their last sequence, in one transaction. Idempotent, so
+    /// that a batch whose commit was never acknowledged (the connection
+    /// dropped after COMMIT) can be stored again when the feed replays it,
+    /// and so that replicas storing the same batches leave what one would: a
+    /// record keeps its highest sequence and the position never moves back.
+    /// Stores nothing and answers false when the stored generation is
+    /// another (a replica rebuilt the sector meanwhile).
+    fn apply(
+        &self,
+        sector: i32,
+        generation: i64,
+        changes: &[v1::Change],
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Rebuilds `sector` from sequence 0: when the stored generation is still
+    /// `seen`, drops its records, sets its position to 0 and raises the
+    /// generation, noting when and why, in one transaction; when another
+    /// replica already did, changes nothing. Answers the position now.
+    fn rebuild(
+        &self,
+        sector: i32,
+        seen: i64,
+        why: &Rebuilt,
+    ) -> impl Future<Output = Result<FeedPosition, StoreError>> + Send;
     /// Stores a source's catalog.
     fn save_catalog(
         &self,
@@ -66,7 +106,8 @@ pub trait TokenUseLog: Clone + Send + Sync + 'static {
     -> impl Future<Output = Result<Vec<v1::TokenUse>, StoreError>> + Send;
 }
 
-fn timestamp(ms: i64) -> prost_types::Timestamp {
+/// A time in unix milliseconds as a protobuf timestamp.
+pub(crate) fn timestamp(ms: i64) -> prost_types::Timestamp {
     prost_types::Timestamp {
         seconds: ms.div_euclid(1000),
         nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
@@ -129,6 +170,18 @@ macro_rules! token_use_log {
 token_use_log!(SqliteReadStore);
 token_use_log!(PgReadStore);
 
+/// A `feed_positions` row.
+fn position_of(
+    (sector, last_seq, generation, rebuilt_at, reason): (i32, i64, i64, Option<i64>, String),
+) -> FeedPosition {
+    FeedPosition {
+        sector,
+        last_seq,
+        generation,
+        rebuilt: rebuilt_at.map(|at_ms| Rebuilt { at_ms, reason }),
+    }
+}
+
 fn decode<M: Message + Default>(bytes: &[u8]) -> Result<M, StoreError> {
     M::decode(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
@@ -146,6 +199,31 @@ macro_rules! read_store {
         }
 
         impl $store {
+            /// Makes sure `sector`'s row exists (at `generation` when new) and
+            /// locks it for the transaction; answers its stored generation.
+            async fn lock_generation(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                sector: i32,
+                generation: i64,
+            ) -> Result<i64, StoreError> {
+                sqlx::query(
+                    "INSERT INTO feed_positions (sector, last_seq, generation) VALUES ($1, 0, $2) \
+                     ON CONFLICT (sector) DO NOTHING",
+                )
+                .bind(sector)
+                .bind(generation)
+                .execute(&mut **tx)
+                .await?;
+                // An update that changes nothing takes the row's lock on
+                // PostgreSQL (SQLite's transaction holds the database's).
+                Ok(sqlx::query_scalar(
+                    "UPDATE feed_positions SET last_seq = last_seq WHERE sector = $1 RETURNING generation",
+                )
+                .bind(sector)
+                .fetch_one(&mut **tx)
+                .await?)
+            }
+
             /// Opens and migrates the read-model tables of `url`.
             pub async fn connect(url: &str) -> Result<Self, StoreError> {
                 let pool = $open(url).await?;
@@ -172,9 +250,12 @@ macro_rules! read_store {
                     each(sector, decode(&bytes)?);
                 }
                 drop(rows);
-                let positions = sqlx::query_as("SELECT sector, last_seq FROM feed_positions")
-                    .fetch_all(&self.pool)
-                    .await?;
+                let rows: Vec<(i32, i64, i64, Option<i64>, String)> = sqlx::query_as(
+                    "SELECT sector, last_seq, generation, rebuilt_at, rebuild_reason FROM feed_positions",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                let positions = rows.into_iter().map(position_of).collect();
                 let rows: Vec<(i32, Vec<u8>)> = sqlx::query_as("SELECT sector, catalog FROM feed_catalogs")
                     .fetch_all(&self.pool)
                     .await?;
@@ -185,11 +266,17 @@ macro_rules! read_store {
                 Ok(Loaded { positions, catalogs })
             }
 
-            async fn apply(&self, sector: i32, changes: &[v1::Change]) -> Result<(), StoreError> {
+            async fn apply(&self, sector: i32, generation: i64, changes: &[v1::Change]) -> Result<bool, StoreError> {
                 let Some(last) = changes.iter().map(|c| c.sequence).max() else {
-                    return Ok(());
+                    return Ok(true);
                 };
                 let mut tx = $begin(&self.pool).await?;
+                // The feed's row first, locked: replicas storing one sector
+                // take their turns, and one that follows an older generation
+                // stores nothing.
+                if Self::lock_generation(&mut tx, sector, generation).await? != generation {
+                    return Ok(false);
+                }
                 for chunk in changes.chunks(400) {
                     let mut qb = sqlx::QueryBuilder::<$db>::new(
                         "INSERT INTO feed_records (sector, record_type, key, seq, change) ",
@@ -222,7 +309,35 @@ macro_rules! read_store {
                 .execute(&mut *tx)
                 .await?;
                 tx.commit().await?;
-                Ok(())
+                Ok(true)
+            }
+
+            async fn rebuild(&self, sector: i32, seen: i64, why: &Rebuilt) -> Result<FeedPosition, StoreError> {
+                let mut tx = $begin(&self.pool).await?;
+                if Self::lock_generation(&mut tx, sector, seen).await? == seen {
+                    sqlx::query("DELETE FROM feed_records WHERE sector = $1")
+                        .bind(sector)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(
+                        "UPDATE feed_positions SET last_seq = 0, generation = generation + 1, \
+                         rebuilt_at = $2, rebuild_reason = $3 WHERE sector = $1",
+                    )
+                    .bind(sector)
+                    .bind(why.at_ms)
+                    .bind(why.reason.clone())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                let row: (i32, i64, i64, Option<i64>, String) = sqlx::query_as(
+                    "SELECT sector, last_seq, generation, rebuilt_at, rebuild_reason FROM feed_positions \
+                     WHERE sector = $1",
+                )
+                .bind(sector)
+                .fetch_one(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(position_of(row))
             }
 
             async fn save_catalog(&self, sector: i32, catalog: &v1::GetCatalogResponse) -> Result<(), StoreError> {

@@ -33,7 +33,7 @@ use crate::compute::projects::ProjectSums;
 use crate::compute::{self, Settings};
 use crate::feedbook::FeedBook;
 use crate::model::CityModel;
-use crate::readstore::ReadStore;
+use crate::readstore::{ReadStore, Rebuilt};
 
 /// Seconds from a change being written to the view showing it, per
 /// sector (an OTLP metric).
@@ -77,6 +77,8 @@ enum Input {
     Catalog(i32, v1::GetCatalogResponse),
     /// A batch of one feed's changes (stored behind it).
     Changes(i32, Arc<[v1::Change]>),
+    /// A sector read again from 0: its records leave the model first.
+    Reset(i32),
 }
 
 /// The shared state of one aggregator process.
@@ -117,12 +119,20 @@ impl<R: ReadStore> View<R> {
     ) -> Result<(Arc<Self>, Writer<R>), StoreError> {
         let mut model = CityModel::default();
         let mut last: BTreeMap<i32, (i64, Option<prost_types::Timestamp>)> = BTreeMap::new();
+        let mut tips: BTreeMap<i32, v1::Change> = BTreeMap::new();
         let mut records = 0usize;
         let loaded = store
             .load(&mut |sector, change| {
                 let entry = last.entry(sector).or_insert((0, None));
                 if change.sequence > entry.0 {
                     *entry = (change.sequence, change.time);
+                    tips.insert(
+                        sector,
+                        v1::Change {
+                            record: None,
+                            ..change.clone()
+                        },
+                    );
                 }
                 model.apply(sector, &change);
                 records += 1;
@@ -131,10 +141,13 @@ impl<R: ReadStore> View<R> {
         model.catalogs.extend(loaded.catalogs);
         // The stored position is the feed's, which may be past its last
         // record (changes that replaced nothing the model keeps).
-        for (sector, position) in loaded.positions {
-            last.entry(sector).or_insert((0, None)).0 = position;
+        for p in &loaded.positions {
+            last.entry(p.sector).or_insert((0, None)).0 = p.last_seq;
         }
-        let feeds = FeedBook::new(sectors, &last, SystemTime::now());
+        let mut feeds = FeedBook::new(sectors, &last, SystemTime::now());
+        for p in loaded.positions {
+            feeds.set_loaded(p.sector, p.generation, p.rebuilt, tips.remove(&p.sector));
+        }
         tracing::info!(records, version = feeds.version(), "read model loaded");
         let view = Arc::new(Self {
             store,
@@ -182,8 +195,28 @@ impl<R: ReadStore> View<R> {
         lock(&self.feeds).stored(sector)
     }
 
+    /// Where a feed resumes: its stored position, the generation it is
+    /// stored under and the change there, when known.
+    pub fn resume(&self, sector: i32) -> (i64, i64, Option<v1::Change>) {
+        lock(&self.feeds).resume(sector)
+    }
+
     /// Stores a source's catalog and hands it to the writer, when it is new.
+    /// A source whose identity changed (a new database) has the sector
+    /// rebuilt from 0 first.
     pub async fn set_catalog(&self, sector: i32, catalog: v1::GetCatalogResponse) -> Result<(), Error> {
+        let held = read(&self.model).catalogs.get(&sector).map(|c| c.source_id.clone());
+        if let Some(held) = held
+            && !held.is_empty()
+            && !catalog.source_id.is_empty()
+            && held != catalog.source_id
+        {
+            let reason = format!(
+                "来源数据库已更换（标识 {held} → {}），已从序号 0 重建",
+                catalog.source_id
+            );
+            self.rebuild(sector, reason).await?;
+        }
         if read(&self.model).catalogs.get(&sector) == Some(&catalog) {
             return Ok(());
         }
@@ -199,19 +232,47 @@ impl<R: ReadStore> View<R> {
     /// already shows. The view may briefly show a change the read store
     /// has not committed yet, never one its sector has not committed: a
     /// feed sends only committed changes.
-    pub async fn apply(&self, sector: i32, mut changes: Vec<v1::Change>) -> Result<(), Error> {
-        let stored = self.stored_position(sector);
+    ///
+    /// Answers false when another replica rebuilt the sector meanwhile:
+    /// nothing was stored, and the caller rebuilds too.
+    pub async fn apply(&self, sector: i32, mut changes: Vec<v1::Change>) -> Result<bool, Error> {
+        let (stored, generation, _) = self.resume(sector);
         changes.retain(|c| c.sequence > stored);
-        let Some(last) = changes.iter().map(|c| c.sequence).max() else {
-            return Ok(());
+        let Some(last) = changes.iter().max_by_key(|c| c.sequence).cloned() else {
+            return Ok(true);
         };
         let batch: Arc<[v1::Change]> = changes.into();
-        if last > self.shown_position(sector) {
+        let resetting = lock(&self.feeds).resetting(sector);
+        if resetting || last.sequence > self.shown_position(sector) {
             self.hand_in(Input::Changes(sector, Arc::clone(&batch)));
         }
-        self.store.apply(sector, &batch).await?;
-        lock(&self.feeds).set_stored(sector, last);
-        tracing::debug!(sector, stored = batch.len(), last, "changes persisted");
+        if !self.store.apply(sector, generation, &batch).await? {
+            return Ok(false);
+        }
+        lock(&self.feeds).set_stored_at(sector, &last);
+        tracing::debug!(sector, stored = batch.len(), last = last.sequence, "changes persisted");
+        Ok(true)
+    }
+
+    /// Reads `sector` again from sequence 0 because its source was replaced
+    /// or restored (`reason`, in Chinese): the read store drops its records
+    /// under a new generation (or this replica takes the generation another
+    /// one already made), the feed resumes from 0, and the writer takes the
+    /// sector's records out of the model before it takes the new ones.
+    pub async fn rebuild(&self, sector: i32, reason: String) -> Result<(), Error> {
+        let (_, seen, _) = self.resume(sector);
+        let at_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let position = self.store.rebuild(sector, seen, &Rebuilt { at_ms, reason }).await?;
+        tracing::warn!(
+            sector,
+            generation = position.generation,
+            reason = position.rebuilt.as_ref().map_or("", |r| r.reason.as_str()),
+            "rebuilding a sector from sequence 0"
+        );
+        lock(&self.feeds).rebuilding(sector, &position);
+        self.hand_in(Input::Reset(sector));
         Ok(())
     }
 
@@ -363,6 +424,12 @@ impl<R: ReadStore> Writer<R> {
                 match input {
                     Input::Catalog(sector, catalog) => {
                         model.catalogs.insert(sector, catalog);
+                    }
+                    Input::Reset(sector) => {
+                        model.remove_sector(sector);
+                        feeds.reset_shown(sector);
+                        // The kept sums held the sector's projects: summed afresh.
+                        self.sums = None;
                     }
                     Input::Changes(sector, changes) => {
                         let shown = feeds.shown(sector);
@@ -559,6 +626,53 @@ mod tests {
             .await
             .expect("reload");
         assert_eq!((codes(&reloaded), reloaded.stored_position(A)), (codes(&view), 3));
+    }
+
+    #[tokio::test]
+    async fn a_rebuild_empties_the_sector_and_a_replica_behind_it_stores_nothing_until_it_follows() {
+        let store = MemoryReadStore::default();
+        let load = || {
+            View::load(
+                store.clone(),
+                Settings::default(),
+                Clock::System,
+                &[v1::Sector::Agriculture],
+            )
+        };
+        let ((a, mut wa), (b, mut wb)) = (load().await.expect("a"), load().await.expect("b"));
+        for (view, writer) in [(&a, &mut wa), (&b, &mut wb)] {
+            assert!(
+                view.apply(A, vec![project(1, "A"), project(2, "B")])
+                    .await
+                    .expect("apply")
+            );
+            writer.step();
+        }
+        a.rebuild(A, "来源已恢复".to_owned()).await.expect("rebuild");
+        assert_eq!(a.stored_position(A), 0, "read again from 0");
+        wa.step();
+        assert!(codes(&a).is_empty(), "the sector's records left the model");
+        assert_eq!(a.shown_position(A), 0);
+        assert!(
+            !b.apply(A, vec![project(3, "C")]).await.expect("apply"),
+            "a replica still on the old generation stores nothing"
+        );
+        b.rebuild(A, "另一副本已重建".to_owned()).await.expect("adopt");
+        wb.step();
+        assert!(codes(&b).is_empty());
+        for (view, writer) in [(&a, &mut wa), (&b, &mut wb)] {
+            assert!(view.apply(A, vec![project(1, "X")]).await.expect("apply"));
+            writer.step();
+            assert_eq!(codes(view), ["X"]);
+        }
+        let (reloaded, _) = load().await.expect("reload");
+        assert_eq!(codes(&reloaded), ["X"]);
+        let feed = &reloaded.feeds()[&A];
+        assert!(feed.rebuilt_time.is_some());
+        assert_eq!(
+            feed.rebuild_reason_zh, "来源已恢复",
+            "the first rebuild's reason, not the adoption's"
+        );
     }
 
     #[tokio::test]

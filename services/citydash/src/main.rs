@@ -62,6 +62,10 @@ enum Command {
         #[command(subcommand)]
         action: TokenAction,
     },
+    /// Back up a service's database (SQLite online; PostgreSQL with pg_dump).
+    Backup(citydash::backup::BackupArgs),
+    /// Replace a stopped service's database with a backup.
+    Restore(citydash::backup::RestoreArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -315,6 +319,8 @@ fn main() -> anyhow::Result<()> {
                 }
                 Ok(())
             }
+            Command::Backup(args) => citydash::backup::backup(&args).await,
+            Command::Restore(args) => citydash::backup::restore(&args).await,
             Command::Health { url, service } => {
                 let channel = tonic::transport::Endpoint::from_shared(url.clone())?
                     .connect_timeout(std::time::Duration::from_secs(3))

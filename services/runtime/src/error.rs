@@ -43,6 +43,15 @@ pub mod reason {
     pub const UNAVAILABLE: &str = "UNAVAILABLE";
     /// A failure on our side.
     pub const INTERNAL: &str = "INTERNAL";
+    /// A change-feed follower's position no longer names the source's
+    /// changes (the source's database was replaced or restored from a
+    /// backup): the follower rebuilds from sequence 0.
+    pub const FEED_DIVERGED: &str = "FEED_DIVERGED";
+}
+
+/// The `ErrorInfo` reason a status carries, if any.
+pub fn reason_of(status: &Status) -> Option<String> {
+    status.get_details_error_info().map(|info| info.reason)
 }
 
 /// A bad field of a request: the path of the field (`projects[2].region_code`),

@@ -90,6 +90,7 @@ impl SectorInfo {
             entity_types: self.entity_types.iter().map(|t| t.type_name.clone()).collect(),
             agency_zh: self.agency.clone(),
             readiness_checklists: self.checklists.all().to_vec(),
+            source_id: String::new(),
         }
     }
 }
@@ -119,6 +120,8 @@ struct Inner<S> {
     options: EngineOptions,
     /// Serializes this process's writes so planning never races a commit.
     write_lock: Mutex<()>,
+    /// The identity of the store's change feed, read at start-up.
+    source_id: String,
     /// The highest sequence number this process knows is committed.
     feed: watch::Sender<i64>,
     /// Set when the process shuts down, so change-feed streams end and a
@@ -193,6 +196,7 @@ impl<S: Store> Engine<S> {
     /// An engine over `store` for the sector `info` describes.
     pub async fn new(store: S, info: SectorInfo, options: EngineOptions) -> Result<Self, Error> {
         let last = store.last_seq().await?;
+        let source_id = store.source_id().await?;
         let (feed, _) = watch::channel(last);
         let (closing, _) = watch::channel(false);
         Ok(Self {
@@ -200,6 +204,7 @@ impl<S: Store> Engine<S> {
                 store,
                 info,
                 options,
+                source_id,
                 write_lock: Mutex::new(()),
                 feed,
                 closing,
@@ -215,6 +220,52 @@ impl<S: Store> Engine<S> {
     /// The sector this engine serves.
     pub fn info(&self) -> &SectorInfo {
         &self.inner.info
+    }
+
+    /// The catalog a follower reads first: the sector's, with the identity
+    /// of its change feed.
+    pub fn catalog(&self) -> v1::GetCatalogResponse {
+        v1::GetCatalogResponse {
+            source_id: self.inner.source_id.clone(),
+            ..self.inner.info.catalog_response()
+        }
+    }
+
+    /// Checks that a follower resuming after `after` holds this source's
+    /// changes: the identity it names (if any) is this store's, and the
+    /// change it holds at `after` (if it says) is the one stored there. A
+    /// database replaced, or restored from a backup taken before the
+    /// follower's position, fails with `FEED_DIVERGED`: the follower
+    /// rebuilds from 0 rather than trust a position that means nothing now.
+    pub async fn check_resume(&self, after: i64, source_id: &str, held: Option<&v1::Change>) -> Result<(), Error> {
+        let diverged = |message: String| Error::FailedPrecondition {
+            reason: citydash_runtime::error::reason::FEED_DIVERGED,
+            message,
+        };
+        if !source_id.is_empty() && source_id != self.inner.source_id {
+            return Err(diverged(format!(
+                "来源数据库已更换（标识 {source_id} → {}），请从序号 0 重建",
+                self.inner.source_id
+            )));
+        }
+        let Some(held) = held.filter(|_| after > 0) else {
+            return Ok(());
+        };
+        let here = self.inner.store.changes_after(after - 1, 1).await?;
+        let same = here.first().is_some_and(|stored| {
+            stored.seq == after
+                && stored.seq == held.sequence
+                && stored.kind == held.record_type
+                && stored.key == held.key
+                && records::meta(stored).update_time == held.time
+        });
+        if same {
+            Ok(())
+        } else {
+            Err(diverged(format!(
+                "序号 {after} 处的变更与订阅方已读取的不一致（数据库可能恢复自更早的备份），请从序号 0 重建"
+            )))
+        }
     }
 
     /// The store, for health checks.

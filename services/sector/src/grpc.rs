@@ -244,7 +244,7 @@ impl<S: Store> SectorService for SectorGrpc<S> {
         &self,
         _request: Request<v1::GetCatalogRequest>,
     ) -> Result<Response<v1::GetCatalogResponse>, Status> {
-        Ok(Response::new(self.engine.info().catalog_response()))
+        Ok(Response::new(self.engine.catalog()))
     }
 
     async fn lock_period(
@@ -322,6 +322,13 @@ impl<S: Store> SectorService for SectorGrpc<S> {
             s if (1..=3600).contains(&s) => Some(std::time::Duration::from_secs(s as u64)),
             s => return Err(Error::invalid("heartbeat_seconds", format!("{s} is not 1..3600")).into()),
         };
+        self.engine
+            .check_resume(
+                after,
+                &request.get_ref().source_id,
+                request.get_ref().after_change.as_ref(),
+            )
+            .await?;
         tracing::info!(after, ?heartbeat, "change feed subscriber connected");
         let stream = ReceiverStream::new(self.engine.watch(after, heartbeat)).map(|item| {
             item.map(|item| match item {

@@ -469,7 +469,7 @@ fn feed_seq(o: &v1::Overview, sector: v1::Sector) -> i64 {
     o.sectors
         .iter()
         .find(|s| s.sector == sector as i32)
-        .and_then(|s| s.feed)
+        .and_then(|s| s.feed.clone())
         .map_or(0, |f| f.last_sequence)
 }
 

@@ -247,6 +247,9 @@ pub trait Store: Clone + Send + Sync + 'static {
         after: i64,
         limit: i64,
     ) -> impl Future<Output = Result<Vec<StoredRecord>, StoreError>> + Send;
+    /// The identity of this database's change feed: made with the database,
+    /// kept by its backups (GetCatalog's `source_id`).
+    fn source_id(&self) -> impl Future<Output = Result<String, StoreError>> + Send;
     /// The highest sequence number written, 0 when empty.
     fn last_seq(&self) -> impl Future<Output = Result<i64, StoreError>> + Send;
     /// The remembered answer to `principal`'s request id, if any.

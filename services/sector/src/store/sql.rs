@@ -186,6 +186,12 @@ macro_rules! sql_store {
                 Self::records_from_rows(rows)
             }
 
+            async fn source_id(&self) -> Result<String, $crate::store::StoreError> {
+                Ok(sqlx::query_scalar("SELECT id FROM source_identity WHERE only_row = 1")
+                    .fetch_one(&self.pool)
+                    .await?)
+            }
+
             async fn last_seq(&self) -> Result<i64, $crate::store::StoreError> {
                 let seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM record_versions")
                     .fetch_one(&self.pool)

@@ -11,6 +11,70 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 use super::StoreError;
 use super::sql::sql_store;
 
+/// Writes a consistent copy of the SQLite database of `url` to the new file
+/// `to` while services keep using it (`VACUUM INTO`): its online backup.
+pub async fn backup(url: &str, to: &std::path::Path) -> Result<(), StoreError> {
+    if to.exists() {
+        return Err(StoreError::Database(format!("{} exists already", to.display())));
+    }
+    let target = to
+        .to_str()
+        .ok_or_else(|| StoreError::Database(format!("{} is not UTF-8", to.display())))?
+        .to_owned();
+    let pool = open_pool(url).await?;
+    let copied = sqlx::query("VACUUM INTO $1").bind(target).execute(&pool).await;
+    pool.close().await;
+    copied?;
+    Ok(())
+}
+
+/// Replaces the SQLite database of `url` with the backup `from` (made by
+/// [`backup`]): checked to be a database of a citydash service, copied
+/// beside the database, then moved over it with its write-ahead log removed.
+/// The service using the database must be stopped.
+pub async fn restore(url: &str, from: &std::path::Path) -> Result<(), StoreError> {
+    let source = format!("sqlite://{}?mode=ro", from.display());
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(
+            SqliteConnectOptions::from_str(&source)
+                .map_err(|e| StoreError::Database(format!("bad backup path {}: {e}", from.display())))?,
+        )
+        .await?;
+    let versions: Result<i64, sqlx::Error> = sqlx::query_scalar("SELECT COUNT(*) FROM record_versions")
+        .fetch_one(&pool)
+        .await;
+    pool.close().await;
+    versions.map_err(|e| StoreError::Database(format!("{} is not a citydash database: {e}", from.display())))?;
+    let file = file_of(url)?;
+    let mut staged = file.clone().into_os_string();
+    staged.push(".restoring");
+    let staged = std::path::PathBuf::from(staged);
+    let io = |what: &str, e: std::io::Error| StoreError::Unavailable(format!("{what}: {e}"));
+    std::fs::copy(from, &staged).map_err(|e| io("copying the backup", e))?;
+    std::fs::File::open(&staged)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| io("syncing the copy", e))?;
+    for suffix in ["-wal", "-shm"] {
+        let mut side = file.clone().into_os_string();
+        side.push(suffix);
+        match std::fs::remove_file(std::path::PathBuf::from(side)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io("removing the write-ahead log", e)),
+        }
+    }
+    std::fs::rename(&staged, &file).map_err(|e| io("moving the copy into place", e))?;
+    Ok(())
+}
+
+/// The file of a SQLite URL.
+pub fn file_of(url: &str) -> Result<std::path::PathBuf, StoreError> {
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(|e| StoreError::Database(format!("bad SQLite URL {url:?}: {e}")))?;
+    Ok(options.get_filename().to_path_buf())
+}
+
 /// A sector store in a SQLite file.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
