@@ -46,10 +46,7 @@ pub struct ExportArgs {
 /// registry cannot be read (the export then shows codes as stored).
 async fn registered_units(url: &str, token: Option<&str>) -> citydash_sector::units::Units {
     let read = async {
-        let channel = tonic::transport::Endpoint::from_shared(url.to_owned())?
-            .connect_timeout(std::time::Duration::from_secs(3))
-            .connect()
-            .await?;
+        let channel = citydash_runtime::client::connect(url, std::time::Duration::from_secs(3)).await?;
         let channel = citydash_runtime::auth::authed(channel, token).map_err(anyhow::Error::msg)?;
         anyhow::Ok(citydash_sector::units::list_all(channel).await?)
     };

@@ -229,10 +229,7 @@ fn print_text(text: &str) {
 }
 
 async fn connect(url: &str, token: Option<&str>) -> anyhow::Result<citydash_runtime::auth::AuthedChannel> {
-    let channel = tonic::transport::Endpoint::from_shared(url.to_owned())?
-        .connect()
-        .await
-        .with_context(|| format!("connecting to {url}"))?;
+    let channel = citydash_runtime::client::connect(url, std::time::Duration::from_secs(10)).await?;
     citydash_runtime::auth::authed(channel, token).map_err(anyhow::Error::msg)
 }
 
@@ -322,11 +319,7 @@ fn main() -> anyhow::Result<()> {
             Command::Backup(args) => citydash::backup::backup(&args).await,
             Command::Restore(args) => citydash::backup::restore(&args).await,
             Command::Health { url, service } => {
-                let channel = tonic::transport::Endpoint::from_shared(url.clone())?
-                    .connect_timeout(std::time::Duration::from_secs(3))
-                    .connect()
-                    .await
-                    .with_context(|| format!("connecting to {url}"))?;
+                let channel = citydash_runtime::client::connect(&url, std::time::Duration::from_secs(3)).await?;
                 let mut request = tonic::Request::new(tonic_health::pb::HealthCheckRequest { service });
                 request.set_timeout(std::time::Duration::from_secs(3));
                 let status = tonic_health::pb::health_client::HealthClient::new(channel)

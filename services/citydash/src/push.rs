@@ -45,10 +45,7 @@ fn parse_period(text: &str) -> anyhow::Result<v1::Period> {
 
 /// Pushes one progress report and returns the service's answer.
 pub async fn progress(args: &ProgressArgs) -> anyhow::Result<v1::ReportProgressResponse> {
-    let channel = tonic::transport::Endpoint::from_shared(args.url.clone())?
-        .connect()
-        .await
-        .with_context(|| format!("connecting to {}", args.url))?;
+    let channel = citydash_runtime::client::connect(&args.url, std::time::Duration::from_secs(10)).await?;
     let channel = citydash_runtime::auth::authed(channel, args.token.as_deref()).map_err(anyhow::Error::msg)?;
     let mut client = SectorServiceClient::new(channel);
     let request = v1::ReportProgressRequest {

@@ -6,6 +6,7 @@
 //! errors to gRPC status codes.
 
 pub mod auth;
+pub mod client;
 pub mod config;
 pub mod connect;
 pub mod error;
