@@ -126,11 +126,7 @@ def argv(service, local):
 
 def healthy(service, env, local, deadline):
     check = [local(c) for c in service["healthcheck"]["test"][1:]]
-    while time.time() < deadline:
-        if subprocess.run(check, env=env, capture_output=True).returncode == 0:
-            return True
-        time.sleep(0.3)
-    return False
+    return wait_ok(check, env, deadline - time.time())
 
 
 def test_every_compose_service_comes_up_healthy_natively(compose):

@@ -646,6 +646,33 @@ pub async fn synced(
     }
 }
 
+/// Pushes to `sector` the started project `code`, counted in the statistics
+/// since February 2026, and its October 2026 progress of `yuan` (a push
+/// again replaces the month): a figure a test follows to the screen.
+pub async fn push_counted(sector: &Running, code: &str, yuan: i64) {
+    use citydash_proto::v1::{self, sector_service_client::SectorServiceClient};
+    let mut client = SectorServiceClient::new(sector.channel().await);
+    let mut p = fixtures::started(fixtures::project(code, "city", 50_000_000));
+    p.in_statistics_database = Some(true);
+    p.statistics_date = fixtures::date(2026, 2, 1);
+    client
+        .upsert_projects(v1::UpsertProjectsRequest {
+            request_id: request_id(),
+            projects: vec![p],
+            ..Default::default()
+        })
+        .await
+        .expect("project");
+    client
+        .report_progress(v1::ReportProgressRequest {
+            request_id: request_id(),
+            reports: vec![fixtures::progress(code, 2026, 10, yuan)],
+            ..Default::default()
+        })
+        .await
+        .expect("progress");
+}
+
 /// Registers responsible units (code, name) on the aggregator `agg`, as
 /// the city's administrator does.
 pub async fn register_units(agg: &Running, units: &[(&str, &str)]) {

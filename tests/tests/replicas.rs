@@ -10,9 +10,10 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use citydash_aggregator::lease::HEALTH_NAME;
-use citydash_e2e::fixtures::{date, progress, project, started, value};
+use citydash_e2e::fixtures::{date, value};
 use citydash_e2e::{
-    Running, Sectors, TestDb, aggregator_args, free_addr, health_status, request_id, statistics_token, synced,
+    Running, Sectors, TestDb, aggregator_args, free_addr, health_status, push_counted, request_id, statistics_token,
+    synced,
 };
 use citydash_proto::v1::{self, city_service_client::CityServiceClient, sector_service_client::SectorServiceClient};
 use citydash_runtime::auth::authed;
@@ -135,31 +136,8 @@ async fn a_replica_killed_leaves_the_other_serving_with_the_lease_and_the_report
     let second = replica(&db, &sectors).await;
     wait_lease(second.addr, ServingStatus::NotServing).await;
 
-    let mut agriculture = SectorServiceClient::new(sectors.services[0].channel().await);
-    let mut p = started(project("AG-R1", "city", 50_000_000));
-    p.in_statistics_database = Some(true);
-    p.statistics_date = date(2026, 2, 1);
-    agriculture
-        .upsert_projects(v1::UpsertProjectsRequest {
-            request_id: request_id(),
-            projects: vec![p],
-            ..Default::default()
-        })
-        .await
-        .expect("project");
-    let push = |yuan: i64| {
-        let mut client = agriculture.clone();
-        async move {
-            client
-                .report_progress(v1::ReportProgressRequest {
-                    request_id: request_id(),
-                    reports: vec![progress("AG-R1", 2026, 10, yuan)],
-                    ..Default::default()
-                })
-                .await
-                .expect("progress");
-        }
-    };
+    let agriculture = &sectors.services[0];
+    let push = |yuan: i64| push_counted(agriculture, "AG-R1", yuan);
     push(1_000_000).await;
     let o1 = synced(&first, &sectors, None).await;
     let o2 = synced(&second, &sectors, None).await;

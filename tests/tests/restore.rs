@@ -8,34 +8,12 @@
 
 use std::time::Duration;
 
-use citydash_e2e::fixtures::{date, progress, project, started};
-use citydash_e2e::{Running, Sectors, TestDb, citydash_binary, request_id, spawn_aggregator, spawn_sector_at, synced};
-use citydash_proto::v1::{self, sector_service_client::SectorServiceClient};
+use citydash_e2e::{
+    Running, Sectors, TestDb, citydash_binary, push_counted, spawn_aggregator, spawn_sector_at, synced,
+};
+use citydash_proto::v1;
 
 const AGRICULTURE: i32 = v1::Sector::Agriculture as i32;
-
-async fn push(sector: &Running, code: &str, yuan: i64) {
-    let mut client = SectorServiceClient::new(sector.channel().await);
-    let mut p = started(project(code, "city", 50_000_000));
-    p.in_statistics_database = Some(true);
-    p.statistics_date = date(2026, 2, 1);
-    client
-        .upsert_projects(v1::UpsertProjectsRequest {
-            request_id: request_id(),
-            projects: vec![p],
-            ..Default::default()
-        })
-        .await
-        .expect("project");
-    client
-        .report_progress(v1::ReportProgressRequest {
-            request_id: request_id(),
-            reports: vec![progress(code, 2026, 10, yuan)],
-            ..Default::default()
-        })
-        .await
-        .expect("progress");
-}
 
 fn citydash(args: &[&str]) {
     let out = std::process::Command::new(citydash_binary())
@@ -101,7 +79,7 @@ async fn a_sector_restored_from_a_backup_is_rebuilt_and_equals_a_fresh_view() {
     let mut sectors = Sectors::start().await;
     let agg_db = TestDb::new().await;
     let agg = spawn_aggregator(&agg_db, &sectors).await;
-    push(&sectors.services[0], "AG-B1", 1_000_000).await;
+    push_counted(&sectors.services[0], "AG-B1", 1_000_000).await;
     synced(&agg, &sectors, None).await;
 
     let dir = tempfile::tempdir().expect("temp dir");
@@ -110,7 +88,7 @@ async fn a_sector_restored_from_a_backup_is_rebuilt_and_equals_a_fresh_view() {
     citydash(&["backup", "--database-url", &url, "--to", &backup.to_string_lossy()]);
 
     // Written after the backup: lost with the restore.
-    push(&sectors.services[0], "AG-B2", 2_000_000).await;
+    push_counted(&sectors.services[0], "AG-B2", 2_000_000).await;
     let before = synced(&agg, &sectors, None).await;
     let invested = |o: &v1::Overview| agriculture(o).investment.expect("investment").counted_yuan;
     assert_eq!(invested(&before), 3_000_000);
@@ -121,7 +99,7 @@ async fn a_sector_restored_from_a_backup_is_rebuilt_and_equals_a_fresh_view() {
     let back = spawn_sector_at::<citydash_agriculture::Agriculture>(sectors.db(0), addr).await;
     sectors.services.insert(0, back);
     // Written after the restore: it takes the sequence numbers AG-B2 had.
-    push(&sectors.services[0], "AG-B3", 500_000).await;
+    push_counted(&sectors.services[0], "AG-B3", 500_000).await;
 
     let after = rebuilt(&agg, &sectors, None).await;
     assert_eq!(invested(&after), 1_500_000, "AG-B1 and AG-B3, not AG-B2");
@@ -141,7 +119,7 @@ async fn a_sector_restored_from_a_backup_is_rebuilt_and_equals_a_fresh_view() {
     let replacement = TestDb::new().await;
     let back = spawn_sector_at::<citydash_agriculture::Agriculture>(&replacement, addr).await;
     sectors.services.insert(0, back);
-    push(&sectors.services[0], "AG-N1", 700_000).await;
+    push_counted(&sectors.services[0], "AG-N1", 700_000).await;
     let replaced = rebuilt(&agg, &sectors, mark).await;
     assert_eq!(invested(&replaced), 700_000);
     let reason = agriculture(&replaced).feed.expect("feed").rebuild_reason_zh;
