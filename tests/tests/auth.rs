@@ -314,6 +314,7 @@ async fn a_locked_period_refuses_writes_but_takes_an_admins_correction() {
         agency.lock_period(lock.clone()).await.expect_err("agency locks").code(),
         Code::PermissionDenied
     );
+    let before = audit(&svc).await.len();
     let err = adm
         .lock_period(v1::LockPeriodRequest {
             period: period(2026, 6),
@@ -322,6 +323,22 @@ async fn a_locked_period_refuses_writes_but_takes_an_admins_correction() {
         .await
         .expect_err("no reason");
     assert_eq!(err.code(), Code::InvalidArgument);
+    let err = adm
+        .unlock_period(v1::UnlockPeriodRequest {
+            period: period(2026, 13),
+            ..Default::default()
+        })
+        .await
+        .expect_err("no such month");
+    assert_eq!(err.code(), Code::InvalidArgument);
+    // An admin's bad lock request is refused and audited like any other.
+    let refused: Vec<v1::AuditEntry> = audit(&svc).await.into_iter().skip(before).collect();
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    assert!(
+        refused
+            .iter()
+            .all(|r| r.outcome == v1::AuditOutcome::Refused as i32 && r.principal == "市政府办公室")
+    );
     adm.lock_period(lock).await.expect("admin locks");
     let locks = agency
         .list_period_locks(v1::ListPeriodLocksRequest {})

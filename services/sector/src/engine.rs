@@ -622,11 +622,23 @@ impl<S: Store> Engine<S> {
         lock: bool,
     ) -> Result<Option<PeriodLock>, Error> {
         let admin = self.admin(identity, method).await?;
+        // A bad request of the admin's is refused and audited like any other.
+        let refused = |err: Error| {
+            let row = AuditRow {
+                at: now_micros(),
+                principal: admin.name.clone(),
+                role: admin.role.as_str().to_owned(),
+                method: method.to_owned(),
+                record_type: "period_lock".to_owned(),
+                ..AuditRow::default()
+            };
+            self.refuse(row, err)
+        };
         let Some(period) = period.filter(|p| crate::domain::period_is_valid(p)) else {
-            return Err(Error::invalid("period", "必须是有效的月份"));
+            return Err(refused(Error::invalid("period", "必须是有效的月份")).await);
         };
         if lock && reason.trim().is_empty() {
-            return Err(Error::invalid("reason", "必填：说明锁定该期间的原因"));
+            return Err(refused(Error::invalid("reason", "必填：说明锁定该期间的原因")).await);
         }
         let entry = lock.then(|| PeriodLock {
             year: period.year,
