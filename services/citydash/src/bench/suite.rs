@@ -106,6 +106,9 @@ pub struct ScaleResult {
     pub freshness_ingest_rows_per_s: f64,
     /// Fan-out: µs of aggregator CPU per delivery, deliveries counted.
     pub fanout: Option<(f64, u64)>,
+    /// The unfiltered alert list read page by page (1,000 a page): each
+    /// page's time, ms; the alerts the pages held; the total the list gave.
+    pub alert_pages: (Vec<f64>, usize, i32),
     /// Time for an empty aggregator to catch up with every feed.
     pub catch_up: Duration,
     /// Peak RSS per process, MiB.
@@ -591,6 +594,9 @@ async fn run_scale(
     }
     drop(echo);
 
+    tracing::info!("alert pages");
+    out.alert_pages = alert_pages(&mut city_client).await?;
+
     tracing::info!("freshness");
     // Freshness under half the maximum ingest.
     let fresh = freshness(
@@ -637,6 +643,31 @@ async fn run_scale(
         out.rss.push((p.name.clone(), p.peak_rss_mib()));
     }
     Ok(out)
+}
+
+/// Reads every page of the unfiltered alert list of the current period, as
+/// `citydash export alerts` does: each page's time, the alerts read, and
+/// the total the answers gave.
+async fn alert_pages(client: &mut CityServiceClient<AuthedChannel>) -> anyhow::Result<(Vec<f64>, usize, i32)> {
+    let (mut times, mut read) = (Vec::new(), 0);
+    let mut page_token = String::new();
+    loop {
+        let started = Instant::now();
+        let page = client
+            .list_alerts(v1::ListAlertsRequest {
+                page_size: 1000,
+                page_token,
+                ..Default::default()
+            })
+            .await?
+            .into_inner();
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+        read += page.alerts.len();
+        if page.next_page_token.is_empty() {
+            return Ok((times, read, page.total));
+        }
+        page_token = page.next_page_token;
+    }
 }
 
 /// Probe pushes to the industry sector (quiet otherwise) while agriculture
@@ -877,6 +908,17 @@ pub fn render(args: &SuiteArgs, results: &[ScaleResult]) -> String {
                 verdict(per < 2.0)
             );
         }
+        let (times, read, total) = &r.alert_pages;
+        let mut sorted = times.clone();
+        sorted.sort_by(f64::total_cmp);
+        let _ = writeln!(
+            s,
+            "| ListAlerts, every page of the unfiltered list (1,000 a page) | {scale} | {} pages, p50 {:.1} ms, max {:.1} ms per page; {read} of {total} alerts | — | — | the whole list through its pages | {} |",
+            times.len(),
+            sorted.get(sorted.len() / 2).copied().unwrap_or(0.0),
+            sorted.last().copied().unwrap_or(0.0),
+            verdict(i64::try_from(*read).unwrap_or(-1) == i64::from(*total))
+        );
         let _ = writeln!(
             s,
             "| catch-up of an empty aggregator | {scale} | {:.1} s | — | — | < 30 s | {} |",
