@@ -622,18 +622,17 @@ impl<S: Store> Engine<S> {
         lock: bool,
     ) -> Result<Option<PeriodLock>, Error> {
         let admin = self.admin(identity, method).await?;
-        // A bad request of the admin's is refused and audited like any other.
-        let refused = |err: Error| {
-            let row = AuditRow {
-                at: now_micros(),
-                principal: admin.name.clone(),
-                role: admin.role.as_str().to_owned(),
-                method: method.to_owned(),
-                record_type: "period_lock".to_owned(),
-                ..AuditRow::default()
-            };
-            self.refuse(row, err)
+        // The audit row of this call, accepted or refused.
+        let row = || AuditRow {
+            at: now_micros(),
+            principal: admin.name.clone(),
+            role: admin.role.as_str().to_owned(),
+            method: method.to_owned(),
+            record_type: "period_lock".to_owned(),
+            ..AuditRow::default()
         };
+        // A bad request of the admin's is refused and audited like any other.
+        let refused = |err: Error| self.refuse(row(), err);
         let Some(period) = period.filter(|p| crate::domain::period_is_valid(p)) else {
             return Err(refused(Error::invalid("period", "必须是有效的月份")).await);
         };
@@ -648,15 +647,10 @@ impl<S: Store> Engine<S> {
             locked_at: now_micros(),
         });
         let audit = AuditRow {
-            at: now_micros(),
-            principal: admin.name.clone(),
-            role: admin.role.as_str().to_owned(),
-            method: method.to_owned(),
             outcome: "accepted".to_owned(),
             reason: reason.trim().to_owned(),
-            record_type: "period_lock".to_owned(),
             key: format!("{:04}-{:02}", period.year, period.month),
-            ..AuditRow::default()
+            ..row()
         };
         self.inner
             .store
