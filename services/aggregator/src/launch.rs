@@ -12,9 +12,10 @@ use std::time::Duration;
 use anyhow::Context as _;
 use citydash_proto::{sectors, v1};
 
+use citydash_db::Backend;
 use citydash_runtime::layer::AuthLayer;
 use citydash_sector::domain::Regions;
-use citydash_sector::launch::{Backend, SectorArgs, watch_health};
+use citydash_sector::launch::{SectorArgs, watch_health};
 use citydash_sector::registry::units_in_store;
 use citydash_sector::spec::SectorSpec;
 use citydash_sector::store::{PgStore, SqliteStore, Store};

@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use citydash_sector::launch::Backend;
+use citydash_db::Backend;
 
 /// `citydash backup`.
 #[derive(Debug, clap::Args)]
@@ -37,7 +37,7 @@ pub struct RestoreArgs {
 /// Writes a backup of the database.
 pub async fn backup(args: &BackupArgs) -> anyhow::Result<()> {
     match Backend::of(&args.database_url)? {
-        Backend::Sqlite => citydash_sector::store::sqlite::backup(&args.database_url, &args.to)
+        Backend::Sqlite => citydash_db::sqlite::backup(&args.database_url, &args.to)
             .await
             .with_context(|| format!("backing up to {}", args.to.display())),
         Backend::Postgres => {
@@ -57,7 +57,7 @@ pub async fn backup(args: &BackupArgs) -> anyhow::Result<()> {
 pub async fn restore(args: &RestoreArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.from.is_file(), "{} is not a file", args.from.display());
     match Backend::of(&args.database_url)? {
-        Backend::Sqlite => citydash_sector::store::sqlite::restore(&args.database_url, &args.from)
+        Backend::Sqlite => citydash_db::sqlite::restore(&args.database_url, &args.from)
             .await
             .with_context(|| format!("restoring from {}", args.from.display())),
         Backend::Postgres => {

@@ -22,6 +22,7 @@ use crate::grpc::SectorGrpc;
 use crate::spec::{SectorSpec, ServiceContext};
 use crate::store::{PgStore, SqliteStore, Store};
 use crate::units::{Loader, UnitDirectory};
+use citydash_db::Backend;
 
 /// The command line of a sector service.
 #[derive(Debug, Clone, clap::Args)]
@@ -74,28 +75,6 @@ pub fn units_from(url: &str, token: Option<citydash_runtime::auth::ServiceToken>
                 .map_err(|s| format!("{}: {}", s.code(), s.message()))
         })
     }))
-}
-
-/// Which store a database URL selects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    /// `sqlite:` URLs.
-    Sqlite,
-    /// `postgres:` or `postgresql:` URLs.
-    Postgres,
-}
-
-impl Backend {
-    /// The backend of `url`, or an error naming the accepted schemes.
-    pub fn of(url: &str) -> anyhow::Result<Self> {
-        if url.starts_with("sqlite:") {
-            Ok(Backend::Sqlite)
-        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            Ok(Backend::Postgres)
-        } else {
-            anyhow::bail!("database URL must start with sqlite: or postgres: (got {url:?})")
-        }
-    }
 }
 
 /// Creates or upgrades the tables of the database at `url` and returns: the

@@ -6,6 +6,7 @@
 
 pub mod copy;
 pub mod echo;
+pub mod limits;
 pub mod load;
 pub mod procs;
 pub mod suite;

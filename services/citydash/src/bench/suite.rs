@@ -12,7 +12,6 @@ use citydash_proto::sectors::SECTORS;
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -22,6 +21,7 @@ use prost::Message as _;
 use tokio_stream::StreamExt as _;
 
 use super::copy::{self, StoredRow};
+use super::limits::{self, Deliveries, STREAMS_PER_CONNECTION};
 use super::load::{self, Measured, median};
 use super::procs::{Proc, free_addr};
 
@@ -80,8 +80,6 @@ const BATCH: usize = 500;
 const INGEST_CONCURRENCY: usize = 4;
 /// Read concurrencies measured.
 const CONCURRENCIES: [usize; 3] = [1, 8, 64];
-/// WatchOverview streams per connection in the fan-out measurement.
-const STREAMS_PER_CONNECTION: usize = 10;
 
 /// Every figure of one scale.
 #[derive(Debug, Default, Clone)]
@@ -106,11 +104,20 @@ pub struct ScaleResult {
     pub freshness_ingest_rows_per_s: f64,
     /// Fan-out: µs of aggregator CPU per delivery, deliveries counted.
     pub fanout: Option<(f64, u64)>,
+    /// The limit beside it: µs of the echo server's CPU per delivery of a
+    /// message as large to as many streams on as many connections.
+    pub fanout_limit: Option<f64>,
     /// The unfiltered alert list read page by page (1,000 a page): each
     /// page's time, ms; the alerts the pages held; the total the list gave.
     pub alert_pages: (Vec<f64>, usize, i32),
     /// Time for an empty aggregator to catch up with every feed.
     pub catch_up: Duration,
+    /// The limit beside it: the time merely to drain the same feeds from
+    /// sequence 0, all at once, keeping nothing.
+    pub drain: Duration,
+    /// Where catch-up's time went: CPU seconds of the catching-up
+    /// aggregator, and of the sector services serving its feeds, meanwhile.
+    pub catch_up_cpu: (f64, f64),
     /// Peak RSS per process, MiB.
     pub rss: Vec<(String, f64)>,
 }
@@ -614,19 +621,28 @@ async fn run_scale(
     if first {
         tracing::info!(pid = city.aggregator.pid(), "fan-out");
         out.fanout = Some(fanout(&city, args.subscribers).await?);
+        out.fanout_limit = Some(limits::fanout(out.overview_bytes, args.subscribers, cpus).await?);
     }
 
     tracing::info!("catch-up");
-    // Catch-up: an empty aggregator follows every feed from the start.
-    let agri_last = feed_seq(
-        &city_client
-            .get_overview(v1::GetOverviewRequest { period: None })
-            .await?
-            .into_inner()
-            .overview
-            .unwrap_or_default(),
-        v1::Sector::Agriculture,
-    );
+    // Catch-up: an empty aggregator follows every feed from the start,
+    // beside the time merely to drain those feeds.
+    let overview = city_client
+        .get_overview(v1::GetOverviewRequest { period: None })
+        .await?
+        .into_inner()
+        .overview
+        .unwrap_or_default();
+    let tips: Vec<i64> = SECTORS.iter().map(|e| feed_seq(&overview, e.sector)).collect();
+    let agri_last = feed_seq(&overview, v1::Sector::Agriculture);
+    let token = sign(&city.keys.signing, "bench-drain", Role::Admin, &[])?;
+    let mut feeds = Vec::new();
+    for p in &city.sectors {
+        feeds.push((p.name.clone(), channel(p.addr, &token).await?));
+    }
+    out.drain = limits::drain(feeds, &tips).await?;
+    let sectors_cpu = || city.sectors.iter().map(Proc::cpu_ns).sum::<u64>();
+    let sectors_before = sectors_cpu();
     let started = Instant::now();
     let second = start_aggregator(dbs, &city.keys, &city.sectors, cpus, "aggregator-catch-up").await?;
     let mut second_client = city.city_client(&second).await?;
@@ -638,6 +654,10 @@ async fn run_scale(
     )
     .await?;
     out.catch_up = started.elapsed();
+    out.catch_up_cpu = (
+        second.cpu_ns() as f64 / 1e9,
+        sectors_cpu().saturating_sub(sectors_before) as f64 / 1e9,
+    );
 
     for p in city.sectors.iter().chain([&city.aggregator, &second]) {
         out.rss.push((p.name.clone(), p.peak_rss_mib()));
@@ -796,24 +816,16 @@ async fn fanout(city: &City, subscribers: usize) -> anyhow::Result<(f64, u64)> {
     let alone = city.aggregator.cpu_ns() - before;
 
     // With subscribers, each connection carrying a few streams.
-    let received = Arc::new(AtomicU64::new(0));
-    let mut tasks = Vec::new();
+    let mut deliveries = Deliveries::default();
     for c in 0..subscribers.div_ceil(STREAMS_PER_CONNECTION) {
         let client = city.city_client(&city.aggregator).await?;
         for _ in 0..STREAMS_PER_CONNECTION.min(subscribers - c * STREAMS_PER_CONNECTION) {
-            let mut stream = client
+            let stream = client
                 .clone()
                 .watch_overview(v1::WatchOverviewRequest::default())
                 .await?
                 .into_inner();
-            let received = Arc::clone(&received);
-            tasks.push(tokio::spawn(async move {
-                // The first message is the current overview on subscribing.
-                let _ = stream.next().await;
-                while let Some(Ok(_)) = stream.next().await {
-                    received.fetch_add(1, Ordering::Relaxed);
-                }
-            }));
+            deliveries.follow(stream);
         }
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -821,10 +833,7 @@ async fn fanout(city: &City, subscribers: usize) -> anyhow::Result<(f64, u64)> {
     push_updates(&mut k).await?;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let with = city.aggregator.cpu_ns() - before;
-    let deliveries = received.load(Ordering::Relaxed);
-    for t in tasks {
-        t.abort();
-    }
+    let deliveries = deliveries.count();
     let per = with.saturating_sub(alone) as f64 / 1000.0 / deliveries.max(1) as f64;
     Ok((per, deliveries))
 }
@@ -900,12 +909,13 @@ pub fn render(args: &SuiteArgs, results: &[ScaleResult]) -> String {
             r.freshness.2,
             verdict(r.freshness.1 < 50.0)
         );
-        if let Some((per, n)) = r.fanout {
+        if let (Some((per, n)), Some(limit)) = (r.fanout, r.fanout_limit) {
+            let ratio = per / limit;
             let _ = writeln!(
                 s,
-                "| fan-out, {} subscribers | {scale} | {per:.2} µs CPU per delivery ({n} deliveries) | — | — | < 2 µs | {} |",
+                "| fan-out, {} subscribers | {scale} | {per:.2} µs CPU per delivery ({n} deliveries) | echo stream {limit:.2} µs | {ratio:.2} | ≤ 1.2 × limit | {} |",
                 args.subscribers,
-                verdict(per < 2.0)
+                verdict(ratio <= 1.2)
             );
         }
         let (times, read, total) = &r.alert_pages;
@@ -919,11 +929,14 @@ pub fn render(args: &SuiteArgs, results: &[ScaleResult]) -> String {
             sorted.last().copied().unwrap_or(0.0),
             verdict(i64::try_from(*read).unwrap_or(-1) == i64::from(*total))
         );
+        let (catch_up, drain) = (r.catch_up.as_secs_f64(), r.drain.as_secs_f64());
+        let ratio = catch_up / drain;
         let _ = writeln!(
             s,
-            "| catch-up of an empty aggregator | {scale} | {:.1} s | — | — | < 30 s | {} |",
-            r.catch_up.as_secs_f64(),
-            verdict(r.catch_up.as_secs_f64() < 30.0)
+            "| catch-up of an empty aggregator | {scale} | {catch_up:.1} s (CPU: aggregator {:.1} s, sectors {:.1} s) | drain only {drain:.1} s | {ratio:.2} | < 30 s and ≤ 2 × drain | {} |",
+            r.catch_up_cpu.0,
+            r.catch_up_cpu.1,
+            verdict(catch_up < 30.0 && ratio <= 2.0)
         );
         let rss: Vec<String> = r.rss.iter().map(|(n, m)| format!("{n} {m:.0}")).collect();
         let agg = r.rss.iter().find(|(n, _)| n == "aggregator").map_or(0.0, |(_, m)| *m);

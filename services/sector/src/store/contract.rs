@@ -1,55 +1,11 @@
 //! What every backend provides: the [`Store`] trait the engine sees and the
-//! rows it speaks in. The backends (`sqlite`, `postgres`, their shared SQL in
-//! `sql`) implement it; nothing here knows either.
+//! rows it speaks in (each row type reads itself from a result row by column
+//! name). The generic store in `sql` implements it over either backend's
+//! dialect; nothing here knows either.
 
 use std::future::Future;
 
-/// Why a store call failed.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The database cannot be reached (connection refused, pool timed out).
-    #[error("database unavailable: {0}")]
-    Unavailable(String),
-    /// Anything else the database reported.
-    #[error("database error: {0}")]
-    Database(String),
-    /// A stored payload does not decode: a bug or a corrupted row.
-    #[error("corrupt record: {0}")]
-    Corrupt(String),
-}
-
-impl From<sqlx::Error> for StoreError {
-    /// The database being away (connection refused or cut, pool exhausted,
-    /// the server shutting down) is UNAVAILABLE, which clients retry; any
-    /// other failure is a fault.
-    fn from(err: sqlx::Error) -> Self {
-        let away = match &err {
-            sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::Protocol(_)
-            | sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::WorkerCrashed => true,
-            // PostgreSQL's connection exceptions (08…) and shutdowns (57P…).
-            sqlx::Error::Database(e) => e.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
-            _ => false,
-        };
-        if away {
-            StoreError::Unavailable(err.to_string())
-        } else {
-            StoreError::Database(err.to_string())
-        }
-    }
-}
-
-impl From<StoreError> for citydash_runtime::Error {
-    fn from(err: StoreError) -> Self {
-        match err {
-            StoreError::Unavailable(why) => citydash_runtime::Error::Unavailable(why),
-            other => citydash_runtime::Error::Internal(other.to_string()),
-        }
-    }
-}
+pub use citydash_db::StoreError;
 
 /// Columns that lists filter on, taken from the record when it is written.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -67,7 +23,7 @@ pub struct Index {
 }
 
 /// One stored version of a record.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StoredRecord {
     /// Record kind: "project", "progress", "indicator_value", "target" or an entity type name.
     pub kind: String,
@@ -113,7 +69,7 @@ pub struct RecordWrite {
 }
 
 /// One row of the audit trail.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
 pub struct AuditRow {
     /// Increasing id (assigned by the store).
     pub id: i64,
@@ -144,7 +100,7 @@ pub struct AuditRow {
 }
 
 /// A locked period.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct PeriodLock {
     /// Year.
     pub year: i32,
@@ -159,7 +115,7 @@ pub struct PeriodLock {
 }
 
 /// The remembered answer to a write request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct StoredRequest {
     /// The principal that sent it: request ids are scoped to their sender,
     /// so one agency's id never answers (or blocks) another's.

@@ -1,5 +1,6 @@
 //! Persistence of a sector service: one [`Store`] trait that the engine sees,
-//! with a SQLite and a PostgreSQL implementation chosen once from the URL.
+//! implemented once by [`SqlStore`] over either backend's dialect, the
+//! backend chosen once from the URL.
 //!
 //! The model is deliberately small: every record (project, progress report,
 //! indicator value, target, sector entity) is a row keyed by kind and natural
@@ -10,7 +11,7 @@
 
 mod contract;
 pub mod postgres;
-mod sql;
+pub mod sql;
 pub mod sqlite;
 
 pub use contract::{
@@ -18,4 +19,5 @@ pub use contract::{
     StoredRequest,
 };
 pub use postgres::PgStore;
+pub use sql::{SectorDialect, SqlStore};
 pub use sqlite::SqliteStore;

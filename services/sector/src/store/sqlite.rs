@@ -1,141 +1,108 @@
-//! The embedded default backend: one SQLite file per service, in WAL mode,
-//! its folder created on first start. Write transactions begin IMMEDIATE so
-//! that writers queue on SQLite's lock instead of failing on upgrade.
+//! How a sector's batch reaches a SQLite file: multi-row `VALUES` a chunk at
+//! a time. An embedded database parses a statement in the writer's own
+//! process, so there is no round trip to save.
 
-use std::str::FromStr;
-use std::time::Duration;
+use citydash_db::SqliteDialect;
+use sqlx::{QueryBuilder, Sqlite, Transaction};
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
-
-use super::StoreError;
-use super::sql::sql_store;
-
-/// Writes a consistent copy of the SQLite database of `url` to the new file
-/// `to` while services keep using it (`VACUUM INTO`): its online backup.
-pub async fn backup(url: &str, to: &std::path::Path) -> Result<(), StoreError> {
-    if to.exists() {
-        return Err(StoreError::Database(format!("{} exists already", to.display())));
-    }
-    let target = to
-        .to_str()
-        .ok_or_else(|| StoreError::Database(format!("{} is not UTF-8", to.display())))?
-        .to_owned();
-    let pool = open_pool(url).await?;
-    let copied = sqlx::query("VACUUM INTO $1").bind(target).execute(&pool).await;
-    pool.close().await;
-    copied?;
-    Ok(())
-}
-
-/// Replaces the SQLite database of `url` with the backup `from` (made by
-/// [`backup`]): checked to be a database of a citydash service, copied
-/// beside the database, then moved over it with its write-ahead log removed.
-/// The service using the database must be stopped.
-pub async fn restore(url: &str, from: &std::path::Path) -> Result<(), StoreError> {
-    let source = format!("sqlite://{}?mode=ro", from.display());
-    let pool = SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(
-            SqliteConnectOptions::from_str(&source)
-                .map_err(|e| StoreError::Database(format!("bad backup path {}: {e}", from.display())))?,
-        )
-        .await?;
-    let versions: Result<i64, sqlx::Error> = sqlx::query_scalar("SELECT COUNT(*) FROM record_versions")
-        .fetch_one(&pool)
-        .await;
-    pool.close().await;
-    versions.map_err(|e| StoreError::Database(format!("{} is not a citydash database: {e}", from.display())))?;
-    let file = file_of(url)?;
-    let mut staged = file.clone().into_os_string();
-    staged.push(".restoring");
-    let staged = std::path::PathBuf::from(staged);
-    let io = |what: &str, e: std::io::Error| StoreError::Unavailable(format!("{what}: {e}"));
-    std::fs::copy(from, &staged).map_err(|e| io("copying the backup", e))?;
-    std::fs::File::open(&staged)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| io("syncing the copy", e))?;
-    for suffix in ["-wal", "-shm"] {
-        let mut side = file.clone().into_os_string();
-        side.push(suffix);
-        match std::fs::remove_file(std::path::PathBuf::from(side)) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(io("removing the write-ahead log", e)),
-        }
-    }
-    std::fs::rename(&staged, &file).map_err(|e| io("moving the copy into place", e))?;
-    Ok(())
-}
-
-/// The file of a SQLite URL.
-pub fn file_of(url: &str) -> Result<std::path::PathBuf, StoreError> {
-    let options = SqliteConnectOptions::from_str(url)
-        .map_err(|e| StoreError::Database(format!("bad SQLite URL {url:?}: {e}")))?;
-    Ok(options.get_filename().to_path_buf())
-}
+use super::sql::{
+    AUDIT_INSERT, CHUNK, RECORD_COLUMNS, RECORD_INSERT, RECORD_UPSERT, SectorDialect, SqlStore, VERSION_INSERT,
+};
+use super::{AuditRow, CommitBatch};
 
 /// A sector store in a SQLite file.
-#[derive(Debug, Clone)]
-pub struct SqliteStore {
-    pool: SqlitePool,
-}
+pub type SqliteStore = SqlStore<SqliteDialect>;
 
-/// Opens a pool on the SQLite file of `url`, creating the file and its folder.
-pub async fn open_pool(url: &str) -> Result<SqlitePool, StoreError> {
-    let options = SqliteConnectOptions::from_str(url)
-        .map_err(|e| StoreError::Database(format!("bad SQLite URL {url:?}: {e}")))?
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(Duration::from_secs(10));
-    let file = options.get_filename();
-    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
+impl SectorDialect for SqliteDialect {
+    /// `column IN (?, …)`: SQLite has no array parameters, and plans each
+    /// statement with the index of the column.
+    fn push_records_in(qb: &mut QueryBuilder<Sqlite>, kind: &str, column: &str, values: &[String]) {
+        qb.push("SELECT ");
+        qb.push(RECORD_COLUMNS);
+        qb.push(" FROM records WHERE kind = ");
+        qb.push_bind(kind.to_owned());
+        qb.push(" AND ");
+        qb.push(column);
+        qb.push(" IN (");
+        let mut sep = qb.separated(", ");
+        for v in values {
+            sep.push_bind(v.clone());
+        }
+        qb.push(")");
     }
-    Ok(SqlitePoolOptions::new()
-        .max_connections(8)
-        .acquire_timeout(Duration::from_secs(10))
-        .connect_with(options)
-        .await?)
-}
 
-impl SqliteStore {
-    /// Opens (creating file and folder if need be) and migrates the database at `url`.
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let pool = open_pool(url).await?;
-        // Another component may keep its own tables (and migrations) in the
-        // same database: the aggregator's read model does.
-        let mut migrator = sqlx::migrate!("./migrations/sqlite");
-        migrator.set_ignore_missing(true);
-        migrator
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::Database(format!("migrating SQLite: {e}")))?;
-        Ok(Self { pool })
+    async fn write_records(
+        tx: &mut Transaction<'static, Sqlite>,
+        batch: &CommitBatch,
+        first_seq: i64,
+    ) -> Result<u64, sqlx::Error> {
+        let mut written = 0;
+        for (c, chunk) in batch.writes.chunks(CHUNK).enumerate() {
+            let first = first_seq + (c * CHUNK) as i64;
+            let mut qb = QueryBuilder::<Sqlite>::new(RECORD_INSERT);
+            qb.push_values(chunk.iter().enumerate(), |mut b, (i, w)| {
+                b.push_bind(w.kind.clone())
+                    .push_bind(w.key.clone())
+                    .push_bind(w.index.region.clone())
+                    .push_bind(w.index.unit.clone())
+                    .push_bind(w.index.stage.clone())
+                    .push_bind(w.index.parent.clone())
+                    .push_bind(w.index.year)
+                    .push_bind(w.expected_version + 1)
+                    .push_bind(first + i as i64)
+                    .push_bind(w.payload.clone())
+                    .push_bind(batch.updated_by.clone())
+                    .push_bind(batch.request.request_id.clone())
+                    .push_bind(batch.updated_at)
+                    .push_bind(batch.correction.clone())
+                    .push_bind(w.created_at.unwrap_or(batch.updated_at));
+            });
+            qb.push(RECORD_UPSERT);
+            let done = qb.build().execute(&mut **tx).await?;
+            written += done.rows_affected();
+            if done.rows_affected() != chunk.len() as u64 {
+                return Ok(written);
+            }
+            let mut qb = QueryBuilder::<Sqlite>::new(VERSION_INSERT);
+            qb.push_values(chunk.iter().enumerate(), |mut b, (i, w)| {
+                b.push_bind(first + i as i64)
+                    .push_bind(w.kind.clone())
+                    .push_bind(w.key.clone())
+                    .push_bind(w.expected_version + 1)
+                    .push_bind(w.payload.clone())
+                    .push_bind(batch.updated_by.clone())
+                    .push_bind(batch.request.request_id.clone())
+                    .push_bind(batch.updated_at)
+                    .push_bind(batch.correction.clone())
+                    .push_bind(w.created_at.unwrap_or(batch.updated_at));
+            });
+            qb.build().execute(&mut **tx).await?;
+        }
+        Ok(written)
+    }
+
+    async fn write_audit(tx: &mut Transaction<'static, Sqlite>, rows: &[AuditRow]) -> Result<(), sqlx::Error> {
+        for chunk in rows.chunks(CHUNK) {
+            let mut qb = QueryBuilder::<Sqlite>::new(AUDIT_INSERT);
+            qb.push_values(chunk, |mut b, r| {
+                b.push_bind(r.at)
+                    .push_bind(r.principal.clone())
+                    .push_bind(r.role.clone())
+                    .push_bind(r.method.clone())
+                    .push_bind(r.request_id.clone())
+                    .push_bind(r.outcome.clone())
+                    .push_bind(r.code.clone())
+                    .push_bind(r.reason.clone())
+                    .push_bind(r.record_type.clone())
+                    .push_bind(r.key.clone())
+                    .push_bind(r.before.clone())
+                    .push_bind(r.after.clone());
+            });
+            qb.build().execute(&mut **tx).await?;
+        }
+        Ok(())
     }
 }
-
-/// Begins a write transaction that takes SQLite's write lock at once, so two
-/// writers queue on the busy timeout instead of failing on lock upgrade.
-pub async fn begin_immediate(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
-    pool.begin_with("BEGIN IMMEDIATE").await
-}
-
-/// `column IN (?, …)`: SQLite has no array parameters, and plans each
-/// statement with the index of the column.
-fn keys_in(qb: &mut sqlx::QueryBuilder<Sqlite>, column: &str, keys: &[String]) {
-    qb.push(column);
-    qb.push(" IN (");
-    let mut sep = qb.separated(", ");
-    for k in keys {
-        sep.push_bind(k.clone());
-    }
-    qb.push(")");
-}
-
-sql_store!(SqliteStore, Sqlite, begin_immediate, keys_in);
 
 #[cfg(test)]
 mod tests {
