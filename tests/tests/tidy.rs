@@ -561,7 +561,7 @@ fn the_layer_check_sees_a_store_type_in_the_formulas() {
 /// generic over the dialect where both backends share it, never a macro
 /// that writes a whole store (issue 21).
 fn stores_with_macros(files: &[(String, String)]) -> Vec<String> {
-    let sql = &LAYERS[1];
+    let sql = LAYERS.iter().find(|l| l.krate == "sqlx").expect("the sqlx layer");
     files
         .iter()
         .filter(|(path, _)| sql.files.iter().any(|allowed| path.starts_with(allowed)))

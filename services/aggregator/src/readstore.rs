@@ -115,7 +115,7 @@ pub(crate) fn timestamp(ms: i64) -> prost_types::Timestamp {
     }
 }
 
-impl<D: ReadDialect> TokenUseLog for SqlReadStore<D>
+impl<D: Dialect> TokenUseLog for SqlReadStore<D>
 where
     for<'c> &'c mut <D::Db as Database>::Connection: Executor<'c, Database = D::Db>,
     <D::Db as Database>::Arguments: IntoArguments<D::Db>,
@@ -196,77 +196,9 @@ static MIGRATIONS: Migrations = Migrations {
     postgres: || sqlx::migrate!("./migrations/postgres"),
 };
 
-/// Stores a feed's changes, a record's latest version each, keeping the
-/// later of two versions ([`FEED_RECORDS_UPSERT`]).
-const FEED_RECORDS_INSERT: &str = "INSERT INTO feed_records (sector, record_type, key, seq, change) ";
-
-/// A stored record keeps its highest sequence, so replicas storing the same
-/// batches, or a batch stored again, leave what one store would.
-const FEED_RECORDS_UPSERT: &str = " ON CONFLICT (sector, record_type, key) DO UPDATE SET seq = excluded.seq, \
-     change = excluded.change WHERE feed_records.seq < excluded.seq";
-
-/// What a backend adds to its [`Dialect`] for the read model: how a batch
-/// of changes is sent.
-pub trait ReadDialect: Dialect {
-    /// Stores `changes` of `sector` (one per record) in `tx`.
-    fn write_feed_records<'a>(
-        tx: &'a mut Transaction<'static, Self::Db>,
-        sector: i32,
-        changes: &'a [&'a v1::Change],
-    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'a;
-}
-
-impl ReadDialect for SqliteDialect {
-    /// Multi-row `VALUES`, 400 changes a statement.
-    async fn write_feed_records(
-        tx: &mut Transaction<'static, sqlx::Sqlite>,
-        sector: i32,
-        changes: &[&v1::Change],
-    ) -> Result<(), sqlx::Error> {
-        for chunk in changes.chunks(400) {
-            let mut qb = QueryBuilder::<sqlx::Sqlite>::new(FEED_RECORDS_INSERT);
-            qb.push_values(chunk, |mut b, c| {
-                b.push_bind(sector)
-                    .push_bind(c.record_type.clone())
-                    .push_bind(c.key.clone())
-                    .push_bind(c.sequence)
-                    .push_bind(c.encode_to_vec());
-            });
-            qb.push(FEED_RECORDS_UPSERT);
-            qb.build().execute(&mut **tx).await?;
-        }
-        Ok(())
-    }
-}
-
-impl ReadDialect for PgDialect {
-    /// One statement for the batch, one array parameter per column: the
-    /// server parses and plans one short statement however long a
-    /// catch-up's batch is.
-    async fn write_feed_records(
-        tx: &mut Transaction<'static, sqlx::Postgres>,
-        sector: i32,
-        changes: &[&v1::Change],
-    ) -> Result<(), sqlx::Error> {
-        let mut qb = QueryBuilder::<sqlx::Postgres>::new(FEED_RECORDS_INSERT);
-        qb.push("SELECT ");
-        qb.push_bind(sector);
-        qb.push(", record_type, key, seq, change FROM UNNEST(");
-        let mut arrays = qb.separated(", ");
-        arrays.push_bind(changes.iter().map(|c| c.record_type.clone()).collect::<Vec<String>>());
-        arrays.push_bind(changes.iter().map(|c| c.key.clone()).collect::<Vec<String>>());
-        arrays.push_bind(changes.iter().map(|c| c.sequence).collect::<Vec<i64>>());
-        arrays.push_bind(changes.iter().map(|c| c.encode_to_vec()).collect::<Vec<Vec<u8>>>());
-        qb.push(") AS t(record_type, key, seq, change)");
-        qb.push(FEED_RECORDS_UPSERT);
-        qb.build().execute(&mut **tx).await?;
-        Ok(())
-    }
-}
-
 /// The read model in the database of dialect `D`.
 #[derive(Debug)]
-pub struct SqlReadStore<D: ReadDialect> {
+pub struct SqlReadStore<D: Dialect> {
     pub(crate) pool: Pool<D::Db>,
 }
 
@@ -275,7 +207,7 @@ pub type SqliteReadStore = SqlReadStore<SqliteDialect>;
 /// The read model in PostgreSQL.
 pub type PgReadStore = SqlReadStore<PgDialect>;
 
-impl<D: ReadDialect> Clone for SqlReadStore<D> {
+impl<D: Dialect> Clone for SqlReadStore<D> {
     fn clone(&self) -> Self {
         Self {
             pool: self.pool.clone(),
@@ -283,7 +215,7 @@ impl<D: ReadDialect> Clone for SqlReadStore<D> {
     }
 }
 
-impl<D: ReadDialect> SqlReadStore<D> {
+impl<D: Dialect> SqlReadStore<D> {
     /// Opens and migrates the read-model tables of `url`.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let pool = D::open(url).await?;
@@ -295,7 +227,7 @@ impl<D: ReadDialect> SqlReadStore<D> {
 // The bounds of this and the other impls of the read store say what it asks
 // of a driver: connections that run queries, and the four column types it
 // binds and reads by position. Both of sqlx's drivers in use meet them.
-impl<D: ReadDialect> SqlReadStore<D>
+impl<D: Dialect> SqlReadStore<D>
 where
     for<'c> &'c mut <D::Db as Database>::Connection: Executor<'c, Database = D::Db>,
     <D::Db as Database>::Arguments: IntoArguments<D::Db>,
@@ -331,7 +263,7 @@ where
     }
 }
 
-impl<D: ReadDialect> ReadStore for SqlReadStore<D>
+impl<D: Dialect> ReadStore for SqlReadStore<D>
 where
     for<'c> &'c mut <D::Db as Database>::Connection: Executor<'c, Database = D::Db>,
     <D::Db as Database>::Arguments: IntoArguments<D::Db>,
@@ -376,13 +308,27 @@ where
         if Self::lock_generation(&mut tx, sector, generation).await? != generation {
             return Ok(false);
         }
-        // A batch may carry two versions of one record; the later wins.
-        let mut latest: std::collections::BTreeMap<(&str, &str), &v1::Change> = Default::default();
-        for c in changes {
-            latest.insert((c.record_type.as_str(), c.key.as_str()), c);
+        for chunk in changes.chunks(400) {
+            let mut qb =
+                QueryBuilder::<D::Db>::new("INSERT INTO feed_records (sector, record_type, key, seq, change) ");
+            // A batch may carry two versions of one record; the later wins.
+            let mut latest: std::collections::BTreeMap<(&str, &str), &v1::Change> = Default::default();
+            for c in chunk {
+                latest.insert((c.record_type.as_str(), c.key.as_str()), c);
+            }
+            qb.push_values(latest.values(), |mut b, c| {
+                b.push_bind(sector)
+                    .push_bind(c.record_type.clone())
+                    .push_bind(c.key.clone())
+                    .push_bind(c.sequence)
+                    .push_bind(c.encode_to_vec());
+            });
+            qb.push(
+                " ON CONFLICT (sector, record_type, key) DO UPDATE SET seq = excluded.seq, \
+                 change = excluded.change WHERE feed_records.seq < excluded.seq",
+            );
+            qb.build().execute(&mut *tx).await?;
         }
-        let latest: Vec<&v1::Change> = latest.into_values().collect();
-        D::write_feed_records(&mut tx, sector, &latest).await?;
         sqlx::query(
             "INSERT INTO feed_positions (sector, last_seq) VALUES ($1, $2) \
              ON CONFLICT (sector) DO UPDATE SET last_seq = excluded.last_seq \

@@ -7,10 +7,10 @@
 
 use std::future::Future;
 
-use citydash_db::StoreError;
+use citydash_db::{Dialect, StoreError};
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type};
 
-use crate::readstore::{ReadDialect, SqlReadStore};
+use crate::readstore::SqlReadStore;
 
 /// A destination as stored: its address and secret are secrets, so `Debug`
 /// shows neither.
@@ -142,7 +142,7 @@ pub trait Outbox: Clone + Send + Sync + 'static {
 
 // The outbox's rows read themselves by column name; the bounds are the read
 // store's (readstore.rs) and names as column indexes.
-impl<D: ReadDialect> Outbox for SqlReadStore<D>
+impl<D: Dialect> Outbox for SqlReadStore<D>
 where
     for<'c> &'c mut <D::Db as Database>::Connection: Executor<'c, Database = D::Db>,
     <D::Db as Database>::Arguments: IntoArguments<D::Db>,

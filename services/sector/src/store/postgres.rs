@@ -1,5 +1,6 @@
-//! How a sector's batch reaches PostgreSQL: one statement per table for the
-//! whole batch, each column one array parameter (`UNNEST`).
+//! How a sector's batch meets PostgreSQL: its snapshot read as one index
+//! lookup per key, its rows as one statement per table for the whole batch,
+//! each column one array parameter (`UNNEST`).
 
 use citydash_db::PgDialect;
 use sqlx::{Postgres, QueryBuilder, Transaction};

@@ -2,9 +2,9 @@
 //! [`Dialect`]. The statements are named constants, portable between SQLite
 //! and PostgreSQL, and every row type reads itself by column name
 //! (`sqlx::FromRow`); what differs between the backends — opening and
-//! migrating, how a write transaction takes the single-writer lock, how a
-//! list of keys is bound (`citydash_db::Dialect`), and how a batch's rows are
-//! sent ([`SectorDialect`]) — is the dialect's.
+//! migrating and how a write transaction takes the single-writer lock
+//! (`citydash_db::Dialect`), how a batch's snapshot reads records by key and
+//! how its rows are sent ([`SectorDialect`]) — is the dialect's.
 //!
 //! Reading order: [`SectorDialect`], then [`SqlStore::commit`](Store::commit),
 //! the only write path of records; `sqlite.rs` and `postgres.rs` send the
@@ -96,9 +96,9 @@ pub(crate) const VERSION_INSERT: &str = "INSERT INTO record_versions (seq, kind,
 pub(crate) const AUDIT_INSERT: &str = "INSERT INTO audit (at, principal, role, method, request_id, outcome, code, \
      reason, record_type, key, before, after) ";
 
-/// What a backend adds to its [`Dialect`] for a sector: how a batch's rows
-/// are sent. Everything else about storing a sector is [`SqlStore`]'s,
-/// written once.
+/// What a backend adds to its [`Dialect`] for a sector: how a batch's
+/// snapshot reads records by key, and how its rows are sent. Everything
+/// else about storing a sector is [`SqlStore`]'s, written once.
 pub trait SectorDialect: Dialect {
     /// Appends the select of the current records of `kind` whose `column`
     /// (key or parent) is one of `values` (distinct), its columns

@@ -1,6 +1,7 @@
-//! How a sector's batch reaches a SQLite file: multi-row `VALUES` a chunk at
-//! a time. An embedded database parses a statement in the writer's own
-//! process, so there is no round trip to save.
+//! How a sector's batch meets a SQLite file: its snapshot read with `IN
+//! (…)`, its rows as multi-row `VALUES` a chunk at a time. An embedded
+//! database parses a statement in the writer's own process, so there is no
+//! round trip to save.
 
 use citydash_db::SqliteDialect;
 use sqlx::{QueryBuilder, Sqlite, Transaction};
